@@ -1,0 +1,27 @@
+# Warnings for everything we compile.
+add_compile_options(-Wall -Wextra -Wno-unused-parameter)
+
+# The freestanding core (layers support..service): no exceptions, no RTTI, no
+# runtime support calls. tests/freestanding checks the result with nm.
+set(MODKIT_CORE_FLAGS -ffreestanding -fno-exceptions -fno-rtti -fno-threadsafe-statics
+    -fno-stack-protector -fno-use-cxa-atexit)
+
+if(MODKIT_SANITIZE STREQUAL "address")
+  add_compile_options(-fsanitize=address,undefined -fno-sanitize-recover=all
+                      -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
+elseif(MODKIT_SANITIZE STREQUAL "thread")
+  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=thread)
+elseif(NOT MODKIT_SANITIZE STREQUAL "")
+  message(FATAL_ERROR "MODKIT_SANITIZE must be empty, address or thread")
+endif()
+
+# modkit_core_library(NAME SOURCES... DEPS ...): one layer of the core.
+function(modkit_core_library name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_library(${name} STATIC ${ARG_SOURCES})
+  target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR}/src)
+  target_compile_options(${name} PRIVATE ${MODKIT_CORE_FLAGS})
+  target_link_libraries(${name} PUBLIC ${ARG_DEPS})
+endfunction()

@@ -1,0 +1,86 @@
+// Machine: one architecture's relocation kinds, as a table the linker drives.
+// Every machine is compiled into every build (a tool on x86_64 inspects and
+// links an aarch64 module); nothing above this layer assumes a machine.
+//
+// The link layer computes the values of the psABI formulas (S, A, P, G, GOT,
+// Z) and calls apply(); apply() computes the formula of the kind, checks the
+// range (and alignment) of the result, and only then stores it. On failure it
+// stores nothing and says why, with the value that did not fit; the linker
+// adds the section, offset and symbol to the error.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "elf/machine_rules.h"
+
+namespace mk::arch {
+
+// What a relocation kind may need the linker to provide besides the target.
+enum class Need : uint8_t {
+  kNone,
+  kGot,     // a GOT slot holding the symbol's address (G)
+  kBranch,  // a call/jump that may go through a stub when the target is out of reach
+};
+
+// Whether the kind's value depends on where the module lands relative to its
+// target, which constrains placement (see link/placement.h).
+enum class Reach : uint8_t {
+  kAny,       // absolute 64-bit, GOT-relative 64-bit, sizes: any placement works
+  kPcRel32,   // S+A-P must fit 32 bits signed: target within +-2 GiB of the module
+  kAbs32,     // S+A must fit 32 bits: the symbol must lie in the low 2/4 GiB
+  kNarrow,    // 8/16-bit fields: only meaningful for small constants
+};
+
+struct RelocKind {
+  uint32_t type;
+  elf::RelocShape shape;  // name, width, tls
+  Need need;
+  Reach reach;
+};
+
+// The values of the psABI formulas for one relocation.
+struct RelocValues {
+  uint64_t S = 0;    // symbol address (or the stub's, for a branch through a stub)
+  int64_t A = 0;     // addend
+  uint64_t P = 0;    // address of the place being relocated (its final, executing address)
+  uint64_t G = 0;    // address of the symbol's GOT slot (0 when it has none)
+  uint64_t GOT = 0;  // address of the file's GOT base
+  uint64_t Z = 0;    // symbol size
+};
+
+enum class ApplyStatus : uint8_t {
+  kOk,
+  kOverflow,    // the value does not fit the field
+  kMisaligned,  // the value violates the field's alignment (aarch64, riscv)
+  kNoGot,       // a GOT-based kind met a symbol with no slot (a linker bug, reported)
+  kBadInsn,     // the instruction at the place is not the one the kind patches
+};
+
+struct ApplyResult {
+  ApplyStatus status;
+  int64_t value;  // the computed value (what overflowed, on failure)
+};
+
+struct Machine {
+  elf::MachineRules rules;
+  const RelocKind* (*kind)(uint32_t type);  // nullptr for an unknown type
+  // Writes `value` computed for `type` at `loc` (the writable alias of P).
+  // `room_before` is how many bytes of the section precede loc (for
+  // relaxations that rewrite the opcode in front of the field).
+  ApplyResult (*apply)(uint32_t type, uint8_t* loc, uint64_t room_before, const RelocValues& v);
+  // Branch stubs: size of one, and how to write one that jumps to `target`.
+  uint32_t stub_size;
+  uint32_t stub_align;
+  void (*write_stub)(uint8_t* loc, uint64_t stub_addr, uint64_t target);
+  // Can a branch of `type` at `P` reach `target` directly?
+  bool (*branch_reaches)(uint32_t type, uint64_t P, uint64_t target);
+};
+
+// All machines compiled into this build.
+const Machine* machine_for(uint16_t e_machine);
+const elf::MachineRules* rules_for(uint16_t e_machine);  // an elf::MachineLookup
+
+extern const Machine kX86_64;
+
+}  // namespace mk::arch

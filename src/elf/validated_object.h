@@ -1,0 +1,125 @@
+// ValidatedObject: an ELF64 relocatable object whose every index, offset and
+// size has been checked by elf::validate(). Later layers take only this type,
+// so nothing downstream re-derives a bound or re-checks an index.
+//
+// It borrows the input bytes: they must outlive the object. Names point into
+// the input and are NUL-terminated inside their string table.
+//
+// Invariants (established by validate.cc, relied on everywhere else):
+// - sections[i].index == i; sections[0] is the null section.
+// - every section's data lies inside the input (empty for NOBITS), align is a
+//   power of two no larger than kMaxAlign.
+// - symbols[0] is the null symbol; every symbol's shndx is SHN_UNDEF, SHN_ABS,
+//   SHN_COMMON or a real section index (extended indices already resolved);
+//   a defined symbol's value lies inside its section.
+// - every relocation section's entries are in range, its target is a real
+//   section, every entry's symbol index is < symbols.size(), its type is known
+//   to the machine and not TLS, and offset + width lies inside the target.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "elf/elf.h"
+#include "elf/machine_rules.h"
+#include "support/bytes.h"
+#include "support/vector.h"
+
+namespace mk::elf {
+
+inline constexpr uint64_t kMaxAlign = 64 * 1024;
+inline constexpr uint64_t kMaxSectionSize = uint64_t{1} << 30;  // also bounds NOBITS
+inline constexpr uint64_t kMaxImageSize = uint64_t{1} << 31;    // sum of SHF_ALLOC sizes
+
+struct Section {
+  const char* name = "";
+  uint32_t index = 0;
+  uint32_t type = 0;
+  uint64_t flags = 0;
+  uint64_t size = 0;
+  uint64_t align = 1;
+  uint64_t entsize = 0;
+  uint32_t link = 0;
+  uint32_t info = 0;
+  uint64_t offset = 0;  // file offset of the contents
+  ByteView data;        // the contents; empty for SHT_NOBITS
+  uint32_t group = 0;   // index of the SHT_GROUP section it belongs to, 0 if none
+
+  bool alloc() const { return (flags & SHF_ALLOC) != 0; }
+  bool nobits() const { return type == SHT_NOBITS; }
+};
+
+struct Symbol {
+  const char* name = "";
+  uint64_t value = 0;
+  uint64_t size = 0;
+  uint32_t shndx = 0;  // SHN_UNDEF, SHN_ABS, SHN_COMMON or a section index
+  uint8_t bind = 0;
+  uint8_t type = 0;
+  uint8_t visibility = 0;
+
+  bool defined() const { return shndx != SHN_UNDEF; }
+  bool local() const { return bind == STB_LOCAL; }
+};
+
+struct RelocSection {
+  uint32_t index = 0;   // the SHT_REL or SHT_RELA section
+  uint32_t target = 0;  // the section its entries patch
+  bool rela = false;
+  uint64_t count = 0;
+  ByteView entries;  // count entries of sizeof(Rela) or sizeof(Rel)
+};
+
+struct Relocation {
+  uint64_t offset;
+  uint32_t type;
+  uint32_t sym;
+  int64_t addend;
+};
+
+struct Group {
+  uint32_t section = 0;        // the SHT_GROUP section
+  const char* signature = "";  // name of its signature symbol
+  bool comdat = false;
+  ByteView members;  // uint32_t section indices after the flag word, all validated
+};
+
+class ValidatedObject {
+ public:
+  explicit ValidatedObject(Allocator& a) : sections(a), symbols(a), relocs(a), groups(a) {}
+
+  ByteView bytes;                       // the whole input
+  const MachineRules* machine = nullptr;
+  uint32_t symtab = 0;                  // index of the SHT_SYMTAB section
+  uint32_t first_global = 0;            // symtab sh_info: first non-local symbol
+  Vec<Section> sections;
+  Vec<Symbol> symbols;
+  Vec<RelocSection> relocs;
+  Vec<Group> groups;
+
+  // Entry i of a validated relocation section (no checks: validate() did them).
+  Relocation relocation(const RelocSection& rs, uint64_t i) const {
+    Relocation r;
+    if (rs.rela) {
+      Rela e;
+      mk_memcpy(&e, rs.entries.data() + i * sizeof(Rela), sizeof e);
+      r = {e.offset, rel_type(e.info), rel_sym(e.info), e.addend};
+    } else {
+      Rel e;
+      mk_memcpy(&e, rs.entries.data() + i * sizeof(Rel), sizeof e);
+      r = {e.offset, rel_type(e.info), rel_sym(e.info), 0};
+      r.addend = machine->implicit_addend(r.type, sections[rs.target].data.data() + e.offset);
+    }
+    return r;
+  }
+
+  // Section index i of group g's members.
+  uint32_t group_member(const Group& g, size_t i) const {
+    uint32_t v;
+    mk_memcpy(&v, g.members.data() + i * 4, 4);
+    return v;
+  }
+  size_t group_size(const Group& g) const { return g.members.size() / 4; }
+};
+
+}  // namespace mk::elf

@@ -1,0 +1,40 @@
+// PageMemory: how the core gets pages for module images. Implemented by the
+// embedding kernel (hosted/page_memory.cc on Linux; a kernel's VM elsewhere).
+//
+// Contract:
+// - map() returns `size` bytes (a multiple of page_size()), zero-filled, at an
+//   address `base` with lo <= base and base + size <= hi, that are accessible
+//   with `prot` at base and never writable and executable at once there. For
+//   kRead and kReadExec, `alias` is a second, writable view of the same bytes
+//   at another address (the dual mapping through which the linker writes); for
+//   kReadWrite, alias == base. Fails with Errc::kNoMemory when nothing fits.
+// - unmap() takes a Mapping exactly as map() returned it.
+// - Neither is called on a hot path: the Arena maps large chunks and reuses them.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "support/result.h"
+
+namespace mk {
+
+enum class Prot : uint8_t { kRead, kReadWrite, kReadExec };
+
+struct Mapping {
+  uintptr_t base = 0;   // the address code and relocations see
+  uintptr_t alias = 0;  // where the linker writes the same bytes
+  size_t size = 0;
+};
+
+class PageMemory {
+ public:
+  virtual size_t page_size() const = 0;
+  virtual Result<Mapping> map(uintptr_t lo, uintptr_t hi, size_t size, Prot prot) = 0;
+  virtual void unmap(const Mapping& m) = 0;
+
+ protected:
+  ~PageMemory() = default;
+};
+
+}  // namespace mk

@@ -1,0 +1,29 @@
+// The only C library functions the freestanding core may call. In a kernel
+// they come from the kernel's own libc; hosted, from glibc. The freestanding
+// check (tests/freestanding) holds the core to exactly this list.
+#pragma once
+
+#include <stddef.h>
+
+extern "C" {
+void* memcpy(void* dst, const void* src, size_t n);
+void* memmove(void* dst, const void* src, size_t n);
+void* memset(void* dst, int c, size_t n);
+int memcmp(const void* a, const void* b, size_t n);
+size_t strlen(const char* s);
+}
+
+namespace mk {
+
+inline void* mk_memcpy(void* d, const void* s, size_t n) { return __builtin_memcpy(d, s, n); }
+inline void* mk_memmove(void* d, const void* s, size_t n) { return __builtin_memmove(d, s, n); }
+inline void* mk_memset(void* d, int c, size_t n) { return __builtin_memset(d, c, n); }
+inline int mk_memcmp(const void* a, const void* b, size_t n) { return __builtin_memcmp(a, b, n); }
+inline size_t mk_strlen(const char* s) { return __builtin_strlen(s); }
+
+inline bool str_eq(const char* a, const char* b) {
+  size_t n = mk_strlen(a);
+  return mk_memcmp(a, b, n + 1) == 0;
+}
+
+}  // namespace mk
