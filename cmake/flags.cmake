@@ -17,10 +17,13 @@ elseif(NOT MODKIT_SANITIZE STREQUAL "")
   message(FATAL_ERROR "MODKIT_SANITIZE must be empty, address or thread")
 endif()
 
-# modkit_core_library(NAME SOURCES... DEPS ...): one layer of the core.
+# modkit_core_library(NAME SOURCES... DEPS ...): one layer of the core. Each one
+# is listed in the global property MODKIT_CORE_LIBRARIES, which the freestanding
+# check (tests/freestanding) reads.
 function(modkit_core_library name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
   add_library(${name} STATIC ${ARG_SOURCES})
+  set_property(GLOBAL APPEND PROPERTY MODKIT_CORE_LIBRARIES ${name})
   target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR}/src)
   target_compile_options(${name} PRIVATE ${MODKIT_CORE_FLAGS})
   target_link_libraries(${name} PUBLIC ${ARG_DEPS})

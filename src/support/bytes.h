@@ -48,7 +48,8 @@ class ByteView {
     return read(at, out);
   }
 
-  // The sub-view [off, off + len), or an empty view with ok=false.
+  // Sets *out to the sub-view [off, off + len); false, and *out untouched,
+  // when that range is not inside this view.
   [[nodiscard]] bool slice(uint64_t off, uint64_t len, ByteView* out) const {
     if (!in_range(off, len, size_)) return false;
     *out = ByteView(data_ + off, static_cast<size_t>(len));

@@ -1,17 +1,14 @@
 // The only C library functions the freestanding core may call. In a kernel
 // they come from the kernel's own libc; hosted, from glibc. The freestanding
 // check (tests/freestanding) holds the core to exactly this list.
+//
+// The builtins need no declaration of the C functions: the compiler inlines
+// them or emits a call to the C symbol. Declaring them here would clash with
+// the C library's own declarations (glibc's are noexcept) in hosted code that
+// includes both this header and <string.h>.
 #pragma once
 
 #include <stddef.h>
-
-extern "C" {
-void* memcpy(void* dst, const void* src, size_t n);
-void* memmove(void* dst, const void* src, size_t n);
-void* memset(void* dst, int c, size_t n);
-int memcmp(const void* a, const void* b, size_t n);
-size_t strlen(const char* s);
-}
 
 namespace mk {
 

@@ -1,0 +1,62 @@
+# modkit's entry points. A newcomer needs two:
+#   make run    build modkit and run the demo (examples/hello) through `modkit exec`
+#   make test   build and run every test, then again under ASan+UBSan
+# Both install missing Debian packages first (scripts/deps.sh).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.NOTPARALLEL:
+
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+JOBS ?= 2
+CMAKE ?= cmake
+
+CONFIGURE = $(CMAKE) -S . -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+CTEST = ctest --output-on-failure --no-tests=error -j$(JOBS) --test-dir
+SANITIZER_ENV = ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+MODKIT = $(BUILD)/tools/modkit/modkit
+HELLO_OBJ = $(BUILD)/examples/hello/hello.o
+
+.DEFAULT_GOAL := build
+.PHONY: run test test-quick test-asan build build-asan build-modkit deps format
+
+run: build-modkit $(HELLO_OBJ)
+	$(MODKIT) exec $(HELLO_OBJ)
+
+test: test-quick test-asan
+
+test-quick: build
+	$(CTEST) $(BUILD)
+
+test-asan: build-asan
+	$(SANITIZER_ENV) $(CTEST) $(ASAN_BUILD)
+
+deps:
+	@scripts/deps.sh
+
+# CMake reruns itself from inside ninja when a CMakeLists.txt changes, so a
+# build tree is configured once.
+$(BUILD)/build.ninja: | deps
+	$(CONFIGURE) -B $(BUILD)
+
+$(ASAN_BUILD)/build.ninja: | deps
+	$(CONFIGURE) -B $(ASAN_BUILD) -DMODKIT_SANITIZE=address
+
+build: $(BUILD)/build.ninja
+	$(CMAKE) --build $(BUILD) -j $(JOBS)
+
+# Test discovery runs the instrumented binaries while building.
+build-asan: $(ASAN_BUILD)/build.ninja
+	$(SANITIZER_ENV) $(CMAKE) --build $(ASAN_BUILD) -j $(JOBS)
+
+build-modkit: $(BUILD)/build.ninja
+	$(CMAKE) --build $(BUILD) -j $(JOBS) --target modkit
+
+$(HELLO_OBJ): examples/hello/hello.c | $(BUILD)/build.ninja
+	@mkdir -p $(@D)
+	$(CC) -c -O2 -g $< -o $@
+
+format: deps
+	git ls-files -z -- '*.c' '*.cc' '*.h' | xargs -0 -r clang-format -i
