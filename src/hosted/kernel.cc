@@ -1,0 +1,229 @@
+// modkit::Kernel: the embedding API over the core linker, on Linux.
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "arch/machine.h"
+#include "elf/elf.h"
+#include "elf/validate.h"
+#include "hosted/code_runtime.h"
+#include "hosted/host_symbols.h"
+#include "hosted/malloc_allocator.h"
+#include "hosted/page_memory.h"
+#include "link/arena.h"
+#include "link/linker.h"
+#include "modkit/modkit.hpp"
+
+namespace modkit {
+
+class File {
+ public:
+  mk::link::LinkerFile* linked = nullptr;
+};
+
+namespace {
+
+struct Export {
+  uint64_t addr;
+  uint64_t size;
+  uint8_t type;
+};
+
+bool read_file(const std::string& path, std::vector<uint8_t>* out, std::string* err) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    *err = path + ": " + strerror(errno);
+    return false;
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    *err = path + ": not a regular file";
+    close(fd);
+    return false;
+  }
+  out->resize(static_cast<size_t>(st.st_size));
+  size_t got = 0;
+  while (got < out->size()) {
+    ssize_t n = read(fd, out->data() + got, out->size() - got);
+    if (n <= 0) {
+      *err = path + ": " + (n < 0 ? strerror(errno) : "file shrank while reading");
+      close(fd);
+      return false;
+    }
+    got += static_cast<size_t>(n);
+  }
+  close(fd);
+  return true;
+}
+
+static_assert(static_cast<int>(Errc::kPermission) == static_cast<int>(mk::Errc::kPermission));
+
+void set_error(Error* e, mk::Errc code, std::string msg) {
+  if (e != nullptr) *e = Error{static_cast<Errc>(code), std::move(msg)};
+}
+
+// Anchors the default placement near the host program's own code.
+void home_anchor() {}
+
+}  // namespace
+
+struct Kernel::Impl : mk::link::Resolver {
+  explicit Impl(const Options& o)
+      : options(o),
+        arena(pages, alloc),
+        linker(arena, alloc, &runtime, reinterpret_cast<uintptr_t>(&home_anchor)) {}
+
+  bool resolve(const char* name, uint32_t, mk::link::ResolvedSymbol* out) override {
+    auto it = exports.find(name);
+    if (it != exports.end()) {
+      *out = {it->second.addr, it->second.size, it->second.type};
+      return true;
+    }
+    return options.host_symbols && mk::hosted::host_symbol(name, out);
+  }
+
+  File* link(const std::vector<const uint8_t*>& datas, const std::vector<size_t>& sizes,
+             const std::vector<std::string>& names, Error* error, const LoadOptions& opts) {
+    std::vector<mk::elf::ValidatedObject> objects;
+    objects.reserve(datas.size());
+    for (size_t i = 0; i < datas.size(); ++i) {
+      mk::Result<mk::elf::ValidatedObject> v =
+          mk::elf::validate(mk::ByteView(datas[i], sizes[i]), mk::arch::rules_for, alloc);
+      if (!v) {
+        set_error(error, v.error().code(), names[i] + ": " + v.error().message());
+        return nullptr;
+      }
+      objects.push_back(std::move(v).value());
+    }
+    std::vector<const mk::elf::ValidatedObject*> ptrs;
+    std::vector<const char*> cnames;
+    for (size_t i = 0; i < objects.size(); ++i) {
+      ptrs.push_back(&objects[i]);
+      cnames.push_back(names[i].c_str());
+    }
+    struct Relay {
+      const LoadOptions* opts;
+      static void cb(void* ctx, const mk::link::Unresolved& u) {
+        auto* r = static_cast<Relay*>(ctx);
+        r->opts->on_unresolved(r->opts->ctx, u.name, u.object, u.section, u.offset);
+      }
+    } relay{&opts};
+    mk::link::LinkRequest req;
+    req.objects = ptrs.data();
+    req.count = ptrs.size();
+    req.names = cnames.data();
+    req.resolver = this;
+    req.run_constructors = opts.run_constructors;
+    req.argc = opts.argc;
+    req.argv = opts.argv;
+    req.envp = opts.envp;
+    if (opts.on_unresolved != nullptr) {
+      req.on_unresolved = &Relay::cb;
+      req.ctx = &relay;
+    }
+    mk::Result<mk::link::LinkerFile*> f = linker.link(req);
+    if (!f) {
+      std::string msg = f.error().message();
+      // Single-object messages name the object already when it matters.
+      set_error(error, f.error().code(), msg);
+      return nullptr;
+    }
+    File* file = new File;
+    file->linked = f.value();
+    files.push_back(file);
+    return file;
+  }
+
+  Options options;
+  mk::hosted::MallocAllocator alloc;
+  mk::hosted::LinuxPageMemory pages;
+  mk::hosted::HostRuntime runtime;
+  mk::link::Arena arena;
+  mk::link::Linker linker;
+  std::unordered_map<std::string, Export> exports;
+  std::vector<File*> files;
+};
+
+Kernel::Kernel(const Options& options) : impl_(std::make_unique<Impl>(options)) {}
+
+Kernel::~Kernel() {
+  while (!impl_->files.empty())
+    unload(impl_->files.back());
+}
+
+bool Kernel::export_symbol(const std::string& name, const void* addr, size_t size, bool function) {
+  return impl_->exports
+      .emplace(name,
+               Export{reinterpret_cast<uint64_t>(addr), size,
+                      static_cast<uint8_t>(function ? mk::elf::STT_FUNC : mk::elf::STT_OBJECT)})
+      .second;
+}
+
+File* Kernel::load(const std::string& path, Error* error, const LoadOptions& opts) {
+  return load_objects({path}, error, opts);
+}
+
+File* Kernel::load_memory(const void* data, size_t size, const std::string& name, Error* error,
+                          const LoadOptions& opts) {
+  return impl_->link({static_cast<const uint8_t*>(data)}, {size}, {name}, error, opts);
+}
+
+File* Kernel::load_objects(const std::vector<std::string>& paths, Error* error,
+                           const LoadOptions& opts) {
+  std::vector<std::vector<uint8_t>> bufs(paths.size());
+  std::vector<const uint8_t*> datas;
+  std::vector<size_t> sizes;
+  for (size_t i = 0; i < paths.size(); ++i) {
+    std::string err;
+    if (!read_file(paths[i], &bufs[i], &err)) {
+      set_error(error, mk::Errc::kIo, err);
+      return nullptr;
+    }
+    datas.push_back(bufs[i].data());
+    sizes.push_back(bufs[i].size());
+  }
+  return impl_->link(datas, sizes, paths, error, opts);
+}
+
+void Kernel::run_constructors(File* f, int argc, char** argv, char** envp) {
+  impl_->linker.run_constructors(*f->linked, argc, argv, envp);
+}
+
+void Kernel::run_destructors(File* f) {
+  mk::link::LinkerFile& lf = *f->linked;
+  if (!lf.initialized) return;
+  lf.initialized = false;
+  if (lf.dso_handle != 0) impl_->runtime.finalize(lf.dso_handle);
+  for (uintptr_t fn : lf.fini)
+    reinterpret_cast<void (*)()>(fn)();
+}
+
+void* Kernel::symbol(File* f, const std::string& name) const {
+  const mk::link::FileSymbol* s = f->linked->find(name.c_str());
+  return s == nullptr ? nullptr : reinterpret_cast<void*>(s->addr);
+}
+
+void Kernel::unload(File* f) {
+  auto& files = impl_->files;
+  for (size_t i = 0; i < files.size(); ++i) {
+    if (files[i] != f) continue;
+    files.erase(files.begin() + static_cast<long>(i));
+    impl_->linker.unlink(f->linked);
+    delete f;
+    return;
+  }
+}
+
+size_t Kernel::arena_used() const {
+  return impl_->arena.stats().used;
+}
+size_t Kernel::files() const {
+  return impl_->files.size();
+}
+
+}  // namespace modkit

@@ -1,0 +1,18 @@
+// LinuxPageMemory: PageMemory on Linux user space. Read-only and executable
+// mappings are dual-mapped from one memfd: the executing view is never
+// writable, the alias is never executable. Placement inside [lo, hi) picks the
+// free gap (from /proc/self/maps) nearest the middle of the window.
+#pragma once
+
+#include "platform/page_memory.h"
+
+namespace mk::hosted {
+
+class LinuxPageMemory final : public PageMemory {
+ public:
+  size_t page_size() const override;
+  Result<Mapping> map(uintptr_t lo, uintptr_t hi, size_t size, Prot prot) override;
+  void unmap(const Mapping& m) override;
+};
+
+}  // namespace mk::hosted

@@ -1,0 +1,126 @@
+// LinkJob: the state of one link() call, shared by the phase files
+// (layout.cc, resolve.cc, relocate.cc, linker.cc). Internal to the link layer.
+#pragma once
+
+#include <stdint.h>
+
+#include "arch/machine.h"
+#include "elf/validated_object.h"
+#include "link/linker.h"
+#include "support/name_table.h"
+#include "support/vector.h"
+
+namespace mk::link {
+
+inline constexpr int8_t kNotLoaded = -1;  // SecPlace::cls: skipped (debug, notes...)
+inline constexpr int8_t kDiscarded = -2;  // SecPlace::cls: in a COMDAT group kept elsewhere
+inline constexpr int8_t kAbsolute = -1;   // SymRef::cls: value is a final address
+
+struct SecPlace {
+  int8_t cls = kNotLoaded;
+  uint64_t off = 0;  // offset inside the class block
+};
+
+// Where a symbol of an input object ends up: an offset in one of the file's
+// class blocks, or an absolute address.
+struct SymRef {
+  uint64_t value = 0;
+  uint64_t size = 0;
+  int8_t cls = kAbsolute;
+  uint8_t type = 0;
+  bool resolved = false;  // value/cls are final (defined, or looked up)
+  bool external = false;  // provided by the resolver (outside the file)
+  bool in_discarded = false;
+};
+
+struct ObjState {
+  explicit ObjState(Allocator& a) : place(a), syms(a), stub(a), got(a) {}
+  const elf::ValidatedObject* obj = nullptr;
+  const char* name = "";
+  Vec<SecPlace> place;           // per section
+  Vec<SymRef> syms;              // per symbol
+  Vec<uint32_t> stub;            // per symbol: stub slot + 1, 0 = none (allocated lazily)
+  Vec<uint32_t> got;             // per symbol: GOT slot + 1, 0 = none
+  const char* strtab = nullptr;  // input string tables, for copying names
+  uint64_t strtab_size = 0;
+  const char* shstrtab = nullptr;
+  uint64_t shstrtab_size = 0;
+};
+
+struct SlotUse {
+  uint32_t obj;
+  uint32_t sym;
+};
+
+struct LinkJob {
+  LinkJob(Linker& l, const LinkRequest& r)
+      : linker(l),
+        req(r),
+        alloc(l.alloc_),
+        objs(l.alloc_),
+        globals(l.alloc_),
+        defs(l.alloc_),
+        stubs(l.alloc_),
+        gots(l.alloc_) {}
+
+  Linker& linker;
+  const LinkRequest& req;
+  Allocator& alloc;
+  const arch::Machine* machine = nullptr;
+  Vec<ObjState> objs;
+
+  uint64_t size[kClassCount] = {};
+  uint64_t align[kClassCount] = {1, 1, 1, 1};
+
+  NameTable globals;  // name -> index into defs
+  Vec<SlotUse> defs;  // the defining (object, symbol) of each global name
+  Vec<SlotUse> stubs;
+  Vec<SlotUse> gots;
+  uint64_t stub_off = 0;  // in kText
+  uint64_t got_off = 0;   // in kRodata
+  uint64_t dso_off = 0;   // in kData
+  bool dso_used = false;
+
+  // Placement constraints found while scanning relocations.
+  bool need_low = false;
+  const char* low_why = nullptr;
+  uint64_t tmin = UINT64_MAX, tmax = 0;
+  const char* tmin_name = nullptr;
+  const char* tmax_name = nullptr;
+
+  // Strong undefined symbols found by the scan.
+  uint32_t unresolved = 0;
+  const char* first_unresolved = nullptr;
+  const char* first_unresolved_where = nullptr;
+  uint64_t first_unresolved_off = 0;
+  uint32_t first_unresolved_obj = 0;
+
+  LinkerFile* file = nullptr;
+
+  // Phases, in order. Each returns an error with its context; link() undoes.
+  Result<void> layout();
+  Result<void> define();
+  Result<void> add_global(uint32_t o, uint32_t i);
+  Result<void> scan();
+  Result<Window> place() const;
+  Result<void> allocate(const Window& w);
+  void copy();
+  Result<void> apply();
+  void fill_slots();
+  Result<void> collect_symbols();
+  Result<void> collect_ctors();
+  Result<void> register_frames();
+
+  // Helpers
+  uint64_t reserve(Class c, uint64_t bytes, uint64_t al);  // appends space, returns its offset
+  Result<SymRef*> ref_of(uint32_t o, uint32_t s, const elf::RelocSection& rs, uint64_t roff);
+  uint64_t address(const SymRef& r) const;
+  uint64_t sec_addr(uint32_t o, uint32_t sec) const;
+  const char* sym_label(uint32_t o, uint32_t s) const;
+  const char* obj_name(uint32_t o) const { return objs[o].name; }
+  const char* req_name(size_t o) const {
+    return req.names != nullptr && req.names[o] != nullptr ? req.names[o] : "object";
+  }
+};
+
+}  // namespace mk::link

@@ -1,0 +1,254 @@
+// The link() driver with its single rollback path, plus the last phases
+// (symbols, constructors, unwind registration) and unlink().
+#include "link/linker.h"
+
+#include "elf/elf.h"
+#include "link/link_job.h"
+#include "support/checked.h"
+
+namespace mk::link {
+
+using namespace mk::elf;
+
+namespace {
+
+bool starts_with(const char* s, const char* prefix) {
+  return mk_memcmp(s, prefix, mk_strlen(prefix)) == 0;
+}
+
+// Parses the ".NNNNN" priority suffix of ".init_array.NNNNN" and friends.
+bool priority_of(const char* name, const char* base, uint32_t* prio, bool* has) {
+  size_t n = mk_strlen(base);
+  if (mk_memcmp(name, base, n) != 0) return false;
+  if (name[n] == '\0') {
+    *has = false;
+    return true;
+  }
+  if (name[n] != '.') return false;
+  uint32_t v = 0;
+  for (const char* p = name + n + 1; *p != '\0'; ++p) {
+    if (*p < '0' || *p > '9' || v > 100000) return false;
+    v = v * 10 + static_cast<uint32_t>(*p - '0');
+  }
+  *prio = v;
+  *has = true;
+  return true;
+}
+
+struct CtorEntry {
+  uint32_t prio;  // lower runs first; unnumbered arrays sort after all numbered ones
+  uint32_t seq;   // input order, to keep the sort stable
+  uintptr_t fn;
+};
+
+void sort_entries(Vec<CtorEntry>& v) {
+  for (size_t i = 1; i < v.size(); ++i) {  // insertion sort: few entries, stable
+    CtorEntry e = v[i];
+    size_t j = i;
+    while (j > 0 && (v[j - 1].prio > e.prio || (v[j - 1].prio == e.prio && v[j - 1].seq > e.seq))) {
+      v[j] = v[j - 1];
+      --j;
+    }
+    v[j] = e;
+  }
+}
+
+}  // namespace
+
+Result<void> LinkJob::collect_symbols() {
+  uint64_t bytes = 0;
+  for (const ObjState& st : objs)
+    bytes += st.strtab_size + st.shstrtab_size;
+  Vec<char>& strings = file->strings_;
+  if (!strings.resize(bytes)) return Error(Errc::kNoMemory, "link: out of memory for names");
+  size_t sec_count = 0, sym_count = 0;
+  for (const ObjState& st : objs) {
+    for (const SecPlace& p : st.place)
+      sec_count += p.cls >= 0;
+    sym_count += st.obj->symbols.size();
+  }
+  if (!file->sections.reserve(sec_count) || !file->symbols.reserve(sym_count) ||
+      !file->globals.reserve(defs.size()))
+    return Error(Errc::kNoMemory, "link: out of memory for the symbol table");
+
+  uint64_t at = 0;
+  for (uint32_t o = 0; o < objs.size(); ++o) {
+    const ObjState& st = objs[o];
+    const ValidatedObject& obj = *st.obj;
+    char* strtab = strings.data() + at;
+    mk_memcpy(strtab, st.strtab, st.strtab_size);
+    char* shstrtab = strtab + st.strtab_size;
+    mk_memcpy(shstrtab, st.shstrtab, st.shstrtab_size);
+    at += st.strtab_size + st.shstrtab_size;
+
+    uint32_t first_section = static_cast<uint32_t>(file->sections.size());
+    // Map input section index -> file section index while collecting.
+    for (const Section& s : obj.sections) {
+      const SecPlace& p = st.place[s.index];
+      if (p.cls < 0) continue;
+      (void)file->sections.push(FileSection{shstrtab + (s.name - st.shstrtab), sec_addr(o, s.index),
+                                            s.size, s.flags, o, s.index,
+                                            static_cast<Class>(p.cls)});
+    }
+    for (uint32_t i = 1; i < obj.symbols.size(); ++i) {
+      const Symbol& s = obj.symbols[i];
+      if (s.shndx == SHN_UNDEF || s.name[0] == '\0' || s.type == STT_SECTION || s.type == STT_FILE)
+        continue;
+      const SymRef& r = st.syms[i];
+      if (r.in_discarded) continue;
+      uint32_t sec = UINT32_MAX;
+      if (s.shndx != SHN_ABS && s.shndx != SHN_COMMON) {
+        if (st.place[s.shndx].cls < 0) continue;  // in a section that is not loaded
+        for (uint32_t k = first_section; k < file->sections.size(); ++k) {
+          if (file->sections[k].index == s.shndx) {
+            sec = k;
+            break;
+          }
+        }
+      }
+      const char* name = strtab + (s.name - st.strtab);
+      uint32_t idx = static_cast<uint32_t>(file->symbols.size());
+      (void)file->symbols.push(
+          FileSymbol{name, address(r), r.size, s.type, s.bind, s.visibility, sec});
+      if (s.local() || s.visibility == STV_HIDDEN || s.visibility == STV_INTERNAL) continue;
+      NameTable::Slot* dup = nullptr;
+      if (!file->globals.insert(name, name_hash(name), idx, &dup))
+        return Error(Errc::kNoMemory, "link: out of memory for the symbol table");
+      if (dup != nullptr && file->symbols[dup->value].bind == STB_WEAK && s.bind != STB_WEAK)
+        dup->value = idx;
+    }
+  }
+  return Ok();
+}
+
+Result<void> LinkJob::collect_ctors() {
+  Vec<CtorEntry> init(alloc), fini(alloc);
+  uint32_t seq = 0;
+  for (uint32_t o = 0; o < objs.size(); ++o) {
+    const ObjState& st = objs[o];
+    for (const Section& s : st.obj->sections) {
+      const SecPlace& p = st.place[s.index];
+      if (p.cls < 0) continue;
+      uint32_t prio = 0;
+      bool has = false;
+      bool is_init = false, reversed = false;
+      if (s.type == SHT_INIT_ARRAY && priority_of(s.name, ".init_array", &prio, &has)) {
+        is_init = true;
+      } else if (s.type == SHT_FINI_ARRAY && priority_of(s.name, ".fini_array", &prio, &has)) {
+      } else if (s.type == SHT_PROGBITS && priority_of(s.name, ".ctors", &prio, &has)) {
+        // .ctors run last to first; .ctors.N is .init_array.(65535 - N).
+        is_init = true;
+        reversed = true;
+        if (has) prio = 65535 - prio;
+      } else if (s.type == SHT_PROGBITS && priority_of(s.name, ".dtors", &prio, &has)) {
+        reversed = true;
+        if (has) prio = 65535 - prio;
+      } else {
+        continue;
+      }
+      if (!has) prio = 65536;
+      const uintptr_t* words =
+          reinterpret_cast<const uintptr_t*>(file->blocks[p.cls].alias + p.off);
+      size_t n = s.size / sizeof(uintptr_t);
+      Vec<CtorEntry>& list = is_init ? init : fini;
+      for (size_t k = 0; k < n; ++k) {
+        uintptr_t fn = words[reversed ? n - 1 - k : k];
+        if (fn == 0 || fn == UINTPTR_MAX) continue;  // .ctors sentinels
+        if (!list.push(CtorEntry{prio, seq++, fn}))
+          return Error(Errc::kNoMemory, "link: out of memory for constructor lists");
+      }
+    }
+  }
+  sort_entries(init);
+  sort_entries(fini);
+  if (!file->init.reserve(init.size()) || !file->fini.reserve(fini.size()))
+    return Error(Errc::kNoMemory, "link: out of memory for constructor lists");
+  for (const CtorEntry& e : init)
+    (void)file->init.push(e.fn);
+  // A fini array runs from its last entry to its first.
+  for (size_t k = fini.size(); k > 0; --k)
+    (void)file->fini.push(fini[k - 1].fn);
+  return Ok();
+}
+
+Result<void> LinkJob::register_frames() {
+  CodeRuntime* rt = linker.runtime_;
+  if (rt == nullptr) return Ok();
+  for (const FileSection& s : file->sections) {
+    if (!str_eq(s.name, ".eh_frame") || s.size == 0) continue;
+    if (!file->eh_frames.push(s.addr))
+      return Error(Errc::kNoMemory, "link: out of memory for unwind registration");
+    if (!rt->register_eh_frame(s.addr, s.size)) {
+      file->eh_frames.pop();
+      return Error(Errc::kInvalid, "%s: the unwinder refused .eh_frame at %#lx", obj_name(s.object),
+                   s.addr);
+    }
+  }
+  return Ok();
+}
+
+Linker::Linker(Arena& arena, Allocator& alloc, CodeRuntime* runtime, uintptr_t default_home)
+    : arena_(arena), alloc_(alloc), runtime_(runtime), home_(default_home) {}
+
+Result<LinkerFile*> Linker::link(const LinkRequest& req) {
+  LinkJob job(*this, req);
+  LinkerFile* f = make<LinkerFile>(alloc_, alloc_);
+  if (f == nullptr) return Error(Errc::kNoMemory, "link: out of memory");
+  job.file = f;
+  Result<void> r = [&]() -> Result<void> {
+    MK_TRY(job.layout());
+    MK_TRY(job.define());
+    MK_TRY(job.scan());
+    Window w = MK_TRY(job.place());
+    MK_TRY(job.allocate(w));
+    job.copy();
+    MK_TRY(job.apply());
+    job.fill_slots();
+    MK_TRY(job.collect_symbols());
+    MK_TRY(job.collect_ctors());
+    MK_TRY(job.register_frames());
+    return Ok();
+  }();
+  if (!r) {
+    // The one rollback path: undo whatever the phases above did.
+    if (runtime_ != nullptr)
+      for (uintptr_t eh : f->eh_frames)
+        runtime_->deregister_eh_frame(eh);
+    for (const Block& b : f->blocks)
+      arena_.free(b);
+    destroy(alloc_, f);
+    return r.error();
+  }
+  if (req.run_constructors) run_constructors(*f, req.argc, req.argv, req.envp);
+  return f;
+}
+
+void Linker::run_constructors(LinkerFile& f, int argc, char** argv, char** envp) {
+  if (f.initialized) return;
+  f.initialized = true;
+  using InitFn = void (*)(int, char**, char**);
+  for (uintptr_t fn : f.init)
+    reinterpret_cast<InitFn>(fn)(argc, argv, envp);
+  // Init-only text is dead now: give it back.
+  Block& init_text = f.blocks[static_cast<int>(Class::kInitText)];
+  arena_.free(init_text);
+  init_text = Block{};
+}
+
+void Linker::unlink(LinkerFile* f) {
+  if (f == nullptr) return;
+  if (f->initialized) {
+    if (runtime_ != nullptr && f->dso_handle != 0) runtime_->finalize(f->dso_handle);
+    using FiniFn = void (*)();
+    for (uintptr_t fn : f->fini)
+      reinterpret_cast<FiniFn>(fn)();
+  }
+  if (runtime_ != nullptr)
+    for (uintptr_t eh : f->eh_frames)
+      runtime_->deregister_eh_frame(eh);
+  for (const Block& b : f->blocks)
+    arena_.free(b);
+  destroy(alloc_, f);
+}
+
+}  // namespace mk::link

@@ -1,0 +1,312 @@
+// Phases "resolve" (references), "stub sizing", "placement and allocation",
+// "copy" and "apply".
+#include "elf/elf.h"
+#include "link/link_job.h"
+#include "support/checked.h"
+
+namespace mk::link {
+
+using namespace mk::elf;
+
+namespace {
+
+constexpr uint64_t kReach = uint64_t{1} << 31;  // +-2 GiB: 32-bit signed displacement
+constexpr uint64_t kLowLimit = uint64_t{1} << 31;
+constexpr uint64_t kSpan = uint64_t{1} << 30;  // a window is at most 2 x kSpan wide
+
+uint64_t sat_sub(uint64_t a, uint64_t b) {
+  return a > b ? a - b : 0;
+}
+uint64_t sat_add(uint64_t a, uint64_t b) {
+  return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+}  // namespace
+
+uint64_t LinkJob::address(const SymRef& r) const {
+  return r.cls == kAbsolute ? r.value : file->blocks[r.cls].base + r.value;
+}
+
+uint64_t LinkJob::sec_addr(uint32_t o, uint32_t sec) const {
+  const SecPlace& p = objs[o].place[sec];
+  return p.cls < 0 ? 0 : file->blocks[p.cls].base + p.off;
+}
+
+const char* LinkJob::sym_label(uint32_t o, uint32_t s) const {
+  const ValidatedObject& obj = *objs[o].obj;
+  const Symbol& sym = obj.symbols[s];
+  if (sym.type == STT_SECTION && sym.shndx < obj.sections.size())
+    return obj.sections[sym.shndx].name;
+  return sym.name;
+}
+
+// Resolves one referenced symbol the first time a relocation names it.
+Result<SymRef*> LinkJob::ref_of(uint32_t o, uint32_t s, const RelocSection& rs, uint64_t roff) {
+  ObjState& st = objs[o];
+  SymRef& r = st.syms[s];
+  if (r.resolved) return &r;
+  const Symbol& sym = st.obj->symbols[s];
+  r.resolved = true;
+  if (sym.local()) {
+    // A local in a discarded COMDAT section: only unwind and debug data may
+    // point there (their entries for the discarded copy become dead).
+    const Section& target = st.obj->sections[rs.target];
+    if (str_eq(target.name, ".eh_frame") || !target.alloc()) return &r;
+    return Error(Errc::kMalformed,
+                 "%s: relocation at %s+%#lx refers to `%s', in a COMDAT group discarded "
+                 "for another object's copy",
+                 st.name, target.name, roff, sym_label(o, s));
+  }
+  uint32_t hash = name_hash(sym.name);
+  if (NameTable::Slot* d = globals.find(sym.name, hash)) {
+    SlotUse u = defs[d->value];
+    r = objs[u.obj].syms[u.sym];
+    r.in_discarded = false;
+    return &r;
+  }
+  if (str_eq(sym.name, "_GLOBAL_OFFSET_TABLE_")) {
+    r.cls = static_cast<int8_t>(Class::kRodata);
+    r.value = got_off;
+    return &r;
+  }
+  if (str_eq(sym.name, "__dso_handle")) {
+    if (!dso_used) dso_off = reserve(Class::kData, 8, 8);
+    dso_used = true;
+    r.cls = static_cast<int8_t>(Class::kData);
+    r.value = dso_off;
+    r.type = STT_OBJECT;
+    r.size = 8;
+    return &r;
+  }
+  ResolvedSymbol rs_out;
+  if (req.resolver != nullptr && req.resolver->resolve(sym.name, hash, &rs_out)) {
+    r.cls = kAbsolute;
+    r.value = rs_out.addr;
+    r.size = rs_out.size;
+    r.type = rs_out.type;
+    r.external = true;
+    return &r;
+  }
+  if (sym.bind == STB_WEAK) {
+    r.cls = kAbsolute;
+    r.value = 0;  // weak undefined: address 0
+    return &r;
+  }
+  // Strong and undefined: report it, keep scanning to report all of them.
+  const char* section = st.obj->sections[rs.target].name;
+  if (req.on_unresolved != nullptr)
+    req.on_unresolved(req.ctx, Unresolved{sym.name, st.name, section, roff});
+  if (unresolved == 0) {
+    first_unresolved = sym.name;
+    first_unresolved_where = section;
+    first_unresolved_off = roff;
+    first_unresolved_obj = o;
+  }
+  ++unresolved;
+  return &r;
+}
+
+Result<void> LinkJob::scan() {
+  for (uint32_t o = 0; o < objs.size(); ++o) {
+    ObjState& st = objs[o];
+    const ValidatedObject& obj = *st.obj;
+    for (const RelocSection& rs : obj.relocs) {
+      if (st.place[rs.target].cls < 0) continue;
+      for (uint64_t i = 0; i < rs.count; ++i) {
+        Relocation rel = obj.relocation(rs, i);
+        if (rel.sym == 0) continue;
+        const arch::RelocKind* k = machine->kind(rel.type);
+        SymRef* ref = MK_TRY(ref_of(o, rel.sym, rs, rel.offset));
+        if (k->need == arch::Need::kGot && st.got[rel.sym] == 0) {
+          if (!gots.push(SlotUse{o, rel.sym})) return Error(Errc::kNoMemory, "link: out of memory");
+          st.got[rel.sym] = static_cast<uint32_t>(gots.size());
+        }
+        bool external = ref->cls == kAbsolute && ref->value != 0;
+        bool stub = false;
+        if (k->need == arch::Need::kBranch) {
+          stub = external;
+        } else if (k->need != arch::Need::kGot && k->reach == arch::Reach::kPcRel32 && external) {
+          // Data must be reached directly; a function's address may be a stub
+          // (the canonical address of the function for this file).
+          if (ref->type == STT_FUNC) {
+            stub = true;
+          } else {
+            if (ref->value < tmin) tmin = ref->value, tmin_name = sym_label(o, rel.sym);
+            if (ref->value > tmax) tmax = ref->value, tmax_name = sym_label(o, rel.sym);
+          }
+        } else if (k->reach == arch::Reach::kAbs32) {
+          if (ref->cls != kAbsolute) {
+            if (!need_low) low_why = sym_label(o, rel.sym);
+            need_low = true;
+          } else if (external && !fits_unsigned(ref->value, 31)) {
+            if (ref->type != STT_FUNC)
+              return Error(Errc::kRange,
+                           "%s: %s at %s+%#lx needs `%s' (at %#lx) in the low 2 GiB, where no "
+                           "placement can put it; rebuild the module with -fPIC",
+                           st.name, k->shape.name, obj.sections[rs.target].name, rel.offset,
+                           sym_label(o, rel.sym), ref->value);
+            stub = true;
+          }
+        }
+        if (stub && st.stub[rel.sym] == 0) {
+          if (!stubs.push(SlotUse{o, rel.sym}))
+            return Error(Errc::kNoMemory, "link: out of memory");
+          st.stub[rel.sym] = static_cast<uint32_t>(stubs.size());
+        }
+      }
+    }
+  }
+  if (unresolved == 1)
+    return Error(Errc::kUnresolved, "undefined symbol `%s' (referenced from %s %s+%#lx)",
+                 first_unresolved, obj_name(first_unresolved_obj), first_unresolved_where,
+                 first_unresolved_off);
+  if (unresolved > 1)
+    return Error(Errc::kUnresolved,
+                 "%u undefined symbols, the first `%s' (referenced from %s %s+%#lx)", unresolved,
+                 first_unresolved, obj_name(first_unresolved_obj), first_unresolved_where,
+                 first_unresolved_off);
+  uint64_t got_at = reserve(Class::kRodata, gots.size() * 8, 8);
+  if (got_at != got_off) got_off = got_at;  // nothing else is reserved in rodata after layout
+  stub_off = reserve(Class::kText, stubs.size() * machine->stub_size, machine->stub_align);
+  return Ok();
+}
+
+// The window every block of the file must lie in: within reach of the data
+// it reads PC-relatively, in the low 2 GiB if it has absolute 32-bit
+// relocations to itself, and never wider than 2 GiB (its own parts reach each
+// other with 32-bit displacements).
+Result<Window> LinkJob::place() const {
+  uint64_t total = 0;
+  for (int c = 0; c < kClassCount; ++c)
+    total = sat_add(total, sat_add(size[c], align[c]));
+  uint64_t lo = 0, hi = UINT64_MAX, center = linker.home_;
+  if (req.home != 0) center = req.home;
+  if (tmax != 0) {
+    lo = sat_add(sat_sub(tmax, kReach), total);
+    hi = sat_sub(sat_add(tmin, kReach), total);
+    center = tmin + (tmax - tmin) / 2;
+    if (lo >= hi)
+      return Error(Errc::kRange,
+                   "no placement reaches both `%s' (%#lx) and `%s' (%#lx) with 32-bit "
+                   "PC-relative references; rebuild the module with -fPIC",
+                   tmin_name, tmin, tmax_name, tmax);
+  }
+  if (need_low) {
+    if (hi > kLowLimit) hi = kLowLimit;
+    if (tmax == 0) center = kLowLimit / 2;
+    if (lo >= hi)
+      return Error(Errc::kRange,
+                   "the module has 32-bit absolute relocations (to `%s') and so must lie in the "
+                   "low 2 GiB, but it reads `%s' at %#lx PC-relatively; rebuild it with -fPIC",
+                   low_why, tmax_name, tmax);
+  }
+  Window w;
+  w.lo = static_cast<uintptr_t>(sat_sub(center, kSpan) > lo ? sat_sub(center, kSpan) : lo);
+  w.hi = static_cast<uintptr_t>(sat_add(center, kSpan) < hi ? sat_add(center, kSpan) : hi);
+  return w;
+}
+
+Result<void> LinkJob::allocate(const Window& w) {
+  for (int c = 0; c < kClassCount; ++c) {
+    Result<Block> b = linker.arena_.allocate(w, static_cast<Class>(c), size[c], align[c]);
+    if (!b) return b.error();
+    file->blocks[c] = b.value();
+  }
+  return Ok();
+}
+
+void LinkJob::copy() {
+  for (ObjState& st : objs) {
+    for (const Section& s : st.obj->sections) {
+      const SecPlace& p = st.place[s.index];
+      if (p.cls < 0) continue;
+      uint8_t* dst = reinterpret_cast<uint8_t*>(file->blocks[p.cls].alias + p.off);
+      if (s.nobits())
+        mk_memset(dst, 0, s.size);
+      else
+        mk_memcpy(dst, s.data.data(), s.size);
+      if (str_eq(s.name, ".eh_frame")) mk_memset(dst + s.size, 0, 4);
+    }
+  }
+  for (SlotUse d : defs) {
+    const SymRef& r = objs[d.obj].syms[d.sym];
+    if (objs[d.obj].obj->symbols[d.sym].shndx == SHN_COMMON)
+      mk_memset(reinterpret_cast<void*>(file->blocks[r.cls].alias + r.value), 0, r.size);
+  }
+  if (dso_used) {
+    uintptr_t data = file->blocks[static_cast<int>(Class::kData)].alias;
+    mk_memset(reinterpret_cast<void*>(data + dso_off), 0, 8);
+    file->dso_handle = file->blocks[static_cast<int>(Class::kData)].base + dso_off;
+  }
+}
+
+Result<void> LinkJob::apply() {
+  const uint64_t got_base = file->blocks[static_cast<int>(Class::kRodata)].base + got_off;
+  const uint64_t stub_base = file->blocks[static_cast<int>(Class::kText)].base + stub_off;
+  for (uint32_t o = 0; o < objs.size(); ++o) {
+    ObjState& st = objs[o];
+    const ValidatedObject& obj = *st.obj;
+    for (const RelocSection& rs : obj.relocs) {
+      const SecPlace& tp = st.place[rs.target];
+      if (tp.cls < 0) continue;
+      uint8_t* wbase = reinterpret_cast<uint8_t*>(file->blocks[tp.cls].alias + tp.off);
+      const uint64_t pbase = file->blocks[tp.cls].base + tp.off;
+      for (uint64_t i = 0; i < rs.count; ++i) {
+        Relocation rel = obj.relocation(rs, i);
+        arch::RelocValues v;
+        const SymRef& ref = st.syms[rel.sym];
+        v.S = rel.sym == 0 ? 0 : address(ref);
+        v.A = rel.addend;
+        v.P = pbase + rel.offset;
+        v.GOT = got_base;
+        v.Z = ref.size;
+        if (st.got[rel.sym] != 0) v.G = got_base + uint64_t{st.got[rel.sym] - 1} * 8;
+        arch::ApplyResult res = machine->apply(rel.type, wbase + rel.offset, rel.offset, v);
+        if (res.status == arch::ApplyStatus::kOverflow && st.stub[rel.sym] != 0) {
+          // Out of reach: go through this file's stub for the symbol.
+          v.S = stub_base + uint64_t{st.stub[rel.sym] - 1} * machine->stub_size;
+          res = machine->apply(rel.type, wbase + rel.offset, rel.offset, v);
+        }
+        if (res.status == arch::ApplyStatus::kOk) continue;
+        const arch::RelocKind* k = machine->kind(rel.type);
+        const char* why = "out of range";
+        switch (res.status) {
+          case arch::ApplyStatus::kMisaligned:
+            why = "misaligned";
+            break;
+          case arch::ApplyStatus::kNoGot:
+            why = "without a GOT slot";
+            break;
+          case arch::ApplyStatus::kBadInsn:
+            why = "on an instruction it cannot patch";
+            break;
+          default:
+            break;
+        }
+        bool pic_hint = k->reach == arch::Reach::kPcRel32 || k->reach == arch::Reach::kAbs32;
+        return Error(Errc::kRange, "%s: relocation %s at %s+%#lx to `%s' %s (value %#lx)%s",
+                     st.name, k->shape.name, obj.sections[rs.target].name, rel.offset,
+                     sym_label(o, rel.sym), why, static_cast<uint64_t>(res.value),
+                     pic_hint ? "; rebuild the module with -fPIC" : "");
+      }
+    }
+  }
+  return Ok();
+}
+
+// Fills the GOT slots and writes the stubs the scan asked for.
+void LinkJob::fill_slots() {
+  const Block& ro = file->blocks[static_cast<int>(Class::kRodata)];
+  for (size_t k = 0; k < gots.size(); ++k) {
+    uint64_t addr = address(objs[gots[k].obj].syms[gots[k].sym]);
+    mk_memcpy(reinterpret_cast<void*>(ro.alias + got_off + k * 8), &addr, 8);
+  }
+  const Block& text = file->blocks[static_cast<int>(Class::kText)];
+  for (size_t k = 0; k < stubs.size(); ++k) {
+    uint64_t off = stub_off + k * machine->stub_size;
+    machine->write_stub(reinterpret_cast<uint8_t*>(text.alias + off), text.base + off,
+                        address(objs[stubs[k].obj].syms[stubs[k].sym]));
+  }
+}
+
+}  // namespace mk::link

@@ -1,0 +1,100 @@
+// NameTable: an open-addressing hash table from names to 32-bit values, with
+// fallible growth. Names are not copied: the caller keeps them alive as long
+// as the table. Lookups cost one hash (callers may pass it precomputed) and,
+// on a hit, one string compare.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "support/memory.h"
+#include "support/vector.h"
+
+namespace mk {
+
+// The GNU ELF hash (h * 33 + c): cheap, and what the rest of modkit keys on.
+inline uint32_t name_hash(const char* s) {
+  uint32_t h = 5381;
+  for (; *s != '\0'; ++s)
+    h = h * 33 + static_cast<uint8_t>(*s);
+  return h;
+}
+
+class NameTable {
+ public:
+  struct Slot {
+    const char* name;  // nullptr: empty
+    uint32_t hash;
+    uint32_t value;
+  };
+
+  explicit NameTable(Allocator& a) : slots_(a) {}
+
+  // Ensures room for n entries without growing again.
+  [[nodiscard]] bool reserve(size_t n) {
+    size_t want = 16;
+    while (want < n * 2)
+      want *= 2;
+    return want <= slots_.size() || rehash(want);
+  }
+
+  // Inserts name -> value. If the name is present, leaves the table as it is
+  // and returns its slot through *existing. False only when memory runs out.
+  [[nodiscard]] bool insert(const char* name, uint32_t hash, uint32_t value, Slot** existing) {
+    *existing = nullptr;
+    if ((count_ + 1) * 2 > slots_.size() && !rehash(slots_.empty() ? 16 : slots_.size() * 2))
+      return false;
+    size_t mask = slots_.size() - 1;
+    for (size_t i = hash & mask;; i = (i + 1) & mask) {
+      Slot& s = slots_[i];
+      if (s.name == nullptr) {
+        s = Slot{name, hash, value};
+        ++count_;
+        return true;
+      }
+      if (s.hash == hash && str_eq(s.name, name)) {
+        *existing = &s;
+        return true;
+      }
+    }
+  }
+
+  Slot* find(const char* name, uint32_t hash) {
+    if (count_ == 0) return nullptr;
+    size_t mask = slots_.size() - 1;
+    for (size_t i = hash & mask;; i = (i + 1) & mask) {
+      Slot& s = slots_[i];
+      if (s.name == nullptr) return nullptr;
+      if (s.hash == hash && str_eq(s.name, name)) return &s;
+    }
+  }
+  Slot* find(const char* name) { return find(name, name_hash(name)); }
+
+  size_t size() const { return count_; }
+  void clear() {
+    slots_.clear();
+    count_ = 0;
+  }
+
+ private:
+  bool rehash(size_t n) {
+    Vec<Slot> fresh(slots_.allocator());
+    if (!fresh.resize(n)) return false;
+    for (Slot& s : slots_) {
+      if (s.name == nullptr) continue;
+      for (size_t i = s.hash & (n - 1);; i = (i + 1) & (n - 1)) {
+        if (fresh[i].name == nullptr) {
+          fresh[i] = s;
+          break;
+        }
+      }
+    }
+    slots_ = static_cast<Vec<Slot>&&>(fresh);
+    return true;
+  }
+
+  Vec<Slot> slots_;
+  size_t count_ = 0;
+};
+
+}  // namespace mk

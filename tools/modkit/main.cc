@@ -1,0 +1,40 @@
+// modkit: the command-line front end of the modkit module system.
+#include <cstring>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "verbs.h"
+
+int main(int argc, char** argv) {
+  // Everything after the first "--" belongs to the program `exec` runs.
+  std::vector<std::string> program_args;
+  int own = argc;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--") == 0) {
+      own = i;
+      for (int j = i + 1; j < argc; ++j)
+        program_args.emplace_back(argv[j]);
+      break;
+    }
+  }
+
+  CLI::App app{"modkit: load, link and inspect kernel modules (ELF relocatable objects)", "modkit"};
+  app.require_subcommand(1);
+  app.footer("Run `modkit VERB --help` for a verb's options and an example.");
+  std::map<CLI::App*, modkit::tool::Run> verbs;
+  {
+    modkit::tool::Run run = modkit::tool::add_exec(app, &program_args);
+    verbs[app.get_subcommands({}).back()] = run;
+  }
+
+  try {
+    app.parse(own, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : 2;  // usage errors: 2, as for most Unix tools
+  }
+  for (auto& [sub, run] : verbs)
+    if (sub->parsed()) return run();
+  return 2;
+}
