@@ -1,6 +1,10 @@
 // x86_64 relocation type numbers (System V x86-64 psABI, plus the APX
 // CODE_<n>_* additions). The kinds themselves, with their formulas and range
 // rules, are the table in x86_64.cc, reached through kX86_64 (machine.h).
+//
+// An internal header of the arch layer (and its tests). The names are the
+// psABI's, which the C library's <elf.h> defines as macros: a file includes
+// one or the other, never both.
 #pragma once
 
 #include <stdint.h>
