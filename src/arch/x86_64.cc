@@ -163,43 +163,22 @@ const X86Kind* find(uint32_t type) {
   return &kKinds[kIndex.row[type]];
 }
 
-// Little-endian loads and stores of exactly `Bytes` bytes, at any alignment.
-template <unsigned Bytes>
-void store_le(uint8_t* loc, uint64_t v) {
-  uint8_t b[Bytes];
-  for (unsigned i = 0; i < Bytes; ++i)
+// Little-endian store and load of exactly `width` bytes (0..8), at any
+// alignment, whatever the host's byte order.
+void store_le(uint8_t* loc, unsigned width, uint64_t v) {
+  uint8_t b[8];
+  for (unsigned i = 0; i < width; ++i)
     b[i] = static_cast<uint8_t>(v >> (8 * i));
-  mk_memcpy(loc, b, Bytes);
+  mk_memcpy(loc, b, width);
 }
 
-template <unsigned Bytes>
-uint64_t load_le(const uint8_t* at) {
-  uint8_t b[Bytes];
-  mk_memcpy(b, at, Bytes);
+uint64_t load_le(const uint8_t* at, unsigned width) {
+  uint8_t b[8];
+  mk_memcpy(b, at, width);
   uint64_t v = 0;
-  for (unsigned i = 0; i < Bytes; ++i)
+  for (unsigned i = 0; i < width; ++i)
     v |= uint64_t{b[i]} << (8 * i);
   return v;
-}
-
-// Stores the low `width` bytes of v.
-void store(uint8_t* loc, uint8_t width, uint64_t v) {
-  switch (width) {
-    case 1:
-      store_le<1>(loc, v);
-      break;
-    case 2:
-      store_le<2>(loc, v);
-      break;
-    case 4:
-      store_le<4>(loc, v);
-      break;
-    case 8:
-      store_le<8>(loc, v);
-      break;
-    default:
-      break;  // width 0: nothing to store
-  }
 }
 
 bool fits(Field field, uint8_t width, int64_t v) {
@@ -247,7 +226,7 @@ bool relax_gotpcrelx(uint32_t type, uint8_t* loc, uint64_t room_before, const Re
   if (op == 0x8b && (modrm & 0xc7) == 0x05) {  // mov rip-relative
     if (!fits_signed(x, 32)) return false;
     loc[-2] = 0x8d;
-    store_le<4>(loc, static_cast<uint64_t>(x));  // S + A - P : int32
+    store_le(loc, 4, static_cast<uint64_t>(x));  // S + A - P : int32
     *out = {ApplyStatus::kOk, x};
     return true;
   }
@@ -256,7 +235,7 @@ bool relax_gotpcrelx(uint32_t type, uint8_t* loc, uint64_t room_before, const Re
     if (!fits_signed(x, 32)) return false;
     loc[-2] = 0x67;
     loc[-1] = 0xe8;
-    store_le<4>(loc, static_cast<uint64_t>(x));  // S + A - P : int32
+    store_le(loc, 4, static_cast<uint64_t>(x));  // S + A - P : int32
     *out = {ApplyStatus::kOk, x};
     return true;
   }
@@ -264,7 +243,7 @@ bool relax_gotpcrelx(uint32_t type, uint8_t* loc, uint64_t room_before, const Re
     int64_t d = wrap(static_cast<uint64_t>(x) + 1);
     if (!fits_signed(d, 32)) return false;
     loc[-2] = 0xe9;
-    store_le<4>(loc - 1, static_cast<uint64_t>(d));  // S + A - (P - 1) : int32
+    store_le(loc - 1, 4, static_cast<uint64_t>(d));  // S + A - (P - 1) : int32
     loc[3] = 0x90;
     *out = {ApplyStatus::kOk, d};
     return true;
@@ -289,23 +268,8 @@ int64_t x86_64_implicit_addend(uint32_t type, const uint8_t* at) {
   const X86Kind* k = find(type);
   if (!k || k->field == Field::kNone) return 0;
   uint8_t width = k->kind.shape.width;
-  uint64_t raw = 0;
-  switch (width) {
-    case 1:
-      raw = load_le<1>(at);
-      break;
-    case 2:
-      raw = load_le<2>(at);
-      break;
-    case 4:
-      raw = load_le<4>(at);
-      break;
-    case 8:
-      raw = load_le<8>(at);
-      break;
-    default:
-      return 0;
-  }
+  if (width == 0 || width > 8) return 0;
+  uint64_t raw = load_le(at, width);
   if (k->field == Field::kUnsigned) return wrap(raw);
   return sign_extend(raw, 8u * width);
 }
@@ -354,7 +318,7 @@ ApplyResult x86_64_apply(uint32_t type, uint8_t* loc, uint64_t room_before, cons
 
   uint8_t width = k->kind.shape.width;
   if (!fits(k->field, width, x)) return {ApplyStatus::kOverflow, x};
-  store(loc, width, static_cast<uint64_t>(x));
+  store_le(loc, width, static_cast<uint64_t>(x));  // the row's width: 1, 2, 4 or 8 bytes
   return {ApplyStatus::kOk, x};
 }
 
@@ -364,7 +328,7 @@ ApplyResult x86_64_apply(uint32_t type, uint8_t* loc, uint64_t room_before, cons
 void x86_64_write_stub(uint8_t* loc, uint64_t /*stub_addr*/, uint64_t target) {
   static constexpr uint8_t kJmpRip[6] = {0xff, 0x25, 0x00, 0x00, 0x00, 0x00};
   mk_memcpy(loc, kJmpRip, sizeof(kJmpRip));
-  store_le<8>(loc + 6, target);
+  store_le(loc + 6, 8, target);
   loc[14] = 0xcc;
   loc[15] = 0xcc;
 }
