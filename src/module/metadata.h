@@ -1,0 +1,83 @@
+// Module metadata: the records of the `modkit_modinfo` sections (the format is
+// sdk/include/modkit/module.h), read as plain data before any module code
+// runs, all checked.
+//
+// Input is a list of spans (the object's modkit_modinfo sections in section
+// order, or the kernel image's one section). Each declaration remembers where
+// its record is (span, offset), so that after linking the function pointers
+// (handler, sysinit fn and arg) are read at the same place in loaded memory.
+//
+// Rules (each broken one is an Errc::kMalformed naming the span offset):
+// records are at least a header, a multiple of 8, inside the span, with the
+// magic, format version MK_META_VERSION and a known kind, and exactly the size
+// of their kind (exports: header + fixed part + a NUL-terminated name);
+// every name is NUL-terminated inside its field, non-empty, a C identifier;
+// a module is declared once per file; dependencies, sysinits and exports name
+// a module of the same file; min <= preferred <= max; no module depends on
+// itself. A dependency on another module of the same file is allowed (the
+// kernel image holds every static module): the registry satisfies it inside
+// the file and starts the modules in dependency order.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "support/allocator.h"
+#include "support/bytes.h"
+#include "support/result.h"
+#include "support/vector.h"
+
+namespace mk::module {
+
+inline constexpr size_t kNameMax = 64;  // MK_NAME_MAX
+
+struct RecordAt {
+  uint32_t span;
+  uint32_t offset;  // of the record inside its span
+};
+
+struct ModuleDecl {
+  const char* name;
+  uint32_t version;
+  uint32_t line;
+  RecordAt at;
+};
+
+struct DependDecl {
+  uint32_t module;  // index into Metadata::modules
+  const char* target;
+  uint32_t min, preferred, max;
+};
+
+struct SysinitDecl {
+  uint32_t module;
+  uint32_t subsystem;
+  uint32_t order;
+  bool uninit;
+  RecordAt at;
+};
+
+struct ExportDecl {
+  uint32_t module;
+  const char* ns;  // "" for none
+  const char* name;
+};
+
+struct Metadata {
+  explicit Metadata(Allocator& a) : modules(a), depends(a), sysinits(a), exports(a) {}
+  Vec<ModuleDecl> modules;
+  Vec<DependDecl> depends;
+  Vec<SysinitDecl> sysinits;
+  Vec<ExportDecl> exports;
+};
+
+// Reads and checks the records of `spans`. Names point into the spans.
+[[nodiscard]] Result<Metadata> read_metadata(const ByteView* spans, size_t count, Allocator& alloc);
+
+// Offsets, inside a record, of the pointer fields read after linking.
+inline constexpr uint32_t kModuleHandlerOffset = 8 + kNameMax + 8;       // mk_meta_module::handler
+inline constexpr uint32_t kModuleArgOffset = kModuleHandlerOffset + 8;   // mk_meta_module::arg
+inline constexpr uint32_t kSysinitFnOffset = 8 + kNameMax + 16;          // mk_meta_sysinit::fn
+inline constexpr uint32_t kSysinitArgOffset = kSysinitFnOffset + 8;      // mk_meta_sysinit::arg
+
+}  // namespace mk::module
