@@ -15,6 +15,31 @@
 // - every relocation section's entries are in range, its target is a real
 //   section, every entry's symbol index is < symbols.size(), its type is known
 //   to the machine and not TLS, and offset + width lies inside the target.
+//
+// In detail (what later layers may rely on without looking again):
+// - sections: names resolve inside the section-name table; no two sections'
+//   file contents overlap each other, the ELF header or the section table;
+//   size <= kMaxSectionSize (NOBITS too) and the SHF_ALLOC sizes plus common
+//   symbol sizes total <= kMaxImageSize; no section is both SHF_WRITE and
+//   SHF_EXECINSTR; no SHF_TLS; SHF_ALLOC sections are PROGBITS, NOBITS, NOTE,
+//   INIT/FINI/PREINIT_ARRAY (entsize 8, size a multiple of 8) or, on x86_64,
+//   X86_64_UNWIND; every SHT_STRTAB is non-empty and starts and ends with NUL;
+//   SHF_LINK_ORDER sections link to a real section. Section 0 is zeroed.
+// - exactly one SHT_SYMTAB (`symtab`): entsize 24, links to a string table,
+//   sh_info == first_global <= symbols.size(); symbols below first_global are
+//   local, the rest are not. Local symbols are never undefined or common.
+//   Common symbols: value (their alignment) is a power of two <= kMaxAlign.
+//   FUNC and OBJECT symbols: value + size lies inside their section. No TLS or
+//   IFUNC symbols; bindings are LOCAL, GLOBAL, WEAK or GNU_UNIQUE.
+// - groups: flags are 0 or GRP_COMDAT; members are real, non-group sections
+//   with SHF_GROUP, each in exactly one group (Section::group); every section
+//   with SHF_GROUP is in a group.
+// - relocations: the target is PROGBITS, NOTE, an init/fini array or (x86_64)
+//   X86_64_UNWIND, so it has contents (REL implicit addends are readable). When
+//   the target is SHF_ALLOC, every entry's symbol is undefined, ABS, COMMON or
+//   defined in an SHF_ALLOC section. Non-SHF_ALLOC targets (debug info) are
+//   validated the same way but the linker does not apply them.
+// - modinfo: the one section named .modkit.modinfo, or 0.
 #pragma once
 
 #include <stddef.h>
@@ -92,6 +117,7 @@ class ValidatedObject {
   const MachineRules* machine = nullptr;
   uint32_t symtab = 0;                  // index of the SHT_SYMTAB section
   uint32_t first_global = 0;            // symtab sh_info: first non-local symbol
+  uint32_t modinfo = 0;                 // the .modkit.modinfo section (module metadata), 0 if none
   Vec<Section> sections;
   Vec<Symbol> symbols;
   Vec<RelocSection> relocs;

@@ -1,0 +1,229 @@
+// The groups and relocations phases.
+#include "elf/validate_internal.h"
+
+namespace mk::elf::detail {
+namespace {
+
+Result<void> check_group(Context& c, uint32_t i) {
+  Vec<Section>& secs = c.obj.sections;
+  const Section& g = secs[i];
+  const Where w = section_where(c, i);
+  if (g.entsize != 4) {
+    return Error(Errc::kMalformed, "%s: entry size %#lx is not 4", w.text, g.entsize);
+  }
+  if (g.size == 0) {
+    return Error(Errc::kMalformed, "%s: empty group (no flag word)", w.text);
+  }
+  if (g.size % 4 != 0) {
+    return Error(Errc::kMalformed, "%s: size %#lx is not a multiple of 4", w.text, g.size);
+  }
+  if (g.link != c.obj.symtab) {
+    return Error(Errc::kMalformed, "%s: sh_link %u is not the symbol table (%s)", w.text, g.link,
+                 section_where(c, c.obj.symtab).text);
+  }
+  if (g.info == 0) {
+    return Error(Errc::kMalformed, "%s: sh_info is 0: no signature symbol", w.text);
+  }
+  if (g.info >= c.obj.symbols.size()) {
+    return Error(Errc::kMalformed,
+                 "%s: sh_info (signature symbol) %u is past the symbol table (%zu symbols)", w.text,
+                 g.info, c.obj.symbols.size());
+  }
+  uint32_t flags = 0;
+  if (!g.data.read(0, &flags)) {
+    return Error(Errc::kMalformed, "%s: empty group (no flag word)", w.text);
+  }
+  if ((flags & ~GRP_COMDAT) != 0) {
+    return Error(Errc::kUnsupported, "%s: group flags %#x have bits other than GRP_COMDAT", w.text,
+                 flags);
+  }
+
+  // A section symbol as signature stands for its section's name (as in GNU ld).
+  const Symbol& sig = c.obj.symbols[g.info];
+  const char* signature = sig.name;
+  if (sig.type == STT_SECTION && sig.shndx != SHN_UNDEF && sig.shndx < c.count) {
+    signature = secs[sig.shndx].name;
+  }
+
+  ByteView members;
+  if (!g.data.slice(4, g.size - 4, &members)) {
+    return Error(Errc::kMalformed, "%s: empty group (no flag word)", w.text);
+  }
+  const uint64_t n = members.size() / 4;
+  for (uint64_t k = 0; k < n; ++k) {
+    uint32_t m = 0;
+    if (!members.read_at(0, k, &m)) {
+      return Error(Errc::kMalformed, "%s: member %lu is past the end of the group", w.text, k);
+    }
+    if (m == 0) {
+      return Error(Errc::kMalformed, "%s: member %lu is section 0, the null section", w.text, k);
+    }
+    if (m >= c.count) {
+      return Error(Errc::kMalformed,
+                   "%s: member %lu is section index %u, past the section table (%u sections)",
+                   w.text, k, m, c.count);
+    }
+    Section& s = secs[m];
+    if (s.type == SHT_GROUP) {
+      return Error(Errc::kMalformed, "%s: member %lu is %s, a group section", w.text, k,
+                   section_where(c, m).text);
+    }
+    if (s.group != 0) {
+      return Error(Errc::kMalformed, "%s: member %lu is %s, already in group %s", w.text, k,
+                   section_where(c, m).text, section_where(c, s.group).text);
+    }
+    if ((s.flags & SHF_GROUP) == 0) {
+      return Error(Errc::kMalformed, "%s: member %lu is %s, which lacks SHF_GROUP", w.text, k,
+                   section_where(c, m).text);
+    }
+    s.group = i;
+  }
+
+  Group entry;
+  entry.section = i;
+  entry.signature = signature;
+  entry.comdat = (flags & GRP_COMDAT) != 0;
+  entry.members = members;
+  if (!c.obj.groups.push(entry)) {
+    return Error(Errc::kNoMemory, "%s: out of memory for the group list", w.text);
+  }
+  return Ok();
+}
+
+// What a relocation section may patch: sections with contents the linker
+// copies or (debug info, notes) at least keeps as bytes.
+bool relocatable_type(uint32_t type, uint16_t machine) {
+  switch (type) {
+    case SHT_PROGBITS:
+    case SHT_NOTE:
+    case SHT_INIT_ARRAY:
+    case SHT_FINI_ARRAY:
+    case SHT_PREINIT_ARRAY:
+      return true;
+    case SHT_X86_64_UNWIND:
+      return machine == EM_X86_64;
+    default:
+      return false;
+  }
+}
+
+Result<void> check_reloc_section(Context& c, uint32_t i) {
+  const Vec<Section>& secs = c.obj.sections;
+  const Section& rs = secs[i];
+  const Where w = section_where(c, i);
+  const bool rela = rs.type == SHT_RELA;
+  const uint64_t esz = rela ? sizeof(Rela) : sizeof(Rel);
+  if (rs.entsize != esz) {
+    return Error(Errc::kMalformed, "%s: entry size %#lx is not %#lx", w.text, rs.entsize, esz);
+  }
+  if (rs.size % esz != 0) {
+    return Error(Errc::kMalformed, "%s: size %#lx is not a multiple of the entry size %#lx", w.text,
+                 rs.size, esz);
+  }
+  if (rs.link != c.obj.symtab) {
+    return Error(Errc::kMalformed, "%s: sh_link %u is not the symbol table (%s)", w.text, rs.link,
+                 section_where(c, c.obj.symtab).text);
+  }
+  if (rs.info >= c.count) {
+    return Error(Errc::kMalformed,
+                 "%s: sh_info (target) %u is past the section table (%u sections)", w.text, rs.info,
+                 c.count);
+  }
+  const Section& target = secs[rs.info];
+  if (!relocatable_type(target.type, c.machine->machine)) {
+    return Error(Errc::kMalformed, "%s: target %s has type %s, which cannot be relocated", w.text,
+                 section_where(c, rs.info).text, section_type_name(target.type).text);
+  }
+
+  RelocSection out;
+  out.index = i;
+  out.target = rs.info;
+  out.rela = rela;
+  out.count = rs.size / esz;
+  out.entries = rs.data;
+  if (!c.obj.relocs.push(out)) {
+    return Error(Errc::kNoMemory, "%s: out of memory for the relocation section list", w.text);
+  }
+
+  // One pass over the entries, no allocation: this loop is the hot path for
+  // large modules.
+  const MachineRules& m = *c.machine;
+  const uint64_t nsyms = c.obj.symbols.size();
+  const bool loaded = target.alloc();
+  for (uint64_t k = 0; k < out.count; ++k) {
+    Rela e{};
+    bool ok = false;
+    if (rela) {
+      ok = rs.data.read_at(0, k, &e);
+    } else {
+      Rel r;
+      ok = rs.data.read_at(0, k, &r);
+      e.offset = r.offset;
+      e.info = r.info;
+    }
+    if (!ok) {
+      return Error(Errc::kMalformed, "relocation %lu of %s: entry is past the end of the section",
+                   k, w.text);
+    }
+    const uint32_t type = rel_type(e.info);
+    const uint32_t sym = rel_sym(e.info);
+    const RelocShape* shape = m.shape(type);
+    if (shape == nullptr) {
+      return Error(Errc::kMalformed, "relocation %lu of %s: type %#x is unknown to %s", k, w.text,
+                   type, m.name);
+    }
+    if (shape->tls) {
+      return Error(Errc::kUnsupported,
+                   "relocation %lu of %s: type %#x (%s) is thread-local; TLS is not supported", k,
+                   w.text, type, shape->name);
+    }
+    if (sym >= nsyms) {
+      return Error(Errc::kMalformed,
+                   "relocation %lu of %s: symbol index %u is past the symbol table (%lu symbols)",
+                   k, w.text, sym, nsyms);
+    }
+    if (!in_range(e.offset, shape->width, target.size)) {
+      return Error(
+          Errc::kMalformed,
+          "relocation %lu of %s: %s at offset %#lx + width %u passes end of %s (size %#lx)", k,
+          w.text, shape->name, e.offset, shape->width, section_where(c, rs.info).text, target.size);
+    }
+    if (loaded) {
+      // A loaded section may only refer to what will be in memory.
+      const uint32_t shndx = c.obj.symbols[sym].shndx;
+      if (shndx != SHN_UNDEF && shndx != SHN_ABS && shndx != SHN_COMMON && !secs[shndx].alloc()) {
+        return Error(
+            Errc::kMalformed,
+            "relocation %lu of %s: %s is defined in %s, which is not loaded (no SHF_ALLOC)", k,
+            w.text, symbol_where(c, sym).text, section_where(c, shndx).text);
+      }
+    }
+  }
+  return Ok();
+}
+
+}  // namespace
+
+Result<void> validate_groups(Context& c) {
+  for (uint32_t i = 1; i < c.count; ++i) {
+    if (c.obj.sections[i].type == SHT_GROUP) MK_TRY(check_group(c, i));
+  }
+  for (uint32_t i = 1; i < c.count; ++i) {
+    const Section& s = c.obj.sections[i];
+    if ((s.flags & SHF_GROUP) != 0 && s.group == 0) {
+      return Error(Errc::kMalformed, "%s: SHF_GROUP is set but no group lists it",
+                   section_where(c, i).text);
+    }
+  }
+  return Ok();
+}
+
+Result<void> validate_relocs(Context& c) {
+  for (uint32_t i = 1; i < c.count; ++i) {
+    const uint32_t type = c.obj.sections[i].type;
+    if (type == SHT_REL || type == SHT_RELA) MK_TRY(check_reloc_section(c, i));
+  }
+  return Ok();
+}
+
+}  // namespace mk::elf::detail

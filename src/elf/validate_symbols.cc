@@ -1,0 +1,215 @@
+// The symbols phase: the one SHT_SYMTAB, its SHT_SYMTAB_SHNDX table, and
+// every symbol (name, binding, type, section index, value).
+#include "elf/validate_internal.h"
+
+namespace mk::elf::detail {
+namespace {
+
+static_assert(kMaxSectionSize / sizeof(Sym) < UINT32_MAX, "symbol indices fit 32 bits");
+
+Result<void> check_symtab_header(Context& c, uint64_t* count) {
+  const Section& st = c.obj.sections[c.obj.symtab];
+  const Where w = section_where(c, c.obj.symtab);
+  if (st.entsize != sizeof(Sym)) {
+    return Error(Errc::kMalformed, "%s: entry size %#lx is not 0x18", w.text, st.entsize);
+  }
+  if (st.size % sizeof(Sym) != 0) {
+    return Error(Errc::kMalformed, "%s: size %#lx is not a multiple of the entry size 0x18", w.text,
+                 st.size);
+  }
+  *count = st.size / sizeof(Sym);
+  if (*count == 0) {
+    return Error(Errc::kMalformed, "%s: no symbols (not even the null symbol)", w.text);
+  }
+  if (st.link == 0 || st.link >= c.count) {
+    return Error(Errc::kMalformed, "%s: sh_link %u (string table) is not a section (%u sections)",
+                 w.text, st.link, c.count);
+  }
+  if (c.obj.sections[st.link].type != SHT_STRTAB) {
+    return Error(Errc::kMalformed, "%s: sh_link %u names %s, of type %s, not a string table",
+                 w.text, st.link, section_where(c, st.link).text,
+                 section_type_name(c.obj.sections[st.link].type).text);
+  }
+  if (st.info > *count) {
+    return Error(Errc::kMalformed, "%s: sh_info (first global) %u is past the symbol count (%lu)",
+                 w.text, st.info, *count);
+  }
+  if (c.shndx_table != 0) {
+    const Section& x = c.obj.sections[c.shndx_table];
+    const Where xw = section_where(c, c.shndx_table);
+    if (x.link != c.obj.symtab) {
+      return Error(Errc::kMalformed, "%s: sh_link %u is not the symbol table (%s)", xw.text, x.link,
+                   w.text);
+    }
+    if (x.entsize != 4) {
+      return Error(Errc::kMalformed, "%s: entry size %#lx is not 4", xw.text, x.entsize);
+    }
+    if (x.size != *count * 4) {
+      return Error(Errc::kMalformed,
+                   "%s: size %#lx does not match the symbol table (%lu symbols need %#lx bytes)",
+                   xw.text, x.size, *count, *count * 4);
+    }
+  }
+  return Ok();
+}
+
+bool supported_binding(uint8_t bind) {
+  return bind == STB_LOCAL || bind == STB_GLOBAL || bind == STB_WEAK || bind == STB_GNU_UNIQUE;
+}
+
+// Resolves the symbol's section index (SHN_XINDEX through the extended table)
+// and checks it names something real.
+Result<void> resolve_shndx(Context& c, uint32_t i, const Sym& e, Symbol* sym) {
+  uint32_t idx = e.shndx;
+  if (e.shndx == SHN_XINDEX) {
+    if (c.shndx_table == 0) {
+      return Error(Errc::kMalformed,
+                   "%s: section index is SHN_XINDEX but the object has no SHT_SYMTAB_SHNDX section",
+                   symbol_where(c, i).text);
+    }
+    if (!c.obj.sections[c.shndx_table].data.read_at(0, i, &idx)) {
+      return Error(Errc::kMalformed, "%s: no SHT_SYMTAB_SHNDX entry", symbol_where(c, i).text);
+    }
+    if (idx == 0) {
+      return Error(Errc::kMalformed, "%s: extended section index (SHT_SYMTAB_SHNDX) is 0",
+                   symbol_where(c, i).text);
+    }
+    if (idx >= c.count) {
+      return Error(Errc::kMalformed,
+                   "%s: extended section index %u is past the section table (%u sections)",
+                   symbol_where(c, i).text, idx, c.count);
+    }
+  } else if (e.shndx >= SHN_LORESERVE && e.shndx != SHN_ABS && e.shndx != SHN_COMMON) {
+    return Error(Errc::kUnsupported,
+                 "%s: section index %#x is a reserved index modkit does not support",
+                 symbol_where(c, i).text, e.shndx);
+  } else if (e.shndx < SHN_LORESERVE && e.shndx >= c.count) {
+    return Error(Errc::kMalformed, "%s: section index %u is past the section table (%u sections)",
+                 symbol_where(c, i).text, e.shndx, c.count);
+  }
+  // Symbol::shndx keeps SHN_ABS and SHN_COMMON as themselves, so a symbol in
+  // a real section with one of those numbers (possible past 0xff00 sections)
+  // could not be told apart: refuse it rather than misplace it.
+  if (e.shndx == SHN_XINDEX && (idx == SHN_ABS || idx == SHN_COMMON)) {
+    return Error(Errc::kUnsupported,
+                 "%s: defined in section %u, whose index modkit cannot tell from %s",
+                 symbol_where(c, i).text, idx, idx == SHN_ABS ? "SHN_ABS" : "SHN_COMMON");
+  }
+  sym->shndx = idx;
+  return Ok();
+}
+
+Result<void> check_symbol(Context& c, uint32_t i, const Sym& e, ByteView strtab) {
+  Symbol& sym = c.obj.symbols[i];
+  const char* name = string_at(strtab, e.name);
+  if (name == nullptr) {
+    return Error(Errc::kMalformed,
+                 "symbol %u: name offset %#x passes end of string table %s (size %#lx)", i, e.name,
+                 section_where(c, c.obj.sections[c.obj.symtab].link).text,
+                 static_cast<uint64_t>(strtab.size()));
+  }
+  sym.name = name;
+  sym.value = e.value;
+  sym.size = e.size;
+  sym.bind = st_bind(e.info);
+  sym.type = st_type(e.info);
+  sym.visibility = st_visibility(e.other);
+  const Where w = symbol_where(c, i);
+
+  if (!supported_binding(sym.bind)) {
+    return Error(Errc::kUnsupported, "%s: binding %u is not supported", w.text, sym.bind);
+  }
+  if (i < c.obj.first_global && !sym.local()) {
+    return Error(Errc::kMalformed, "%s: non-local symbol before the first global (sh_info %u)",
+                 w.text, c.obj.first_global);
+  }
+  if (i >= c.obj.first_global && sym.local()) {
+    return Error(Errc::kMalformed, "%s: local symbol at or after the first global (sh_info %u)",
+                 w.text, c.obj.first_global);
+  }
+  switch (sym.type) {
+    case STT_NOTYPE:
+    case STT_OBJECT:
+    case STT_FUNC:
+    case STT_SECTION:
+    case STT_FILE:
+    case STT_COMMON:
+      break;
+    case STT_TLS:
+      return Error(Errc::kUnsupported, "%s: thread-local symbol (STT_TLS) is not supported",
+                   w.text);
+    case STT_GNU_IFUNC:
+      return Error(Errc::kUnsupported, "%s: STT_GNU_IFUNC is not supported", w.text);
+    default:
+      return Error(Errc::kUnsupported, "%s: type %u is not supported", w.text, sym.type);
+  }
+
+  MK_TRY(resolve_shndx(c, i, e, &sym));
+  if (sym.shndx == SHN_UNDEF) {
+    if (sym.local()) {
+      return Error(Errc::kMalformed, "%s: local symbol is undefined", w.text);
+    }
+    return Ok();
+  }
+  if (sym.shndx == SHN_ABS) return Ok();
+  if (sym.shndx == SHN_COMMON) {
+    if (sym.local()) {
+      return Error(Errc::kMalformed, "%s: SHN_COMMON on a local symbol", w.text);
+    }
+    if (!is_pow2(sym.value)) {
+      return Error(Errc::kMalformed, "%s: common alignment %#lx (st_value) is not a power of two",
+                   w.text, sym.value);
+    }
+    if (sym.value > kMaxAlign) {
+      return Error(Errc::kUnsupported, "%s: common alignment %#lx is more than the maximum %#lx",
+                   w.text, sym.value, kMaxAlign);
+    }
+    if (sym.size > kMaxSectionSize) {
+      return Error(Errc::kUnsupported, "%s: common size %#lx is more than the %#lx-byte limit",
+                   w.text, sym.size, kMaxSectionSize);
+    }
+    return add_image_size(c, sym.size);
+  }
+  const Section& s = c.obj.sections[sym.shndx];
+  if (sym.type == STT_FUNC || sym.type == STT_OBJECT) {
+    if (!in_range(sym.value, sym.size, s.size)) {
+      return Error(Errc::kMalformed, "%s: value %#lx + size %#lx passes end of %s (size %#lx)",
+                   w.text, sym.value, sym.size, section_where(c, sym.shndx).text, s.size);
+    }
+  } else if (sym.value > s.size) {
+    return Error(Errc::kMalformed, "%s: value %#lx is past the end of %s (size %#lx)", w.text,
+                 sym.value, section_where(c, sym.shndx).text, s.size);
+  }
+  return Ok();
+}
+
+}  // namespace
+
+Result<void> validate_symbols(Context& c) {
+  uint64_t count = 0;
+  MK_TRY(check_symtab_header(c, &count));
+  const Section& st = c.obj.sections[c.obj.symtab];
+  c.obj.first_global = st.info;
+  const ByteView strtab = c.obj.sections[st.link].data;
+  if (!c.obj.symbols.resize(static_cast<size_t>(count))) {
+    return Error(Errc::kNoMemory, "%s: out of memory for %lu symbols",
+                 section_where(c, c.obj.symtab).text, count);
+  }
+  for (uint32_t i = 0; i < count; ++i) {
+    Sym e;
+    if (!st.data.read_at(0, i, &e)) {  // size checked above
+      return Error(Errc::kMalformed, "symbol %u: entry is past the end of the symbol table", i);
+    }
+    if (i == 0) {
+      if (e.name != 0 || e.info != 0 || e.other != 0 || e.shndx != 0 || e.value != 0 ||
+          e.size != 0) {
+        return Error(Errc::kMalformed, "symbol 0: not the null symbol (all fields must be 0)");
+      }
+      continue;
+    }
+    MK_TRY(check_symbol(c, i, e, strtab));
+  }
+  return Ok();
+}
+
+}  // namespace mk::elf::detail

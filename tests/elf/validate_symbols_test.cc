@@ -1,0 +1,1 @@
+#include "elf/validate_test_util.h"
