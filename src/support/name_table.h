@@ -32,6 +32,7 @@ class NameTable {
 
   // Ensures room for n entries without growing again.
   [[nodiscard]] bool reserve(size_t n) {
+    if (n > SIZE_MAX / 4) return false;  // 2n rounded up to a power of two would wrap
     size_t want = 16;
     while (want < n * 2)
       want *= 2;

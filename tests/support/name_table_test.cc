@@ -1,0 +1,163 @@
+#include "support/name_table.h"
+
+#include <stdint.h>
+
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "support/test_allocator.h"
+
+namespace mk {
+namespace {
+
+using mk::testing::TestAllocator;
+
+TEST(NameHash, IsTheGnuHash) {
+  EXPECT_EQ(name_hash(""), 5381u);
+  EXPECT_EQ(name_hash("a"), 0x2b606u);
+  EXPECT_EQ(name_hash("printf"), 0x156b2bb8u);  // as in a DT_GNU_HASH table
+  EXPECT_EQ(name_hash("main"), 0x7c9a7f6au);
+}
+
+TEST(NameTable, EmptyFindsNothing) {
+  TestAllocator alloc;
+  NameTable t(alloc);
+  EXPECT_EQ(t.size(), 0u);
+  EXPECT_EQ(t.find("printk"), nullptr);
+  EXPECT_EQ(alloc.attempts(), 0u);
+}
+
+TEST(NameTable, InsertAndFind) {
+  TestAllocator alloc;
+  NameTable t(alloc);
+  NameTable::Slot* existing = reinterpret_cast<NameTable::Slot*>(1);
+  ASSERT_TRUE(t.insert("printk", name_hash("printk"), 7, &existing));
+  EXPECT_EQ(existing, nullptr);
+  ASSERT_TRUE(t.insert("kmalloc", name_hash("kmalloc"), 8, &existing));
+  EXPECT_EQ(t.size(), 2u);
+  NameTable::Slot* s = t.find("printk");
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->value, 7u);
+  EXPECT_STREQ(s->name, "printk");
+  EXPECT_EQ(t.find("kmalloc", name_hash("kmalloc"))->value, 8u);
+  EXPECT_EQ(t.find("kfree"), nullptr);
+  EXPECT_EQ(t.find("print"), nullptr);  // a prefix is another name
+}
+
+TEST(NameTable, DuplicateReturnsTheExistingSlotUnchanged) {
+  TestAllocator alloc;
+  NameTable t(alloc);
+  NameTable::Slot* existing = nullptr;
+  ASSERT_TRUE(t.insert("dup", name_hash("dup"), 1, &existing));
+  std::string copy = "dup";  // equal by content, not by pointer
+  ASSERT_TRUE(t.insert(copy.c_str(), name_hash("dup"), 2, &existing));
+  ASSERT_NE(existing, nullptr);
+  EXPECT_EQ(existing->value, 1u);
+  EXPECT_EQ(t.size(), 1u);
+  EXPECT_EQ(t.find("dup")->value, 1u);
+}
+
+TEST(NameTable, CollidingHashesStayDistinct) {
+  TestAllocator alloc;
+  NameTable t(alloc);
+  NameTable::Slot* existing = nullptr;
+  // Same hash for every name: only the string compare tells them apart.
+  const char* names[] = {"alpha", "beta", "gamma", "delta", "epsilon"};
+  for (uint32_t i = 0; i < 5; ++i)
+    ASSERT_TRUE(t.insert(names[i], 42, i, &existing));
+  for (uint32_t i = 0; i < 5; ++i) {
+    NameTable::Slot* s = t.find(names[i], 42);
+    ASSERT_NE(s, nullptr) << names[i];
+    EXPECT_EQ(s->value, i);
+  }
+  EXPECT_EQ(t.find("zeta", 42), nullptr);
+}
+
+TEST(NameTable, GrowthKeepsEveryEntry) {
+  TestAllocator alloc;
+  NameTable t(alloc);
+  std::vector<std::string> names;
+  for (int i = 0; i < 1000; ++i)
+    names.push_back("sym_" + std::to_string(i));
+  NameTable::Slot* existing = nullptr;
+  for (uint32_t i = 0; i < names.size(); ++i)
+    ASSERT_TRUE(t.insert(names[i].c_str(), name_hash(names[i].c_str()), i, &existing));
+  EXPECT_EQ(t.size(), 1000u);
+  for (uint32_t i = 0; i < names.size(); ++i) {
+    NameTable::Slot* s = t.find(names[i].c_str());
+    ASSERT_NE(s, nullptr);
+    EXPECT_EQ(s->value, i);
+  }
+  EXPECT_EQ(alloc.live_allocations(), 1u);  // old tables were freed
+}
+
+TEST(NameTable, FailedGrowthLeavesTableUnchanged) {
+  TestAllocator alloc;
+  NameTable t(alloc);
+  std::vector<std::string> names;
+  for (int i = 0; i < 9; ++i)
+    names.push_back("n" + std::to_string(i));
+  NameTable::Slot* existing = nullptr;
+  for (uint32_t i = 0; i < 8; ++i)  // 16 slots hold 8 at half load
+    ASSERT_TRUE(t.insert(names[i].c_str(), name_hash(names[i].c_str()), i, &existing));
+  EXPECT_EQ(alloc.allocations(), 1u);
+  alloc.fail_after(0);
+  EXPECT_FALSE(t.insert(names[8].c_str(), name_hash(names[8].c_str()), 8, &existing));
+  EXPECT_EQ(t.size(), 8u);
+  EXPECT_EQ(t.find(names[8].c_str()), nullptr);
+  for (uint32_t i = 0; i < 8; ++i)
+    EXPECT_EQ(t.find(names[i].c_str())->value, i);
+  alloc.never_fail();
+  EXPECT_TRUE(t.insert(names[8].c_str(), name_hash(names[8].c_str()), 8, &existing));
+  EXPECT_EQ(t.find(names[8].c_str())->value, 8u);
+}
+
+TEST(NameTable, FirstInsertCanFail) {
+  TestAllocator alloc(0);
+  NameTable t(alloc);
+  NameTable::Slot* existing = nullptr;
+  EXPECT_FALSE(t.insert("x", name_hash("x"), 1, &existing));
+  EXPECT_EQ(t.size(), 0u);
+  EXPECT_EQ(t.find("x"), nullptr);
+}
+
+TEST(NameTable, ReserveAvoidsGrowth) {
+  TestAllocator alloc;
+  NameTable t(alloc);
+  ASSERT_TRUE(t.reserve(100));
+  EXPECT_EQ(alloc.allocations(), 1u);
+  std::vector<std::string> names;
+  for (int i = 0; i < 100; ++i)
+    names.push_back("r" + std::to_string(i));
+  NameTable::Slot* existing = nullptr;
+  for (uint32_t i = 0; i < 100; ++i)
+    ASSERT_TRUE(t.insert(names[i].c_str(), name_hash(names[i].c_str()), i, &existing));
+  EXPECT_EQ(alloc.allocations(), 1u);
+  ASSERT_TRUE(t.reserve(10));  // already roomy enough
+  EXPECT_EQ(alloc.allocations(), 1u);
+}
+
+TEST(NameTable, ReserveOfAnImpossibleSizeFails) {
+  TestAllocator alloc;
+  NameTable t(alloc);
+  EXPECT_FALSE(t.reserve(SIZE_MAX / 2));  // must neither hang nor wrap
+  EXPECT_FALSE(t.reserve(SIZE_MAX));
+  EXPECT_EQ(t.size(), 0u);
+}
+
+TEST(NameTable, ClearEmptiesButKeepsWorking) {
+  TestAllocator alloc;
+  NameTable t(alloc);
+  NameTable::Slot* existing = nullptr;
+  ASSERT_TRUE(t.insert("a", name_hash("a"), 1, &existing));
+  t.clear();
+  EXPECT_EQ(t.size(), 0u);
+  EXPECT_EQ(t.find("a"), nullptr);
+  ASSERT_TRUE(t.insert("a", name_hash("a"), 2, &existing));
+  EXPECT_EQ(existing, nullptr);
+  EXPECT_EQ(t.find("a")->value, 2u);
+}
+
+}  // namespace
+}  // namespace mk
