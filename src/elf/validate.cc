@@ -123,8 +123,8 @@ Result<void> check_ident(const Ehdr& eh) {
   const uint8_t* id = eh.ident;
   if (id[0] != 0x7f || id[1] != 'E' || id[2] != 'L' || id[3] != 'F') {
     return Error(Errc::kMalformed,
-                 "ELF header: bad magic %02x %02x %02x %02x at 0x0 (expected 7f 45 4c 46)", id[0],
-                 id[1], id[2], id[3]);
+                 "ELF header: bad magic %#x %#x %#x %#x at 0x0 (expected 0x7f 0x45 0x4c 0x46)",
+                 id[0], id[1], id[2], id[3]);
   }
   if (id[EI_CLASS] == 1) {
     return Error(Errc::kUnsupported,

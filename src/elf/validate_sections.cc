@@ -87,77 +87,79 @@ Result<void> check_string_table(Context& c, uint32_t i) {
 
 Result<void> check_section(Context& c, uint32_t i) {
   Section& s = c.obj.sections[i];
-  const Where w = section_where(c, i);
+  // Messages build their "section N (name)" only on the error path: this
+  // runs once per section, for up to millions of sections.
+#define W section_where(c, i).text
   if (s.alloc() ? !loadable_type(s.type, c.machine->machine) : !unloaded_type(s.type)) {
-    return Error(Errc::kUnsupported, "%s: type %s is not supported in %s", w.text,
+    return Error(Errc::kUnsupported, "%s: type %s is not supported in %s", W,
                  section_type_name(s.type).text,
                  s.alloc() ? "an allocated section" : "a relocatable object");
   }
   if ((s.flags & SHF_TLS) != 0) {
-    return Error(Errc::kUnsupported, "%s: thread-local storage (SHF_TLS) is not supported", w.text);
+    return Error(Errc::kUnsupported, "%s: thread-local storage (SHF_TLS) is not supported", W);
   }
   if ((s.flags & SHF_WRITE) != 0 && (s.flags & SHF_EXECINSTR) != 0) {
     return Error(Errc::kUnsupported,
                  "%s: both writable and executable (SHF_WRITE|SHF_EXECINSTR); modkit never maps "
                  "a page both",
-                 w.text);
+                 W);
   }
   if (s.alloc() && (s.flags & SHF_COMPRESSED) != 0) {
-    return Error(Errc::kMalformed, "%s: compressed (SHF_COMPRESSED) and allocated (SHF_ALLOC)",
-                 w.text);
+    return Error(Errc::kMalformed, "%s: compressed (SHF_COMPRESSED) and allocated (SHF_ALLOC)", W);
   }
   MK_TRY(check_file_range(c, i));
   if (s.size > kMaxSectionSize) {
-    return Error(Errc::kUnsupported, "%s: size %#lx is more than the %#lx-byte section limit",
-                 w.text, s.size, kMaxSectionSize);
+    return Error(Errc::kUnsupported, "%s: size %#lx is more than the %#lx-byte section limit", W,
+                 s.size, kMaxSectionSize);
   }
   if (s.align == 0) s.align = 1;  // gABI: 0 and 1 both mean no alignment
   if (!is_pow2(s.align)) {
-    return Error(Errc::kMalformed, "%s: alignment %#lx is not a power of two", w.text, s.align);
+    return Error(Errc::kMalformed, "%s: alignment %#lx is not a power of two", W, s.align);
   }
   if (s.align > kMaxAlign) {
-    return Error(Errc::kUnsupported, "%s: alignment %#lx is more than the maximum %#lx", w.text,
-                 s.align, kMaxAlign);
+    return Error(Errc::kUnsupported, "%s: alignment %#lx is more than the maximum %#lx", W, s.align,
+                 kMaxAlign);
   }
   if ((s.flags & SHF_LINK_ORDER) != 0 && (s.link == 0 || s.link >= c.count)) {
     return Error(Errc::kMalformed,
-                 "%s: SHF_LINK_ORDER but sh_link %u is not a section (%u sections)", w.text, s.link,
+                 "%s: SHF_LINK_ORDER but sh_link %u is not a section (%u sections)", W, s.link,
                  c.count);
   }
   if (is_array(s.type)) {
     // Entries are 8-byte pointers. clang writes entsize 0 ("no fixed-size
     // entries" in the gABI), gas writes 8; anything else is wrong.
     if (s.entsize != 8 && s.entsize != 0) {
-      return Error(Errc::kMalformed, "%s: entry size %#lx is not 8", w.text, s.entsize);
+      return Error(Errc::kMalformed, "%s: entry size %#lx is not 8", W, s.entsize);
     }
     if (s.size % 8 != 0) {
-      return Error(Errc::kMalformed, "%s: size %#lx is not a multiple of 8", w.text, s.size);
+      return Error(Errc::kMalformed, "%s: size %#lx is not a multiple of 8", W, s.size);
     }
   }
   if (s.type == SHT_STRTAB) MK_TRY(check_string_table(c, i));
   if (s.type == SHT_SYMTAB) {
     if (c.obj.symtab != 0) {
-      return Error(Errc::kMalformed, "%s: a second symbol table (the first is %s)", w.text,
+      return Error(Errc::kMalformed, "%s: a second symbol table (the first is %s)", W,
                    section_where(c, c.obj.symtab).text);
     }
     c.obj.symtab = i;
   }
   if (s.type == SHT_SYMTAB_SHNDX) {
     if (c.shndx_table != 0) {
-      return Error(Errc::kMalformed, "%s: a second SHT_SYMTAB_SHNDX section (the first is %s)",
-                   w.text, section_where(c, c.shndx_table).text);
+      return Error(Errc::kMalformed, "%s: a second SHT_SYMTAB_SHNDX section (the first is %s)", W,
+                   section_where(c, c.shndx_table).text);
     }
     c.shndx_table = i;
   }
   if (str_eq(s.name, kModinfoName)) {
     if (c.modinfo != 0) {
-      return Error(Errc::kMalformed, "%s: a second module metadata section (the first is %s)",
-                   w.text, section_where(c, c.modinfo).text);
+      return Error(Errc::kMalformed, "%s: a second module metadata section (the first is %s)", W,
+                   section_where(c, c.modinfo).text);
     }
     c.modinfo = i;
   }
   if (s.alloc()) MK_TRY(add_image_size(c, s.size));
   return Ok();
+#undef W
 }
 
 }  // namespace
@@ -279,16 +281,21 @@ Result<void> validate_overlaps(Context& c) {
   if (!ranges.reserve(static_cast<size_t>(c.count) + 2)) {
     return Error(Errc::kNoMemory, "section table: out of memory for %u file ranges", c.count);
   }
-  // The header phase proved both ranges lie inside the file.
-  bool ok = ranges.push({0, sizeof(Ehdr), kHeaderId}) &&
-            ranges.push({c.shoff, c.shoff + uint64_t{c.count} * sizeof(Shdr), kTableId});
+  // The header phase proved the header and the table lie inside the file. The
+  // table goes last: that is where it usually is.
+  bool ok = ranges.push({0, sizeof(Ehdr), kHeaderId});
   for (const Section& s : c.obj.sections) {
     if (s.data.empty()) continue;
     ok = ok && ranges.push({s.offset, s.offset + s.size, s.index});
   }
+  ok = ok && ranges.push({c.shoff, c.shoff + uint64_t{c.count} * sizeof(Shdr), kTableId});
   if (!ok) return Error(Errc::kNoMemory, "section table: out of memory for file ranges");
 
-  heap_sort(ranges.data(), ranges.size());
+  // Compilers and `ld -r` lay contents out in section order; sort only when not.
+  bool sorted = true;
+  for (size_t k = 1; k < ranges.size() && sorted; ++k)
+    sorted = !before(ranges[k], ranges[k - 1]);
+  if (!sorted) heap_sort(ranges.data(), ranges.size());
   for (size_t k = 1; k < ranges.size(); ++k) {
     Range a = ranges[k - 1];
     Range b = ranges[k];

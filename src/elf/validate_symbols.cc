@@ -26,8 +26,8 @@ Result<void> check_symtab_header(Context& c, uint64_t* count) {
                  w.text, st.link, c.count);
   }
   if (c.obj.sections[st.link].type != SHT_STRTAB) {
-    return Error(Errc::kMalformed, "%s: sh_link %u names %s, of type %s, not a string table",
-                 w.text, st.link, section_where(c, st.link).text,
+    return Error(Errc::kMalformed, "%s: sh_link points to %s, of type %s, not a string table",
+                 w.text, section_where(c, st.link).text,
                  section_type_name(c.obj.sections[st.link].type).text);
   }
   if (st.info > *count) {
@@ -114,18 +114,18 @@ Result<void> check_symbol(Context& c, uint32_t i, const Sym& e, ByteView strtab)
   sym.bind = st_bind(e.info);
   sym.type = st_type(e.info);
   sym.visibility = st_visibility(e.other);
-  const Where w = symbol_where(c, i);
+#define W symbol_where(c, i).text  // built only on the error path
 
   if (!supported_binding(sym.bind)) {
-    return Error(Errc::kUnsupported, "%s: binding %u is not supported", w.text, sym.bind);
+    return Error(Errc::kUnsupported, "%s: binding %u is not supported", W, sym.bind);
   }
   if (i < c.obj.first_global && !sym.local()) {
-    return Error(Errc::kMalformed, "%s: non-local symbol before the first global (sh_info %u)",
-                 w.text, c.obj.first_global);
+    return Error(Errc::kMalformed, "%s: non-local symbol before the first global (sh_info %u)", W,
+                 c.obj.first_global);
   }
   if (i >= c.obj.first_global && sym.local()) {
-    return Error(Errc::kMalformed, "%s: local symbol at or after the first global (sh_info %u)",
-                 w.text, c.obj.first_global);
+    return Error(Errc::kMalformed, "%s: local symbol at or after the first global (sh_info %u)", W,
+                 c.obj.first_global);
   }
   switch (sym.type) {
     case STT_NOTYPE:
@@ -136,51 +136,51 @@ Result<void> check_symbol(Context& c, uint32_t i, const Sym& e, ByteView strtab)
     case STT_COMMON:
       break;
     case STT_TLS:
-      return Error(Errc::kUnsupported, "%s: thread-local symbol (STT_TLS) is not supported",
-                   w.text);
+      return Error(Errc::kUnsupported, "%s: thread-local symbol (STT_TLS) is not supported", W);
     case STT_GNU_IFUNC:
-      return Error(Errc::kUnsupported, "%s: STT_GNU_IFUNC is not supported", w.text);
+      return Error(Errc::kUnsupported, "%s: STT_GNU_IFUNC is not supported", W);
     default:
-      return Error(Errc::kUnsupported, "%s: type %u is not supported", w.text, sym.type);
+      return Error(Errc::kUnsupported, "%s: type %u is not supported", W, sym.type);
   }
 
   MK_TRY(resolve_shndx(c, i, e, &sym));
   if (sym.shndx == SHN_UNDEF) {
     if (sym.local()) {
-      return Error(Errc::kMalformed, "%s: local symbol is undefined", w.text);
+      return Error(Errc::kMalformed, "%s: local symbol is undefined", W);
     }
     return Ok();
   }
   if (sym.shndx == SHN_ABS) return Ok();
   if (sym.shndx == SHN_COMMON) {
     if (sym.local()) {
-      return Error(Errc::kMalformed, "%s: SHN_COMMON on a local symbol", w.text);
+      return Error(Errc::kMalformed, "%s: SHN_COMMON on a local symbol", W);
     }
     if (!is_pow2(sym.value)) {
       return Error(Errc::kMalformed, "%s: common alignment %#lx (st_value) is not a power of two",
-                   w.text, sym.value);
+                   W, sym.value);
     }
     if (sym.value > kMaxAlign) {
-      return Error(Errc::kUnsupported, "%s: common alignment %#lx is more than the maximum %#lx",
-                   w.text, sym.value, kMaxAlign);
+      return Error(Errc::kUnsupported, "%s: common alignment %#lx is more than the maximum %#lx", W,
+                   sym.value, kMaxAlign);
     }
     if (sym.size > kMaxSectionSize) {
-      return Error(Errc::kUnsupported, "%s: common size %#lx is more than the %#lx-byte limit",
-                   w.text, sym.size, kMaxSectionSize);
+      return Error(Errc::kUnsupported, "%s: common size %#lx is more than the %#lx-byte limit", W,
+                   sym.size, kMaxSectionSize);
     }
     return add_image_size(c, sym.size);
   }
   const Section& s = c.obj.sections[sym.shndx];
   if (sym.type == STT_FUNC || sym.type == STT_OBJECT) {
     if (!in_range(sym.value, sym.size, s.size)) {
-      return Error(Errc::kMalformed, "%s: value %#lx + size %#lx passes end of %s (size %#lx)",
-                   w.text, sym.value, sym.size, section_where(c, sym.shndx).text, s.size);
+      return Error(Errc::kMalformed, "%s: value %#lx + size %#lx passes end of %s (size %#lx)", W,
+                   sym.value, sym.size, section_where(c, sym.shndx).text, s.size);
     }
   } else if (sym.value > s.size) {
-    return Error(Errc::kMalformed, "%s: value %#lx is past the end of %s (size %#lx)", w.text,
-                 sym.value, section_where(c, sym.shndx).text, s.size);
+    return Error(Errc::kMalformed, "%s: value %#lx is past the end of %s (size %#lx)", W, sym.value,
+                 section_where(c, sym.shndx).text, s.size);
   }
   return Ok();
+#undef W
 }
 
 }  // namespace
