@@ -52,6 +52,14 @@ struct SlotUse {
   uint32_t sym;
 };
 
+// What the resolver said about a name no object defines: asked once per
+// distinct name of the link (the Resolver contract), reported once if missing.
+struct Outside {
+  ResolvedSymbol sym;
+  bool found = false;
+  bool reported = false;
+};
+
 struct LinkJob {
   LinkJob(Linker& l, const LinkRequest& r)
       : linker(l),
@@ -60,6 +68,8 @@ struct LinkJob {
         objs(l.alloc_),
         globals(l.alloc_),
         defs(l.alloc_),
+        looked_up(l.alloc_),
+        outside(l.alloc_),
         stubs(l.alloc_),
         gots(l.alloc_) {}
 
@@ -74,6 +84,8 @@ struct LinkJob {
 
   NameTable globals;  // name -> index into defs
   Vec<SlotUse> defs;  // the defining (object, symbol) of each global name
+  NameTable looked_up;  // name -> index into outside
+  Vec<Outside> outside;
   Vec<SlotUse> stubs;
   Vec<SlotUse> gots;
   uint64_t stub_off = 0;  // in kText

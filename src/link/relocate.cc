@@ -78,12 +78,18 @@ Result<SymRef*> LinkJob::ref_of(uint32_t o, uint32_t s, const RelocSection& rs, 
     r.size = 8;
     return &r;
   }
-  ResolvedSymbol rs_out;
-  if (req.resolver != nullptr && req.resolver->resolve(sym.name, hash, &rs_out)) {
+  NameTable::Slot* seen = nullptr;
+  if (!looked_up.insert(sym.name, hash, static_cast<uint32_t>(outside.size()), &seen) ||
+      (seen == nullptr && !outside.push(Outside{})))
+    return Error(Errc::kNoMemory, "link: out of memory");
+  Outside& out = outside[seen != nullptr ? seen->value : outside.size() - 1];
+  if (seen == nullptr && req.resolver != nullptr)
+    out.found = req.resolver->resolve(sym.name, hash, &out.sym);
+  if (out.found) {
     r.cls = kAbsolute;
-    r.value = rs_out.addr;
-    r.size = rs_out.size;
-    r.type = rs_out.type;
+    r.value = out.sym.addr;
+    r.size = out.sym.size;
+    r.type = out.sym.type;
     r.external = true;
     return &r;
   }
@@ -92,7 +98,10 @@ Result<SymRef*> LinkJob::ref_of(uint32_t o, uint32_t s, const RelocSection& rs, 
     r.value = 0;  // weak undefined: address 0
     return &r;
   }
-  // Strong and undefined: report it, keep scanning to report all of them.
+  // Strong and undefined: report it (once per name), keep scanning to report
+  // all of them.
+  if (out.reported) return &r;
+  out.reported = true;
   const char* section = st.obj->sections[rs.target].name;
   if (req.on_unresolved != nullptr)
     req.on_unresolved(req.ctx, Unresolved{sym.name, st.name, section, roff});
@@ -124,7 +133,9 @@ Result<void> LinkJob::scan() {
         bool external = ref->cls == kAbsolute && ref->value != 0;
         bool stub = false;
         if (k->need == arch::Need::kBranch) {
-          stub = external;
+          // Weak undefined (address 0) included: `if (f) f();` must link
+          // wherever the file lands; the stub jumps to 0 as a native call would.
+          stub = ref->cls == kAbsolute;
         } else if (k->need != arch::Need::kGot && k->reach == arch::Reach::kPcRel32 && external) {
           // Data must be reached directly; a function's address may be a stub
           // (the canonical address of the function for this file).
