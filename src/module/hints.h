@@ -6,9 +6,17 @@
 // Format (text, one record a line, '#' starts a comment line):
 //   modkit-hints 1
 //   module NAME VERSION FILE
-// NAME is a C identifier of at most 63 characters, VERSION a decimal
-// uint32, FILE a path relative to the directory without spaces or "..".
-// Lines end with '\n'. Anything else is an error naming the line.
+// The first line is the header. NAME is a C identifier of at most 63
+// characters, VERSION a decimal uint32, FILE a path relative to the directory
+// without spaces or ".." components. Fields are separated by one space; lines
+// end with '\n' (the last one too); no control characters, no empty lines.
+// Anything else is an Errc::kMalformed naming the line ("hints line 3:
+// version `x1' is not a number"); a header of another format version is
+// Errc::kUnsupported. An empty text is an empty index (what a module path
+// without any index gives).
+//
+// Parsing is linear in the text and allocates a copy of it plus the entry
+// vector (amortised growth), nothing per byte.
 #pragma once
 
 #include <stddef.h>
@@ -30,21 +38,27 @@ struct HintEntry {
 class Hints {
  public:
   explicit Hints(Allocator& a) : entries(a), text_(a) {}
-  Vec<HintEntry> entries;
+  Vec<HintEntry> entries;  // in file order
 
-  // Parses an index (replacing what was there).
+  // Parses an index, replacing what was there. On failure the Hints is
+  // unchanged.
   [[nodiscard]] Result<void> parse(ByteView text);
 
-  // The entries for `module`, best first by select_version over [r].
-  // Returns the chosen entry or nullptr.
-  const HintEntry* choose(const char* module, uint32_t min, uint32_t preferred,
-                          uint32_t max) const;
+  // Among the entries for `module`, the one select_version would choose over
+  // [min, max] preferring `preferred` (the first of equal versions), or
+  // nullptr when none is in range.
+  const HintEntry* choose(const char* module, uint32_t min, uint32_t preferred, uint32_t max) const;
 
  private:
   Vec<char> text_;
 };
 
-// Writes an index for `entries` into out (appending). False when memory runs out.
-[[nodiscard]] bool write_hints(const HintEntry* entries, size_t n, Vec<char>& out);
+// Why `file` cannot be a FILE of the index ("is absolute", "has a `..'
+// component", ...), or nullptr when it can.
+const char* hint_file_problem(const char* file);
+
+// Appends an index of `entries` to out. Errc::kInvalid when an entry breaks
+// the format (naming the entry), Errc::kNoMemory; out is unchanged then.
+[[nodiscard]] Result<void> write_hints(const HintEntry* entries, size_t n, Vec<char>& out);
 
 }  // namespace mk::module

@@ -14,5 +14,7 @@ using Run = std::function<int()>;
 
 // `exec` takes the arguments after "--" (the program's own) separately.
 Run add_exec(CLI::App& app, std::vector<std::string>* program_args);
+// `xref DIR`: the hints index of a module directory.
+Run add_xref(CLI::App& app);
 
 }  // namespace modkit::tool

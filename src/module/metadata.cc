@@ -1,0 +1,363 @@
+#include "module/metadata.h"
+
+#include "support/format.h"
+#include "support/memory.h"
+#include "support/name_table.h"
+
+namespace mk::module {
+namespace {
+
+// The record layouts of sdk/include/modkit/module.h (LP64). Only the headers
+// and the fixed-width numbers are copied out; names are checked in place.
+constexpr uint32_t kMagic = 0x444d4b4d;  // "MKMD"
+constexpr uint8_t kFormatVersion = 1;
+constexpr uint8_t kKindModule = 1, kKindDepend = 2, kKindSysinit = 3, kKindExport = 4;
+
+struct Header {
+  uint32_t magic;
+  uint8_t version;
+  uint8_t kind;
+  uint16_t size;
+};
+static_assert(sizeof(Header) == 8);
+
+constexpr uint32_t kHeaderSize = 8;
+constexpr uint32_t kModuleSize = kHeaderSize + kNameMax + 4 + 4 + 8 + 8;   // 96
+constexpr uint32_t kDependSize = kHeaderSize + 2 * kNameMax + 4 * 4;       // 152
+constexpr uint32_t kSysinitSize = kHeaderSize + kNameMax + 4 * 4 + 8 + 8;  // 104
+constexpr uint32_t kNsMax = 32;
+constexpr uint32_t kExportFixed = kHeaderSize + kNameMax + kNsMax;  // 104, then the name
+static_assert(kModuleHandlerOffset == kModuleSize - 16);
+static_assert(kSysinitFnOffset == kSysinitSize - 16);
+
+// One record, decoded and checked on its own (references between records are
+// checked later). Which fields are set depends on the kind.
+struct Record {
+  uint8_t kind = 0;
+  uint16_t size = 0;
+  const char* module = nullptr;  // every kind: the module it belongs to (or declares)
+  const char* target = nullptr;  // depend
+  const char* ns = nullptr;      // export
+  const char* name = nullptr;    // export: the symbol
+  uint32_t n[3] = {};            // module: version, line; depend: min, preferred, max;
+                                 // sysinit: subsystem, order, uninit
+};
+
+struct Context {
+  const ByteView* spans;
+  size_t count;
+  const uint32_t* sections;  // ELF section index of each span, or nullptr
+};
+
+// "modkit_modinfo+0x48", naming the span when there are several.
+struct Where {
+  char text[64];
+};
+
+Where where(const Context& c, uint32_t span, uint64_t off) {
+  Where w;
+  if (c.count == 1) {
+    format(w.text, sizeof w.text, "%s+%#lx", kModinfoSection, off);
+  } else if (c.sections != nullptr) {
+    format(w.text, sizeof w.text, "section %u (%s)+%#lx", c.sections[span], kModinfoSection, off);
+  } else {
+    format(w.text, sizeof w.text, "%s#%u+%#lx", kModinfoSection, span, off);
+  }
+  return w;
+}
+
+// An untrusted name made safe to print: at most 64 bytes, anything but
+// printable ASCII shown as '?'.
+struct Shown {
+  char text[72];
+};
+
+Shown shown(const char* s) {
+  Shown out;
+  size_t i = 0;
+  for (; s[i] != '\0' && i < 64; ++i)
+    out.text[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+  if (s[i] != '\0') {
+    mk_memcpy(out.text + i, "...", 3);
+    i += 3;
+  }
+  out.text[i] = '\0';
+  return out;
+}
+
+bool has_nul(const char* s, uint64_t len) {
+  for (uint64_t i = 0; i < len; ++i)
+    if (s[i] == '\0') return true;
+  return false;
+}
+
+// A name field of `len` bytes at `at` in the span (the record is already known
+// to be inside it): NUL-terminated inside the field; a C identifier, or empty
+// when `may_be_empty`. Returns the name, pointing into the span.
+Result<const char*> name_field(const Where& w, ByteView span, uint64_t at, uint64_t len,
+                               const char* what, bool may_be_empty) {
+  const char* s = reinterpret_cast<const char*>(span.data() + at);
+  if (!has_nul(s, len))
+    return Error(Errc::kMalformed, "%s: %s is not NUL-terminated within its %lu bytes", w.text,
+                 what, len);
+  if (s[0] == '\0') {
+    if (may_be_empty) return s;
+    return Error(Errc::kMalformed, "%s: %s is empty", w.text, what);
+  }
+  if (!is_identifier(s))
+    return Error(Errc::kMalformed, "%s: %s `%s' is not a C identifier", w.text, what,
+                 shown(s).text);
+  return s;
+}
+
+uint32_t u32_at(ByteView span, uint64_t off) {
+  uint32_t v = 0;
+  (void)span.read(off, &v);  // inside the record, which is inside the span
+  return v;
+}
+
+// Decodes and checks the record at `off` of span `si`, on its own.
+Result<Record> decode(const Context& c, uint32_t si, uint64_t off) {
+  ByteView span = c.spans[si];
+  Where w = where(c, si, off);
+  uint64_t left = span.size() - off;
+  Header h;
+  if (!span.read(off, &h))
+    return Error(Errc::kMalformed, "%s: %#lx bytes left, less than a record header (%#x)", w.text,
+                 left, kHeaderSize);
+  if (h.magic != kMagic)
+    return Error(Errc::kMalformed, "%s: record magic %#x is not %#x (MKMD)", w.text, h.magic,
+                 kMagic);
+  if (h.version != kFormatVersion)
+    return Error(Errc::kUnsupported, "%s: record format version %u is not %u", w.text, h.version,
+                 kFormatVersion);
+  const char* kind_name = nullptr;
+  switch (h.kind) {
+    case kKindModule:
+      kind_name = "module";
+      break;
+    case kKindDepend:
+      kind_name = "dependency";
+      break;
+    case kKindSysinit:
+      kind_name = "sysinit";
+      break;
+    case kKindExport:
+      kind_name = "export";
+      break;
+    default:
+      return Error(Errc::kMalformed, "%s: record kind %u is unknown", w.text, h.kind);
+  }
+  if (h.size < kHeaderSize)
+    return Error(Errc::kMalformed, "%s: %s record size %#x is less than its header (%#x)", w.text,
+                 kind_name, h.size, kHeaderSize);
+  if (h.size % 8 != 0)
+    return Error(Errc::kMalformed, "%s: %s record size %#x is not a multiple of 8", w.text,
+                 kind_name, h.size);
+  if (h.size > left)
+    return Error(Errc::kMalformed,
+                 "%s: %s record size %#x passes the end of the section (%#lx left)", w.text,
+                 kind_name, h.size, left);
+
+  Record r;
+  r.kind = h.kind;
+  r.size = h.size;
+  uint64_t at = off + kHeaderSize;  // the first field after the header
+  auto exact = [&](uint32_t want) -> Result<void> {
+    if (h.size == want) return Ok();
+    return Error(Errc::kMalformed, "%s: %s record size %#x is not %#x", w.text, kind_name, h.size,
+                 want);
+  };
+  switch (h.kind) {
+    case kKindModule:
+      MK_TRY(exact(kModuleSize));
+      r.module = MK_TRY(name_field(w, span, at, kNameMax, "module name", false));
+      r.n[0] = u32_at(span, at + kNameMax);      // version
+      r.n[1] = u32_at(span, at + kNameMax + 4);  // line
+      break;
+    case kKindDepend: {
+      MK_TRY(exact(kDependSize));
+      r.module = MK_TRY(name_field(w, span, at, kNameMax, "dependency's module name", false));
+      r.target = MK_TRY(name_field(w, span, at + kNameMax, kNameMax, "dependency target", false));
+      uint64_t nums = at + 2 * kNameMax;
+      for (int i = 0; i < 3; ++i)
+        r.n[i] = u32_at(span, nums + 4 * i);
+      uint32_t reserved = u32_at(span, nums + 12);
+      if (reserved != 0)
+        return Error(Errc::kMalformed, "%s: dependency record reserved field is %#x, not 0", w.text,
+                     reserved);
+      if (str_eq(r.module, r.target))
+        return Error(Errc::kMalformed, "%s: module `%s' depends on itself", w.text, r.module);
+      if (r.n[0] > r.n[1] || r.n[1] > r.n[2])
+        return Error(Errc::kMalformed,
+                     "%s: module `%s' depends on `%s' with min %u, preferred %u, max %u "
+                     "(not min <= preferred <= max)",
+                     w.text, r.module, r.target, r.n[0], r.n[1], r.n[2]);
+      break;
+    }
+    case kKindSysinit: {
+      MK_TRY(exact(kSysinitSize));
+      r.module = MK_TRY(name_field(w, span, at, kNameMax, "sysinit's module name", false));
+      uint64_t nums = at + kNameMax;
+      for (int i = 0; i < 3; ++i)
+        r.n[i] = u32_at(span, nums + 4 * i);
+      if (r.n[2] > 1)
+        return Error(Errc::kMalformed, "%s: sysinit uninit flag %u is not 0 or 1", w.text, r.n[2]);
+      uint32_t reserved = u32_at(span, nums + 12);
+      if (reserved != 0)
+        return Error(Errc::kMalformed, "%s: sysinit record reserved field is %#x, not 0", w.text,
+                     reserved);
+      break;
+    }
+    case kKindExport: {
+      if (h.size < kExportFixed + 8)
+        return Error(Errc::kMalformed, "%s: export record size %#x is less than %#x", w.text,
+                     h.size, kExportFixed + 8);
+      r.module = MK_TRY(name_field(w, span, at, kNameMax, "export's module name", false));
+      r.ns = MK_TRY(name_field(w, span, at + kNameMax, kNsMax, "export namespace", true));
+      uint64_t name_at = off + kExportFixed;
+      uint64_t name_room = h.size - kExportFixed;
+      r.name = MK_TRY(name_field(w, span, name_at, name_room, "export name", false));
+      uint64_t want = kExportFixed + ((mk_strlen(r.name) + 1 + 7) & ~uint64_t{7});
+      if (h.size != want)
+        return Error(Errc::kMalformed, "%s: export record size %#x is not %#lx for `%s'", w.text,
+                     h.size, want, r.name);
+      break;
+    }
+  }
+  return r;
+}
+
+// Walks every record of every span, calling f(span, offset, record) in order.
+template <class F>
+Result<void> each_record(const Context& c, F&& f) {
+  for (size_t si = 0; si < c.count; ++si) {
+    uint64_t size = c.spans[si].size();
+    for (uint64_t off = 0; off < size;) {
+      Record r = MK_TRY(decode(c, static_cast<uint32_t>(si), off));
+      MK_TRY(f(static_cast<uint32_t>(si), static_cast<uint32_t>(off), r));
+      off += r.size;
+    }
+  }
+  return Ok();
+}
+
+Error no_memory(size_t records) {
+  return Error(Errc::kNoMemory, "%s: out of memory for %zu records", kModinfoSection, records);
+}
+
+Result<Metadata> read(const Context& c, Allocator& alloc) {
+  for (size_t si = 0; si < c.count; ++si) {
+    if (c.spans[si].size() > UINT32_MAX)
+      return Error(Errc::kMalformed, "%s: size %#lx is more than 4 GiB",
+                   where(c, static_cast<uint32_t>(si), 0).text,
+                   static_cast<uint64_t>(c.spans[si].size()));
+  }
+
+  // Pass 1: every record on its own, and how many of each kind there are.
+  size_t counts[5] = {};
+  MK_TRY(each_record(c, [&](uint32_t, uint32_t, const Record& r) -> Result<void> {
+    ++counts[r.kind];
+    return Ok();
+  }));
+  size_t total = counts[1] + counts[2] + counts[3] + counts[4];
+
+  Metadata md(alloc);
+  NameTable by_name(alloc);
+  if (!md.modules.reserve(counts[kKindModule]) || !md.depends.reserve(counts[kKindDepend]) ||
+      !md.sysinits.reserve(counts[kKindSysinit]) || !md.exports.reserve(counts[kKindExport]) ||
+      (counts[kKindModule] != 0 && !by_name.reserve(counts[kKindModule])))
+    return no_memory(total);
+
+  // Pass 2: the modules, each declared once.
+  MK_TRY(each_record(c, [&](uint32_t si, uint32_t off, const Record& r) -> Result<void> {
+    if (r.kind != kKindModule) return Ok();
+    NameTable::Slot* first = nullptr;
+    auto index = static_cast<uint32_t>(md.modules.size());
+    if (!by_name.insert(r.module, name_hash(r.module), index, &first)) return no_memory(total);
+    if (first != nullptr) {
+      const RecordAt& at = md.modules[first->value].at;
+      return Error(Errc::kMalformed, "%s: module `%s' is declared twice (first at %s)",
+                   where(c, si, off).text, r.module, where(c, at.span, at.offset).text);
+    }
+    if (!md.modules.push(ModuleDecl{r.module, r.n[0], r.n[1], RecordAt{si, off}}))
+      return no_memory(total);
+    return Ok();
+  }));
+
+  // Pass 3: what refers to the modules.
+  MK_TRY(each_record(c, [&](uint32_t si, uint32_t off, const Record& r) -> Result<void> {
+    if (r.kind == kKindModule) return Ok();
+    NameTable::Slot* m = by_name.find(r.module);
+    if (m == nullptr) {
+      const char* what = r.kind == kKindDepend    ? "dependency"
+                         : r.kind == kKindSysinit ? "sysinit"
+                                                  : "export";
+      return Error(Errc::kMalformed, "%s: %s names module `%s', which this file does not declare",
+                   where(c, si, off).text, what, r.module);
+    }
+    bool ok = true;
+    switch (r.kind) {
+      case kKindDepend:
+        ok = md.depends.push(DependDecl{m->value, r.target, r.n[0], r.n[1], r.n[2]});
+        break;
+      case kKindSysinit:
+        ok =
+            md.sysinits.push(SysinitDecl{m->value, r.n[0], r.n[1], r.n[2] != 0, RecordAt{si, off}});
+        break;
+      case kKindExport:
+        ok = md.exports.push(ExportDecl{m->value, r.ns, r.name});
+        break;
+    }
+    return ok ? Result<void>(Ok()) : Result<void>(no_memory(total));
+  }));
+  return md;
+}
+
+}  // namespace
+
+bool is_identifier(const char* s) {
+  auto alpha = [](char ch) {
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_';
+  };
+  if (!alpha(s[0])) return false;
+  for (const char* p = s + 1; *p != '\0'; ++p)
+    if (!alpha(*p) && !(*p >= '0' && *p <= '9')) return false;
+  return true;
+}
+
+Result<Metadata> read_metadata(const ByteView* spans, size_t count, Allocator& alloc) {
+  return read(Context{spans, count, nullptr}, alloc);
+}
+
+Result<void> find_modinfo(const elf::ValidatedObject& obj, Vec<uint32_t>& sections) {
+  for (const elf::Section& s : obj.sections) {
+    if (!str_eq(s.name, kModinfoSection)) continue;
+    if (s.type != elf::SHT_PROGBITS)
+      return Error(Errc::kMalformed,
+                   "section %u (%s): module metadata has type %u, not SHT_PROGBITS", s.index,
+                   kModinfoSection, s.type);
+    if (!s.alloc())
+      return Error(Errc::kMalformed,
+                   "section %u (%s): module metadata is not SHF_ALLOC (the loader reads its "
+                   "pointers in loaded memory)",
+                   s.index, kModinfoSection);
+    if (!sections.push(s.index))
+      return Error(Errc::kNoMemory, "%s: out of memory for the section list", kModinfoSection);
+  }
+  return Ok();
+}
+
+Result<Metadata> read_object_metadata(const elf::ValidatedObject& obj, Vec<uint32_t>& sections,
+                                      Allocator& alloc) {
+  sections.clear();
+  MK_TRY(find_modinfo(obj, sections));
+  Vec<ByteView> spans(alloc);
+  if (!spans.reserve(sections.size()))
+    return Error(Errc::kNoMemory, "%s: out of memory for the section list", kModinfoSection);
+  for (uint32_t i : sections)
+    (void)spans.push(obj.sections[i].data);  // reserved above
+  return read(Context{spans.data(), spans.size(), sections.data()}, alloc);
+}
+
+}  // namespace mk::module
