@@ -7,7 +7,7 @@
 // generated object of about a megabyte, and link errors.
 //
 // A failure prints the commands that reproduce it and a histogram of the
-// relocation types in the objects; the work directory is kept.
+// relocation types in the objects; MODKIT_EXEC_KEEP=1 keeps the work directory.
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -202,7 +202,8 @@ std::vector<Case> BigCases() {
 // ---------------------------------------------------------------------------
 // Helpers.
 
-// A fresh directory per test; kept (and named in the output) when the test fails.
+// A fresh directory per test, removed afterwards unless MODKIT_EXEC_KEEP=1 and
+// the test failed (the reproducer printed on failure names its files).
 class WorkDir {
  public:
   explicit WorkDir(const std::string& name) {
@@ -212,8 +213,11 @@ class WorkDir {
   ~WorkDir() {
     if (path_.empty()) return;
     if (testing::Test::HasFailure()) {
-      std::cerr << "work directory kept: " << path_ << "\n";
-      return;
+      if (EnvOr("MODKIT_EXEC_KEEP", "0") == "1") {
+        std::cerr << "work directory kept: " << path_ << "\n";
+        return;
+      }
+      std::cerr << "work directory removed (set MODKIT_EXEC_KEEP=1 to keep it): " << path_ << "\n";
     }
     std::error_code ignored;
     fs::remove_all(path_, ignored);
