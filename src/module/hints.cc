@@ -67,20 +67,14 @@ Result<void> parse_line(char* line, size_t no, Vec<HintEntry>& entries) {
   if (line[0] == '\0') return Error(Errc::kMalformed, "hints line %zu: empty line", no);
   if (line[0] == '#') return Ok();
 
-  // Split on single spaces: module NAME VERSION FILE.
-  char* field[4] = {};
+  // Split on single spaces: module NAME VERSION FILE, and whatever follows.
+  char* field[5] = {};
   size_t fields = 0;
   for (char* p = line;;) {
-    if (fields == 4) {
-      if (*p == '\0')
-        return Error(Errc::kMalformed, "hints line %zu: a space at the end of the line", no);
-      return Error(Errc::kMalformed, "hints line %zu: text after the file name (`%.*s')", no, kShow,
-                   p);
-    }
     field[fields++] = p;
     while (*p != '\0' && *p != ' ')
       ++p;
-    if (*p == '\0') break;
+    if (*p == '\0' || fields == 5) break;
     *p++ = '\0';
   }
   if (!str_eq(field[0], kRecord))
@@ -92,6 +86,12 @@ Result<void> parse_line(char* line, size_t no, Vec<HintEntry>& entries) {
                    "hints line %zu: expected `module NAME VERSION FILE', fields separated by one "
                    "space",
                    no);
+  }
+  if (fields == 5) {
+    if (field[4][0] == '\0')
+      return Error(Errc::kMalformed, "hints line %zu: a space at the end of the line", no);
+    return Error(Errc::kMalformed, "hints line %zu: text after the file name (`%.*s')", no, kShow,
+                 field[4]);
   }
   if (const char* why = name_problem(field[1]))
     return Error(Errc::kMalformed, "hints line %zu: module name `%.*s' %s", no, kShow, field[1],
