@@ -4,7 +4,7 @@
 # strlen) or a symbol that one of the core libraries itself defines. Anything
 # else (malloc, operator new, __cxa_*, __stack_chk_fail, printf...) means the
 # core grew a dependency on a hosted runtime. Prints every offender with the
-# object that references it.
+# archive member that references it.
 #
 # usage: check_undefined.sh NM LIBRARY...
 set -euo pipefail
@@ -15,39 +15,30 @@ if [[ $# -lt 2 ]]; then
 fi
 nm=$1
 shift
-
-allowed=$(mktemp)
-trap 'rm -f "$allowed"' EXIT
-printf '%s\n' memcpy memmove memset memcmp strlen >"$allowed"
-
 for lib in "$@"; do
   if [[ ! -f "$lib" ]]; then
     echo "freestanding: $lib does not exist (build it first)" >&2
     exit 2
   fi
-  # Global and weak definitions of every member (locals cannot satisfy a
-  # reference from another object).
-  "$nm" --defined-only --format=posix "$lib" |
-    awk 'NF >= 2 && ($2 ~ /^[A-TV-Z]$/ || $2 == "u" || $2 == "i") { print $1 }' >>"$allowed"
 done
 
-offenders=0
-for lib in "$@"; do
-  # With -A each line reads "lib.a[member.o]: symbol U" in POSIX format.
-  while read -r where sym _; do
-    [[ -n "$sym" ]] || continue  # a member with no undefined symbols
-    if ! grep -qxF -- "$sym" "$allowed"; then
-      where=${where%:}
-      pretty=$(printf '%s\n' "$sym" | c++filt 2>/dev/null || printf '%s\n' "$sym")
-      if [[ "$pretty" != "$sym" ]]; then pretty="$sym ($pretty)"; fi
-      echo "freestanding: $where references $pretty"
-      offenders=$((offenders + 1))
-    fi
-  done < <("$nm" --undefined-only --format=posix -A "$lib")
-done
-
-if [[ $offenders -ne 0 ]]; then
-  echo "freestanding: $offenders undefined reference(s) outside the core and memcpy/memmove/memset/memcmp/strlen"
-  exit 1
-fi
-echo "freestanding: $# core libraries reference nothing outside the core but memcpy/memmove/memset/memcmp/strlen"
+# Global and weak definitions across all the libraries (a local symbol cannot
+# satisfy a reference from another object), as "D name" lines; then every
+# undefined reference, as "U member name" lines. POSIX format: "name type ...",
+# and with -A "lib.a[member.o]: name type ...".
+{
+  "$nm" --defined-only --format=posix "$@" |
+    awk 'NF >= 2 && ($2 ~ /^[A-TV-Z]$/ || $2 == "u" || $2 == "i") { print "D", $1 }'
+  "$nm" --undefined-only --format=posix -A "$@" |
+    awk 'NF >= 3 { sub(/:$/, "", $1); print "U", $1, $2 }'
+} | awk -v count="$#" '
+  BEGIN { split("memcpy memmove memset memcmp strlen", libc, " "); for (i in libc) ok[libc[i]] = 1 }
+  $1 == "D" { ok[$2] = 1; next }
+  $1 == "U" && !($3 in ok) { print "freestanding: " $2 " references " $3; bad++ }
+  END {
+    if (bad) {
+      print "freestanding: " bad " undefined reference(s) outside the core and memcpy/memmove/memset/memcmp/strlen"
+      exit 1
+    }
+    print "freestanding: " count " core libraries reference nothing outside the core but memcpy/memmove/memset/memcmp/strlen"
+  }' | { c++filt 2>/dev/null || cat; }
