@@ -1,0 +1,160 @@
+#include "hosted/system.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "elf/elf.h"
+#include "modkit/module.h"
+
+// The static modules' metadata: GNU ld defines these around the output
+// section `modkit_modinfo` when the program links any module in. Weak: a
+// program without static modules leaves them 0.
+extern "C" {
+extern const uint8_t __start_modkit_modinfo[] __attribute__((weak));
+extern const uint8_t __stop_modkit_modinfo[] __attribute__((weak));
+}
+
+namespace mk::hosted {
+namespace {
+
+std::mutex g_current_mu;
+System* g_current = nullptr;
+
+void anchor() {}  // the default placement: near this program's code
+
+struct KpiSymbol {
+  const char* name;
+  void* addr;
+};
+
+}  // namespace
+
+System* current_system() {
+  std::lock_guard<std::mutex> g(g_current_mu);
+  return g_current;
+}
+
+System::System(SystemConfig config)
+    : config_(std::move(config)),
+      source_(config_.module_path),
+      arena_(pages_, alloc_),
+      linker_(arena_, alloc_, &runtime_, reinterpret_cast<uintptr_t>(&anchor)),
+      exports_(alloc_),
+      registry_(module::RegistryDeps{&alloc_, &threads_, &linker_, &exports_, &source_,
+                                     &System::log_thunk, this}) {}
+
+System::~System() {
+  shutdown();
+  std::lock_guard<std::mutex> g(g_current_mu);
+  if (g_current == this) g_current = nullptr;
+}
+
+void System::log_thunk(void* ctx, const char* line) {
+  static_cast<System*>(ctx)->add_log(line);
+}
+
+void System::add_log(const std::string& line) {
+  {
+    std::lock_guard<std::mutex> g(log_mu_);
+    log_.push_back(line);
+  }
+  if (config_.log) config_.log(line);
+}
+
+std::vector<std::string> System::log() const {
+  std::lock_guard<std::mutex> g(log_mu_);
+  return log_;
+}
+
+Result<module::File*> System::boot() {
+  {
+    std::lock_guard<std::mutex> g(g_current_mu);
+    g_current = this;
+  }
+  const KpiSymbol kpi[] = {
+      {"mk_module_veto", reinterpret_cast<void*>(&mk_module_veto)},
+      {"mk_module_get", reinterpret_cast<void*>(&mk_module_get)},
+      {"mk_module_put", reinterpret_cast<void*>(&mk_module_put)},
+      {"mk_module_find", reinterpret_cast<void*>(&mk_module_find)},
+      {"mk_module_name", reinterpret_cast<void*>(&mk_module_name)},
+      {"mk_printf", reinterpret_cast<void*>(&mk_printf)},
+      // What compilers emit calls to on their own.
+      {"memcpy", reinterpret_cast<void*>(&memcpy)},
+      {"memmove", reinterpret_cast<void*>(&memmove)},
+      {"memset", reinterpret_cast<void*>(&memset)},
+      {"memcmp", reinterpret_cast<void*>(&memcmp)},
+      {"strlen", reinterpret_cast<void*>(&strlen)},
+  };
+  for (const KpiSymbol& s : kpi) {
+    Result<void> r =
+        exports_.add_kernel_symbol(s.name, reinterpret_cast<uint64_t>(s.addr), 0, elf::STT_FUNC);
+    if (!r) return r.error();
+  }
+  ByteView span;
+  size_t spans = 0;
+  if (config_.static_modules && __start_modkit_modinfo != nullptr &&
+      __stop_modkit_modinfo > __start_modkit_modinfo) {
+    span = ByteView(__start_modkit_modinfo,
+                    static_cast<size_t>(__stop_modkit_modinfo - __start_modkit_modinfo));
+    spans = 1;
+  }
+  Result<module::File*> k = registry_.boot(&span, spans, config_.kpi_version);
+  if (k) booted_ = true;
+  return k;
+}
+
+void System::shutdown() {
+  if (!booted_ || down_) return;
+  down_ = true;
+  registry_.shutdown();
+}
+
+}  // namespace mk::hosted
+
+// ---- the KPI: C functions modules call (sdk/include/modkit/module.h) ----
+
+using mk::module::Module;
+using mk::module::Registry;
+
+extern "C" {
+
+int mk_module_veto(struct mk_module* module, const char* reason) {
+  Registry::set_veto(static_cast<Module*>(module), reason != nullptr ? reason : "busy");
+  return MK_EBUSY;
+}
+
+int mk_module_get(struct mk_module* module) {
+  mk::hosted::System* s = mk::hosted::current_system();
+  if (s == nullptr || module == nullptr) return MK_ENXIO;
+  return s->registry().get(static_cast<Module*>(module)) ? 0 : MK_ENXIO;
+}
+
+void mk_module_put(struct mk_module* module) {
+  mk::hosted::System* s = mk::hosted::current_system();
+  if (s != nullptr && module != nullptr) s->registry().put(static_cast<Module*>(module));
+}
+
+struct mk_module* mk_module_find(const char* name) {
+  mk::hosted::System* s = mk::hosted::current_system();
+  return s == nullptr ? nullptr : s->registry().find_module(name);
+}
+
+const char* mk_module_name(const struct mk_module* module) {
+  return static_cast<const Module*>(module)->name;
+}
+
+void mk_printf(const char* fmt, ...) {
+  char line[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(line, sizeof line, fmt, ap);
+  va_end(ap);
+  size_t n = strlen(line);
+  while (n > 0 && line[n - 1] == '\n')
+    line[--n] = '\0';
+  mk::hosted::System* s = mk::hosted::current_system();
+  if (s != nullptr) s->add_log(line);
+}
+
+}  // extern "C"

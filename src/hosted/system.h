@@ -1,0 +1,81 @@
+// System: a hosted kernel's module system in one object: the platform (pages,
+// heap, threads, module path, unwinder), the arena and linker, the export
+// index and the registry, wired as architecture.md describes. modkitd, the
+// tests and the C/C++ embedding API build on it.
+//
+// The KPI (the C functions of sdk/include/modkit/module.h: mk_module_get,
+// mk_printf, ...) serves the most recently booted System.
+#pragma once
+
+#include <stdint.h>
+
+#include <functional>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "hosted/code_runtime.h"
+#include "hosted/malloc_allocator.h"
+#include "hosted/module_path.h"
+#include "hosted/page_memory.h"
+#include "hosted/threads.h"
+#include "link/arena.h"
+#include "link/linker.h"
+#include "module/registry.h"
+#include "symtab/export_index.h"
+
+namespace mk::hosted {
+
+struct SystemConfig {
+  std::vector<std::string> module_path;
+  uint32_t kpi_version = 1;
+  // Boot the static modules linked into this program (its modkit_modinfo section).
+  bool static_modules = true;
+  // Where log lines go (no newline). Default: kept in memory only (log()).
+  std::function<void(const std::string&)> log;
+};
+
+class System {
+ public:
+  explicit System(SystemConfig config);
+  ~System();
+  System(const System&) = delete;
+  System& operator=(const System&) = delete;
+
+  // Exports the KPI and boots file 0 with the static modules.
+  [[nodiscard]] Result<module::File*> boot();
+  // Sends SHUTDOWN and unloads every dynamic file (also done by the destructor).
+  void shutdown();
+
+  module::Registry& registry() { return registry_; }
+  symtab::ExportIndex& exports() { return exports_; }
+  link::Arena& arena() { return arena_; }
+  link::Linker& linker() { return linker_; }
+  ModulePath& module_path() { return source_; }
+
+  std::vector<std::string> log() const;
+  void add_log(const std::string& line);
+
+ private:
+  static void log_thunk(void* ctx, const char* line);
+
+  SystemConfig config_;
+  MallocAllocator alloc_;
+  LinuxPageMemory pages_;
+  HostRuntime runtime_;
+  PosixThreads threads_;
+  ModulePath source_;
+  link::Arena arena_;
+  link::Linker linker_;
+  symtab::ExportIndex exports_;
+  module::Registry registry_;
+  bool booted_ = false;
+  bool down_ = false;
+  mutable std::mutex log_mu_;
+  std::vector<std::string> log_;
+};
+
+// The System the KPI serves, or nullptr.
+System* current_system();
+
+}  // namespace mk::hosted

@@ -1,0 +1,37 @@
+// ExportScope: what the registry needs from the kernel's export index
+// (symtab/export_index.h implements it). The module layer only asks; the
+// index decides what is visible to whom.
+//
+// Contract:
+// - add(file, metadata) publishes the file's MODKIT_EXPORT symbols (looked up
+//   in its linked symbols) after link and before any of its code runs; a name
+//   already exported elsewhere, or an export the file does not define, is an
+//   error naming both owners / the symbol, and nothing is published.
+// - remove(file) withdraws them; safe to call for a file never added.
+// - resolve() answers an undefined symbol of `importer`: only exports of the
+//   kernel (file 0) and of files in importer.uses are visible (and namespaced
+//   ones only when the importer declared the namespace). *owner is the file.
+#pragma once
+
+#include <stdint.h>
+
+#include "link/resolver.h"
+#include "support/result.h"
+
+namespace mk::module {
+
+class File;
+struct Metadata;
+
+class ExportScope {
+ public:
+  virtual Result<void> add(File& file, const Metadata& md) = 0;
+  virtual void remove(File& file) = 0;
+  virtual bool resolve(const File& importer, const char* name, uint32_t hash,
+                       link::ResolvedSymbol* out, File** owner) = 0;
+
+ protected:
+  ~ExportScope() = default;
+};
+
+}  // namespace mk::module

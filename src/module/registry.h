@@ -1,0 +1,193 @@
+// Registry: the files and modules of a kernel, their states and references,
+// and the load and unload sequences of architecture.md, all or nothing.
+//
+// Words: a File is one linked object (file 0 is the kernel image with its
+// static modules); a Module is a named, versioned unit a file declares. The
+// SDK's opaque `struct mk_module` is a Module.
+//
+// States: LOADING (linking, constructors, SYSINITs, LOAD events) -> LIVE ->
+// QUIESCING (QUIESCE sent; a veto returns to LIVE) -> GOING (new references
+// fail; draining) -> gone. A file is LIVE when all its modules are.
+//
+// References: a file holds a reference on every file it uses (the files that
+// satisfy its dependencies, whose exports it may bind to); a file with
+// holders cannot be unloaded unless the caller asks for a cascade. Code that
+// calls into a module holds a user reference (get/put); unload drains them
+// by the caller's policy.
+//
+// Concurrency: one load or unload runs at a time (a loader lock, recursive
+// for the thread that holds it, like FreeBSD's kld_sx, so an init that loads
+// another module works). The registry mutex guards the lists and the
+// reference counts; it is never held while module code runs, so lookups,
+// get and put proceed while a module initialises.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "link/linker.h"
+#include "module/exports.h"
+#include "module/hints.h"
+#include "module/metadata.h"
+#include "module/version.h"
+#include "platform/module_source.h"
+#include "platform/thread.h"
+#include "support/result.h"
+#include "support/vector.h"
+
+struct mk_module {};  // the SDK's opaque handle; Module derives from it
+
+namespace mk::module {
+
+enum class State : uint8_t { kLoading, kLive, kQuiescing, kGoing, kGone };
+const char* state_name(State s);
+
+class File;
+
+class Module : public ::mk_module {
+ public:
+  char name[kNameMax] = {};
+  uint32_t version = 0;
+  uint32_t line = 0;
+  State state = State::kLoading;
+  File* file = nullptr;
+  uintptr_t handler = 0;  // mk_event_fn, or 0
+  uintptr_t arg = 0;
+  uint32_t refs = 0;    // user references (get/put)
+  bool loaded = false;  // its LOAD event succeeded (UNLOAD is owed)
+  char veto[128] = {};  // reason given by mk_module_veto during QUIESCE
+};
+
+struct SysinitEntry {
+  uint32_t module;  // index into File::modules
+  uint32_t subsystem;
+  uint32_t order;
+  uint32_t seq;  // declaration index: stable tie-break
+  bool uninit;
+  uintptr_t fn;
+  uintptr_t arg;
+};
+
+class File {
+ public:
+  explicit File(Allocator& a) : modules(a), uses(a), sysinits(a), exports(a) {}
+
+  uint32_t id = 0;                     // 0: the kernel image
+  char name[256] = {};                 // path or name it was loaded as
+  link::LinkerFile* linked = nullptr;  // nullptr for the kernel image
+  State state = State::kLoading;
+  Vec<Module*> modules;        // in start order (dependencies first)
+  Vec<File*> uses;             // files this one holds a reference on
+  uint32_t holders = 0;        // files holding a reference on this one
+  bool autoloaded = false;     // loaded only to satisfy another file's dependency
+  bool deferred = false;       // unload completes when the last user reference goes
+  Vec<SysinitEntry> sysinits;  // sorted by (subsystem, order, seq)
+  Vec<const char*> exports;    // names it exports (owned by the export index)
+  const char* import_ns = "";  // reserved for symbol namespaces
+  uint64_t loader = 0;         // thread that is loading it
+};
+
+struct UnloadOptions {
+  enum class Policy : uint8_t {
+    kRefuse,  // busy modules: fail with kBusy (default)
+    kWait,    // wait up to timeout_ns for user references to drain
+    kDefer,   // mark GOING now, finish when the last reference is put
+  };
+  Policy policy = Policy::kRefuse;
+  uint64_t timeout_ns = 0;
+  bool cascade = false;  // unload the files that use this one first
+};
+
+enum class UnloadResult : uint8_t { kDone, kDeferred };
+
+// A module file by name (from a hints lookup) or path, as the user asked.
+struct Registry;
+
+struct RegistryDeps {
+  Allocator* alloc = nullptr;
+  Threads* threads = nullptr;
+  link::Linker* linker = nullptr;
+  ExportScope* exports = nullptr;
+  ModuleSource* source = nullptr;  // may be nullptr: only load_bytes works
+  // Logs one line (no newline). May be nullptr.
+  void (*log)(void* ctx, const char* line) = nullptr;
+  void* log_ctx = nullptr;
+};
+
+class Registry {
+ public:
+  explicit Registry(const RegistryDeps& deps);
+  ~Registry();
+  Registry(const Registry&) = delete;
+  Registry& operator=(const Registry&) = delete;
+
+  // Registers the kernel image as file 0: the module `kernel` at kpi_version
+  // and the static modules whose metadata records are in `spans` (relocated
+  // memory of the image's modkit_modinfo section). Runs their SYSINITs in
+  // (subsystem, order) and their LOAD events in dependency order. A static
+  // module whose LOAD fails is undone and logged; the boot goes on.
+  [[nodiscard]] Result<File*> boot(const ByteView* spans, size_t count, uint32_t kpi_version);
+
+  // kldload NAME / modprobe: the file that provides `module` per the hints
+  // index (FreeBSD's version rule over [r]), with its dependencies.
+  [[nodiscard]] Result<File*> load_module(const char* module, const VersionRange& r);
+  // kldload PATH: a file from the module source.
+  [[nodiscard]] Result<File*> load_path(const char* path);
+  // A file from memory (`name` for messages and stat).
+  [[nodiscard]] Result<File*> load_bytes(ByteView bytes, const char* name);
+
+  [[nodiscard]] Result<UnloadResult> unload(File* f, const UnloadOptions& o);
+  // Unloads the file of module `name` (kldunload -n).
+  [[nodiscard]] Result<UnloadResult> unload_module(const char* name, const UnloadOptions& o);
+
+  // References held by code calling into a module. get fails (kBusy) unless
+  // the module is LIVE.
+  [[nodiscard]] Result<void> get(Module* m);
+  void put(Module* m);
+
+  Module* find_module(const char* name);
+  File* find_file(const char* name);
+  File* kernel() { return files_.empty() ? nullptr : files_[0]; }
+
+  // SHUTDOWN to every module, dependents first (files in reverse load order,
+  // modules of a file in reverse start order), then unloads every dynamic
+  // file in the same order. Static modules stay (their image does not go).
+  void shutdown();
+
+  // Calls fn(ctx, file) for each file under the registry mutex (fn must not
+  // call back into the registry).
+  void for_each_file(void (*fn)(void* ctx, const File& f), void* ctx);
+  size_t file_count();
+
+  // The veto reason of a module in QUIESCE (mk_module_veto).
+  static void set_veto(Module* m, const char* reason);
+
+ private:
+  struct LoadCtx;
+  Result<File*> load_module_locked(const char* module, const VersionRange& r, LoadCtx& ctx);
+  Result<File*> load_path_locked(const char* path, LoadCtx& ctx, bool autoloaded);
+  Result<File*> load_bytes_locked(ByteView bytes, const char* name, LoadCtx& ctx, bool autoloaded);
+  Result<void> satisfy(File& f, const Metadata& md, LoadCtx& ctx);
+  Result<void> start(File& f);
+  void stop(File& f, size_t started_modules);
+  void destroy_file(File* f);
+  Result<UnloadResult> unload_locked(File* f, const UnloadOptions& o);
+  void finish_unload(File* f);
+  void unload_unused_deps(File* f);
+  int send(Module* m, int event);
+  void enter();
+  void leave();
+  void logf(const char* fmt, ...) __attribute__((format(printf, 2, 3)));
+  Module* find_module_nolock(const char* name);
+
+  RegistryDeps d_;
+  Allocator& alloc_;
+  Mutex* mu_ = nullptr;    // guards files_, states and reference counts
+  CondVar* cv_ = nullptr;  // reference drops, loader hand-offs
+  uint64_t loader_owner_ = 0;
+  uint32_t loader_depth_ = 0;
+  uint32_t next_id_ = 0;
+  Vec<File*> files_;  // in load order; files_[0] is the kernel
+};
+
+}  // namespace mk::module

@@ -1,0 +1,137 @@
+#include "symtab/export_index.h"
+
+#include "support/memory.h"
+
+namespace mk::symtab {
+
+ExportIndex::ExportIndex(Allocator& a) : alloc_(a), table_(a), entries_(a), free_(a) {}
+
+ExportIndex::~ExportIndex() {
+  for (ExportEntry& e : entries_)
+    if (e.name != nullptr) alloc_.deallocate(const_cast<char*>(e.name), mk_strlen(e.name) + 1, 1);
+}
+
+char* ExportIndex::copy(const char* s) {
+  size_t n = mk_strlen(s) + 1;
+  char* p = static_cast<char*>(alloc_.allocate(n, 1));
+  if (p != nullptr) mk_memcpy(p, s, n);
+  return p;
+}
+
+const ExportEntry* ExportIndex::find(const char* name, uint32_t hash) {
+  NameTable::Slot* s = table_.find(name, hash);
+  if (s == nullptr) return nullptr;
+  const ExportEntry& e = entries_[s->value];
+  return e.live ? &e : nullptr;
+}
+
+Result<uint32_t> ExportIndex::insert(const char* name, uint32_t hash, const ExportEntry& proto) {
+  NameTable::Slot* slot = table_.find(name, hash);
+  if (slot != nullptr && entries_[slot->value].live) {
+    const ExportEntry& old = entries_[slot->value];
+    return Error(Errc::kDuplicate, "`%s' is already exported by %s", name,
+                 old.owner == nullptr ? "the kernel" : old.owner->name);
+  }
+  uint32_t idx;
+  if (slot != nullptr) {
+    // A removed entry of the same name: reuse it in place.
+    idx = slot->value;
+    ExportEntry& e = entries_[idx];
+    const char* keep = e.name;
+    e = proto;
+    e.name = keep;
+    e.live = true;
+    ++live_;
+    return idx;
+  }
+  char* owned = copy(name);
+  if (owned == nullptr) return Error(Errc::kNoMemory, "export index: out of memory");
+  idx = static_cast<uint32_t>(entries_.size());
+  NameTable::Slot* dup = nullptr;
+  if (!entries_.push(proto) || !table_.insert(owned, hash, idx, &dup)) {
+    if (entries_.size() > idx) entries_.pop();
+    alloc_.deallocate(owned, mk_strlen(owned) + 1, 1);
+    return Error(Errc::kNoMemory, "export index: out of memory");
+  }
+  entries_[idx].name = owned;
+  entries_[idx].live = true;
+  ++live_;
+  return idx;
+}
+
+Result<void> ExportIndex::add_kernel_symbol(const char* name, uint64_t addr, uint64_t size,
+                                            uint8_t type) {
+  ExportEntry e{nullptr, addr, size, type, nullptr, true};
+  Result<uint32_t> r = insert(name, name_hash(name), e);
+  if (!r) return r.error();
+  return Ok();
+}
+
+Result<void> ExportIndex::add(module::File& file, const module::Metadata& md) {
+  if (!file.exports.reserve(md.exports.size()))
+    return Error(Errc::kNoMemory, "%s: out of memory for exports", file.name);
+  for (const module::ExportDecl& x : md.exports) {
+    uint64_t addr = 0, size = 0;
+    uint8_t type = 0;
+    if (file.linked != nullptr) {
+      const link::FileSymbol* s = file.linked->find(x.name);
+      if (s == nullptr) {
+        remove(file);
+        return Error(Errc::kNotFound, "%s: module %s exports `%s', which the file does not define",
+                     file.name, md.modules[x.module].name, x.name);
+      }
+      addr = s->addr;
+      size = s->size;
+      type = s->type;
+    } else {
+      // The kernel image: its static modules' exports are among the kernel
+      // symbols the embedder added; take them over as the file's own.
+      const ExportEntry* k = find(x.name);
+      if (k == nullptr) continue;
+      addr = k->addr;
+      size = k->size;
+      type = k->type;
+      NameTable::Slot* slot = table_.find(x.name);
+      entries_[slot->value].live = false;
+      --live_;
+    }
+    ExportEntry e{nullptr, addr, size, type, &file, true};
+    Result<uint32_t> r = insert(x.name, name_hash(x.name), e);
+    if (!r) {
+      remove(file);
+      Error err = r.error();
+      err.prefix("%s: module %s: ", file.name, md.modules[x.module].name);
+      return err;
+    }
+    (void)file.exports.push(entries_[r.value()].name);
+  }
+  return Ok();
+}
+
+void ExportIndex::remove(module::File& file) {
+  for (const char* name : file.exports) {
+    NameTable::Slot* s = table_.find(name);
+    if (s == nullptr) continue;
+    ExportEntry& e = entries_[s->value];
+    if (e.live && e.owner == &file) {
+      e.live = false;
+      --live_;
+    }
+  }
+  file.exports.clear();
+}
+
+bool ExportIndex::resolve(const module::File& importer, const char* name, uint32_t hash,
+                          link::ResolvedSymbol* out, module::File** owner) {
+  const ExportEntry* e = find(name, hash);
+  if (e == nullptr) return false;
+  bool visible = e->owner == nullptr || e->owner->id == 0;
+  for (module::File* u : importer.uses)
+    visible = visible || u == e->owner;
+  if (!visible) return false;
+  *out = link::ResolvedSymbol{e->addr, e->size, e->type};
+  *owner = e->owner;
+  return true;
+}
+
+}  // namespace mk::symtab

@@ -1,0 +1,58 @@
+// ExportIndex: the kernel's one hash index of exported symbols, across the
+// kernel image and every loaded file (architecture.md, "Symbols"). Lookup
+// cost does not depend on how many files are loaded: one hash, one probe
+// sequence. It implements the module layer's ExportScope: a file binds only
+// to exports of the kernel and of the files it uses, never to locals.
+//
+// Names are copied into the index, so entries outlive the input bytes.
+#pragma once
+
+#include <stdint.h>
+
+#include "module/exports.h"
+#include "module/registry.h"
+#include "support/name_table.h"
+#include "support/vector.h"
+
+namespace mk::symtab {
+
+struct ExportEntry {
+  const char* name;  // owned by the index
+  uint64_t addr;
+  uint64_t size;
+  uint8_t type;         // elf::STT_*
+  module::File* owner;  // nullptr: the kernel image (added with add_kernel_symbol)
+  bool live;            // false once removed (slot reused by the next insert)
+};
+
+class ExportIndex final : public module::ExportScope {
+ public:
+  explicit ExportIndex(Allocator& a);
+  ~ExportIndex();
+
+  // A KPI symbol of the kernel image. kDuplicate when the name is taken.
+  [[nodiscard]] Result<void> add_kernel_symbol(const char* name, uint64_t addr, uint64_t size,
+                                               uint8_t type);
+  // The export of this name, or nullptr.
+  const ExportEntry* find(const char* name, uint32_t hash);
+  const ExportEntry* find(const char* name) { return find(name, name_hash(name)); }
+  size_t size() const { return live_; }
+
+  // module::ExportScope
+  Result<void> add(module::File& file, const module::Metadata& md) override;
+  void remove(module::File& file) override;
+  bool resolve(const module::File& importer, const char* name, uint32_t hash,
+               link::ResolvedSymbol* out, module::File** owner) override;
+
+ private:
+  Result<uint32_t> insert(const char* name, uint32_t hash, const ExportEntry& e);
+  char* copy(const char* s);
+
+  Allocator& alloc_;
+  NameTable table_;  // name -> index into entries_
+  Vec<ExportEntry> entries_;
+  Vec<uint32_t> free_;  // removed entries to reuse
+  size_t live_ = 0;
+};
+
+}  // namespace mk::symtab
