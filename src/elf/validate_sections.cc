@@ -49,6 +49,16 @@ bool unloaded_type(uint32_t type) {
   }
 }
 
+// Stops at the first difference. (Not str_eq: that compares strlen(a) + 1
+// bytes with memcmp, which may read past the end of a shorter b.)
+bool same_string(const char* a, const char* b) {
+  while (*a != '\0' && *a == *b) {
+    ++a;
+    ++b;
+  }
+  return *a == *b;
+}
+
 bool is_array(uint32_t type) {
   return type == SHT_INIT_ARRAY || type == SHT_FINI_ARRAY || type == SHT_PREINIT_ARRAY;
 }
@@ -150,7 +160,7 @@ Result<void> check_section(Context& c, uint32_t i) {
     }
     c.shndx_table = i;
   }
-  if (str_eq(s.name, kModinfoName)) {
+  if (same_string(s.name, kModinfoName)) {
     if (c.modinfo != 0) {
       return Error(Errc::kMalformed, "%s: a second module metadata section (the first is %s)", W,
                    section_where(c, c.modinfo).text);

@@ -22,7 +22,8 @@
 //   size <= kMaxSectionSize (NOBITS too) and the SHF_ALLOC sizes plus common
 //   symbol sizes total <= kMaxImageSize; no section is both SHF_WRITE and
 //   SHF_EXECINSTR; no SHF_TLS; SHF_ALLOC sections are PROGBITS, NOBITS, NOTE,
-//   INIT/FINI/PREINIT_ARRAY (entsize 8, size a multiple of 8) or, on x86_64,
+//   INIT/FINI/PREINIT_ARRAY (entsize 8 or 0 as clang writes it; size a
+//   multiple of 8) or, on x86_64,
 //   X86_64_UNWIND; every SHT_STRTAB is non-empty and starts and ends with NUL;
 //   SHF_LINK_ORDER sections link to a real section. Section 0 is zeroed.
 // - exactly one SHT_SYMTAB (`symtab`): entsize 24, links to a string table,
@@ -30,7 +31,10 @@
 //   local, the rest are not. Local symbols are never undefined or common.
 //   Common symbols: value (their alignment) is a power of two <= kMaxAlign.
 //   FUNC and OBJECT symbols: value + size lies inside their section. No TLS or
-//   IFUNC symbols; bindings are LOCAL, GLOBAL, WEAK or GNU_UNIQUE.
+//   IFUNC symbols; bindings are LOCAL, GLOBAL, WEAK or GNU_UNIQUE. Since
+//   shndx keeps SHN_ABS (0xfff1) and SHN_COMMON (0xfff2) as themselves, no
+//   symbol is defined in a real section with either number (validate()
+//   refuses such objects, which need more than 65521 sections).
 // - groups: flags are 0 or GRP_COMDAT; members are real, non-group sections
 //   with SHF_GROUP, each in exactly one group (Section::group); every section
 //   with SHF_GROUP is in a group.

@@ -226,6 +226,7 @@ std::vector<Compile> Matrix() {
       "-O1 -fno-pic",
       "-O2 -g -ffunction-sections -fdata-sections",
       "-Os -fPIC -ffunction-sections",
+      "-O2 -g -fcf-protection -fstack-protector-strong",
   };
   std::vector<Compile> out;
   for (const char* cc : {"gcc", "clang"}) {
@@ -241,6 +242,48 @@ INSTANTIATE_TEST_SUITE_P(RealCompilers, CompiledObject, ::testing::ValuesIn(Matr
                          [](const ::testing::TestParamInfo<Compile>& info) {
                            return Name(info.param);
                          });
+
+// The features the validator must accept really occur in what the positive
+// tests compile (so passing them means something).
+TEST(RealObjects, CompilersEmitTheFeaturesWeAccept) {
+  if (!HaveTool("g++") || !HaveTool("clang++")) GTEST_SKIP();
+  WriteFile(Dir().file("f.cc"), kCxxSource);
+  ASSERT_TRUE(Shell("g++ -c -O2 -g -fcf-protection '" + Dir().file("f.cc") + "' -o '" +
+                    Dir().file("f_gcc.o") + "'"));
+  ASSERT_TRUE(
+      Shell("clang++ -c -O2 -g '" + Dir().file("f.cc") + "' -o '" + Dir().file("f_clang.o") + "'"));
+  bool addrsig = false, unwind = false, property = false, comment = false, gnu_stack = false,
+       groups = false, debug_relocs = false, init_array = false;
+  for (const char* name : {"f_gcc.o", "f_clang.o"}) {
+    std::vector<uint8_t> bytes = ReadFile(Dir().file(name));
+    TestAllocator alloc;
+    InputCopy in(bytes);
+    auto r = validate(in.view(), FakeMachines, alloc);
+    ASSERT_TRUE(r.ok()) << name << ": " << r.error().message();
+    const ValidatedObject& obj = r.value();
+    for (const Section& sec : obj.sections) {
+      addrsig |= sec.type == SHT_LLVM_ADDRSIG;
+      unwind |= sec.type == SHT_X86_64_UNWIND && sec.alloc();
+      property |=
+          sec.type == SHT_NOTE && sec.alloc() && strcmp(sec.name, ".note.gnu.property") == 0;
+      comment |= strcmp(sec.name, ".comment") == 0;
+      gnu_stack |= strcmp(sec.name, ".note.GNU-stack") == 0;
+      init_array |= sec.type == SHT_INIT_ARRAY;
+    }
+    groups |= !obj.groups.empty();
+    for (const RelocSection& rs : obj.relocs) {
+      debug_relocs |= !obj.sections[rs.target].alloc() && rs.count > 0;
+    }
+  }
+  EXPECT_TRUE(addrsig);
+  EXPECT_TRUE(unwind);
+  EXPECT_TRUE(property);
+  EXPECT_TRUE(comment);
+  EXPECT_TRUE(gnu_stack);
+  EXPECT_TRUE(groups);
+  EXPECT_TRUE(debug_relocs);
+  EXPECT_TRUE(init_array);
+}
 
 TEST(RealObjects, LdRelocatableOfTwoObjects) {
   if (!HaveTool("gcc") || !HaveTool("ld")) GTEST_SKIP();

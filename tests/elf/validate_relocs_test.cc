@@ -574,7 +574,7 @@ TEST(ValidateSpeed, FortyThousandRelocations) {
     b.add_rela(rela, 4 * i, type, i % 2 == 0 ? local : syms[i % 100], -4);
   }
   Image img = b.build();
-  double us = BestMicros(img, 20);
+  double us = BestMicros(img, 50);  // best of many: robust on a loaded machine
   RecordProperty("best_us", std::to_string(us));
   if (kSanitized) GTEST_SKIP() << "timing not meaningful under sanitizers (" << us << " us)";
 #ifdef NDEBUG
@@ -599,10 +599,11 @@ TEST(ValidateSpeed, SixtyThousandSectionsInReverseFileOrder) {
   for (uint32_t i = 1; i <= kCount; ++i) {
     img.edit_shdr(i, [&](Shdr& s) { s.offset = offsets[kCount - i]; });
   }
-  double us = BestMicros(img, 3);
+  double us = BestMicros(img, 5);
   RecordProperty("best_us", std::to_string(us));
   if (kSanitized) GTEST_SKIP() << "timing not meaningful under sanitizers (" << us << " us)";
-  EXPECT_LT(us, 50000.0);
+  // About 8 ms here; a quadratic sort would take seconds. Loose for loaded CI.
+  EXPECT_LT(us, 500000.0);
 }
 
 TEST(ValidateSpeed, ManySymbolsSharingOneLongName) {
@@ -622,10 +623,11 @@ TEST(ValidateSpeed, ManySymbolsSharingOneLongName) {
   });
   for (uint32_t i = 1; i <= 40000; ++i)
     img.edit_sym(i, [](Sym& s) { s.name = 1; });
-  double us = BestMicros(img, 3);
+  double us = BestMicros(img, 5);
   RecordProperty("best_us", std::to_string(us));
   if (kSanitized) GTEST_SKIP() << "timing not meaningful under sanitizers (" << us << " us)";
-  EXPECT_LT(us, 20000.0);
+  // About 0.3 ms here; scanning for each NUL would take tens of seconds.
+  EXPECT_LT(us, 200000.0);
 }
 
 }  // namespace
