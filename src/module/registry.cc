@@ -457,9 +457,16 @@ Result<File*> Registry::load_bytes_locked(ByteView bytes, const char* name, Load
   {
     LockGuard g(*mu_);
     f->state = State::kLive;
-    for (Module* m : f->modules)
-      m->state = State::kLive;
+    for (Module* m : f->modules) m->state = State::kLive;
     f->loader = 0;
+    // Keep files_ in the order files went LIVE (dependencies before their
+    // users): shutdown walks it backwards.
+    for (size_t i = 0; i < files_.size(); ++i) {
+      if (files_[i] != f) continue;
+      files_.erase(i);
+      (void)files_.push(f);  // the erase left room
+      break;
+    }
     cv_->broadcast();
   }
   if (autoloaded && !ctx.loaded.push(f)) logf("%s: out of memory tracking a dependency", name);
