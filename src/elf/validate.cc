@@ -117,7 +117,7 @@ namespace {
 
 // Field offsets inside the ELF header, for messages.
 constexpr unsigned kOffType = 0x10, kOffMachine = 0x12, kOffVersion = 0x14, kOffShoff = 0x28,
-                   kOffEhsize = 0x34, kOffShentsize = 0x3a, kOffShstrndx = 0x3e;
+                   kOffEhsize = 0x34, kOffPhnum = 0x38, kOffShentsize = 0x3a, kOffShstrndx = 0x3e;
 
 Result<void> check_ident(const Ehdr& eh) {
   const uint8_t* id = eh.ident;
@@ -209,6 +209,14 @@ Result<void> validate_header(Context& c, MachineLookup machines) {
   if (eh.ehsize != sizeof(Ehdr)) {
     return Error(Errc::kMalformed, "ELF header: e_ehsize %#x at %#x is not 0x40", eh.ehsize,
                  kOffEhsize);
+  }
+  if (eh.phnum != 0) {
+    // Program headers describe a loaded image; nothing in a relocatable
+    // object may depend on them, so their presence means a confused producer.
+    return Error(Errc::kMalformed,
+                 "ELF header: e_phnum %u at %#x is not 0: a relocatable object has no program "
+                 "headers",
+                 eh.phnum, kOffPhnum);
   }
   if (eh.shentsize != sizeof(Shdr)) {
     return Error(Errc::kMalformed, "ELF header: e_shentsize %#x at %#x is not 0x40", eh.shentsize,

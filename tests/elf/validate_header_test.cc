@@ -124,6 +124,14 @@ TEST(ValidateHeader, HeaderSize) {
   ExpectError(img, Errc::kMalformed, "ELF header: e_ehsize 0x38 at 0x34 is not 0x40");
 }
 
+TEST(ValidateHeader, ProgramHeaders) {
+  Image img = StandardObject();
+  img.edit_ehdr([](Ehdr& e) { e.phnum = 1; });
+  ExpectError(img, Errc::kMalformed,
+              "ELF header: e_phnum 1 at 0x38 is not 0: a relocatable object has no program "
+              "headers");
+}
+
 // --- class 2: section header table -----------------------------------------
 
 TEST(ValidateSectionTable, EntrySize) {
