@@ -130,14 +130,18 @@ Result<void> LinkJob::add_global(uint32_t o, uint32_t i) {
     if (s.value > pr.value) pr.value = s.value;
     return Ok();
   }
+  // The definition that loses is looked up by name (ref_of) when its own
+  // object refers to it, so every reference binds to the winner.
   if (ps.bind == STB_WEAK && s.bind != STB_WEAK) {
     old->value = idx;
     (void)defs.push(SlotUse{o, i});  // the pop above left room
+    objs[prev.obj].syms[prev.sym].resolved = false;
     return Ok();
   }
   if (ps.bind != STB_WEAK && s.bind != STB_WEAK)
     return Error(Errc::kDuplicate, "symbol `%s' is defined in both %s and %s", s.name,
                  obj_name(prev.obj), obj_name(o));
+  objs[o].syms[i].resolved = false;
   return Ok();
 }
 

@@ -96,6 +96,12 @@ Result<void> LinkJob::collect_symbols() {
         continue;
       const SymRef& r = st.syms[i];
       if (r.in_discarded) continue;
+      if (s.shndx == SHN_COMMON) {
+        // Only the COMMON definition that was placed is listed (the others
+        // merged into it and have no address of their own).
+        SlotUse d = defs[globals.find(s.name, name_hash(s.name))->value];
+        if (d.obj != o || d.sym != i) continue;
+      }
       uint32_t sec = UINT32_MAX;
       if (s.shndx != SHN_ABS && s.shndx != SHN_COMMON) {
         if (st.place[s.shndx].cls < 0) continue;  // in a section that is not loaded

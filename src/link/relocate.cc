@@ -264,8 +264,14 @@ Result<void> LinkJob::apply() {
       const uint64_t pbase = file->blocks[tp.cls].base + tp.off;
       for (uint64_t i = 0; i < rs.count; ++i) {
         Relocation rel = obj.relocation(rs, i);
-        arch::RelocValues v;
         const SymRef& ref = st.syms[rel.sym];
+        if (rel.sym != 0 && ref.in_discarded) {
+          // An .eh_frame entry for a discarded COMDAT copy (ref_of allows no
+          // other): its address field stays 0, which unwinders skip.
+          mk_memset(wbase + rel.offset, 0, machine->kind(rel.type)->shape.width);
+          continue;
+        }
+        arch::RelocValues v;
         v.S = rel.sym == 0 ? 0 : address(ref);
         v.A = rel.addend;
         v.P = pbase + rel.offset;
