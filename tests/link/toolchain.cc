@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -128,11 +129,8 @@ std::vector<uint8_t> ReadBytes(const std::string& path) {
   return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), {});
 }
 
-namespace {
-
-// readelf -rW lines, grouped by the section they relocate: (section, line).
-std::vector<std::pair<std::string, std::string>> RelocLines(const std::string& object) {
-  std::vector<std::pair<std::string, std::string>> out;
+std::vector<Reloc> Relocations(const std::string& object) {
+  std::vector<Reloc> out;
   RunResult r = Run("readelf -rW " + Quote(object));
   std::istringstream in(r.output);
   std::string line, section;
@@ -143,35 +141,28 @@ std::vector<std::pair<std::string, std::string>> RelocLines(const std::string& o
       section = name.rfind(".rela", 0) == 0 ? name.substr(5) : name.substr(4);
       continue;
     }
-    if (!section.empty() && line.size() > 20 && isxdigit(static_cast<unsigned char>(line[0])))
-      out.emplace_back(section, line);
+    if (section.empty() || line.size() < 20 || !isxdigit(static_cast<unsigned char>(line[0])))
+      continue;
+    std::istringstream words(line);
+    std::string offset, info, type, value, name;
+    words >> offset >> info >> type >> value >> name;
+    out.push_back({section, std::stoull(offset, nullptr, 16), type, name});
   }
   return out;
 }
 
-}  // namespace
-
 uint64_t FirstRelocationTo(const std::string& object, const std::string& section,
-                           const std::string& symbol, const std::string& want_type) {
-  for (const auto& [sec, line] : RelocLines(object)) {
-    if (sec != section) continue;
-    std::istringstream words(line);
-    std::string offset, info, type, value, name;
-    words >> offset >> info >> type >> value >> name;
-    if (name == symbol && (want_type.empty() || type == want_type))
-      return std::stoull(offset, nullptr, 16);
-  }
+                           const std::string& symbol, const std::string& type) {
+  for (const Reloc& r : Relocations(object))
+    if (r.section == section && r.symbol == symbol && (type.empty() || r.type == type))
+      return r.offset;
   return UINT64_MAX;
 }
 
 std::vector<std::string> RelocationTypes(const std::string& object) {
   std::vector<std::string> out;
-  for (const auto& [sec, line] : RelocLines(object)) {
-    std::istringstream words(line);
-    std::string offset, info, type;
-    words >> offset >> info >> type;
-    if (std::find(out.begin(), out.end(), type) == out.end()) out.push_back(type);
-  }
+  for (const Reloc& r : Relocations(object))
+    if (std::find(out.begin(), out.end(), r.type) == out.end()) out.push_back(r.type);
   return out;
 }
 

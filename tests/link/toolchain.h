@@ -73,6 +73,16 @@ class Scratch {
 
 std::vector<uint8_t> ReadBytes(const std::string& path);
 
+// One relocation as readelf -rW shows it; `symbol` is the section's name for
+// a section symbol.
+struct Reloc {
+  std::string section;  // the section it patches
+  uint64_t offset;
+  std::string type;
+  std::string symbol;
+};
+std::vector<Reloc> Relocations(const std::string& object);
+
 // Where the first relocation against `symbol` in section `section` of an
 // object is (by readelf -rW; of relocation type `type` when given), or
 // UINT64_MAX when there is none.

@@ -1,0 +1,588 @@
+// Tests of link/linker.h: how objects become one file (COMMON, duplicates,
+// COMDAT), where the file may land (placement windows, stubs), and the one
+// rollback path. Objects are compiled at test time with gcc and clang.
+// (Constructors, destructors, unwinding and init-only text: linker_runtime_test.cc.)
+#include "link/linker.h"
+
+#include <gtest/gtest.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "link/link_harness.h"
+
+namespace mk::test {
+namespace {
+
+using link::Class;
+using link::LinkerFile;
+using link::LinkRequest;
+
+std::string Hex(uint64_t v) {
+  char buf[32];
+  snprintf(buf, sizeof buf, "0x%lx", static_cast<unsigned long>(v));
+  return buf;
+}
+
+int FindCount(LinkerFile* f, const std::string& name) {
+  int n = 0;
+  for (const link::FileSymbol& s : f->symbols)
+    n += name == s.name;
+  return n;
+}
+
+uint64_t Distance(uint64_t a, uint64_t b) {
+  return a > b ? a - b : b - a;
+}
+
+// Every byte of every block of f lies within +-2 GiB of addr.
+bool WithinReach(LinkerFile* f, uint64_t addr) {
+  for (const link::Block& b : f->blocks) {
+    if (b.size == 0) continue;
+    if (Distance(b.base, addr) >= (uint64_t{1} << 31) ||
+        Distance(b.base + b.size, addr) >= (uint64_t{1} << 31))
+      return false;
+  }
+  return true;
+}
+
+class LinkerTest : public ::testing::TestWithParam<Compiler> {
+ protected:
+  const Compiler& cc() const { return GetParam(); }
+  Scratch scratch;
+};
+
+// ---------------------------------------------------------------------------
+// COMMON symbols
+
+const char* const kDirty = R"(
+char dirt[1 << 16] = { [0 ... (1 << 16) - 1] = 0x5a };
+int dirty(void) { return dirt[100]; }
+)";
+
+const char* const kCommonSmall = R"(
+int shared_buf[4];
+int *a_buf(void) { return shared_buf; }
+)";
+const char* const kCommonLarge = R"(
+int shared_buf[16];
+int *b_buf(void) { return shared_buf; }
+)";
+
+TEST_P(LinkerTest, CommonSymbolsMergeWithTheLargerSizeAndAreZeroed) {
+  std::string dirty = scratch.Compile(cc(), "dirty.c", kDirty);
+  std::string a = scratch.Compile(cc(), "a.c", kCommonSmall, {"-fcommon"});
+  std::string b = scratch.Compile(cc(), "b.c", kCommonLarge, {"-fcommon"});
+  ASSERT_FALSE(dirty.empty() || a.empty() || b.empty());
+  LinkHarness h;
+  // Leave 0x5a bytes in the data chunk for the next file to land on.
+  LinkerFile* d = h.MustLink({dirty});
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(h.Sym<int (*)()>(d, "dirty")(), 0x5a);
+  h.Unlink(d);
+
+  for (bool small_first : {true, false}) {
+    SCOPED_TRACE(small_first ? "small first" : "large first");
+    LinkerFile* f =
+        h.MustLink(small_first ? std::vector<std::string>{a, b} : std::vector<std::string>{b, a});
+    ASSERT_NE(f, nullptr);
+    int* pa = h.Sym<int* (*)()>(f, "a_buf")();
+    int* pb = h.Sym<int* (*)()>(f, "b_buf")();
+    EXPECT_EQ(pa, pb);
+    const link::FileSymbol* s = f->find("shared_buf");
+    ASSERT_NE(s, nullptr);
+    EXPECT_EQ(s->size, 64u);
+    EXPECT_EQ(s->addr, reinterpret_cast<uintptr_t>(pa));
+    EXPECT_EQ(FindCount(f, "shared_buf"), 1) << "one definition for the merged symbol";
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(pa) % alignof(int), 0u);
+    const link::Block& data = f->blocks[static_cast<int>(Class::kData)];
+    EXPECT_GE(s->addr, data.base);
+    EXPECT_LE(s->addr + 64, data.base + data.size);
+    for (int i = 0; i < 16; ++i)
+      EXPECT_EQ(pa[i], 0) << "shared_buf[" << i << "] not zeroed";
+    pa[15] = 7;  // writable, and the whole 64 bytes are the file's
+    EXPECT_EQ(pb[15], 7);
+    h.Unlink(f);
+  }
+}
+
+TEST_P(LinkerTest, RealDefinitionWinsOverCommon) {
+  std::string a = scratch.Compile(cc(), "a.c", kCommonSmall, {"-fcommon"});
+  std::string c = scratch.Compile(cc(), "c.c", "int shared_buf[8] = {11, 12};\n");
+  ASSERT_FALSE(a.empty() || c.empty());
+  for (bool common_first : {true, false}) {
+    LinkHarness h;
+    LinkerFile* f =
+        h.MustLink(common_first ? std::vector<std::string>{a, c} : std::vector<std::string>{c, a});
+    ASSERT_NE(f, nullptr);
+    int* p = h.Sym<int* (*)()>(f, "a_buf")();
+    EXPECT_EQ(p[0], 11);
+    EXPECT_EQ(p[1], 12);
+    EXPECT_EQ(f->find("shared_buf")->size, 32u);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Duplicates and COMDAT
+
+TEST_P(LinkerTest, DuplicateStrongDefinitionNamesBothObjects) {
+  std::string a = scratch.Compile(cc(), "one.c", "int dup_fn(void) { return 1; }\n");
+  std::string b = scratch.Compile(cc(), "two.c", "int dup_fn(void) { return 2; }\n");
+  std::string c =
+      scratch.Compile(cc(), "three.c", "int dup_var = 3;\nint other(void) { return 0; }\n");
+  std::string d = scratch.Compile(cc(), "four.c", "int dup_var = 4;\n");
+  ASSERT_FALSE(a.empty() || b.empty() || c.empty() || d.empty());
+  LinkHarness h;
+  size_t live = h.alloc.live_allocations();
+  EXPECT_LINK_ERROR(h.Link({a, b}), Errc::kDuplicate,
+                    "symbol `dup_fn' is defined in both " + a + " and " + b);
+  EXPECT_LINK_ERROR(h.Link({c, a, d}), Errc::kDuplicate,
+                    "symbol `dup_var' is defined in both " + c + " and " + d);
+  EXPECT_EQ(h.used(), 0u);
+  EXPECT_EQ(h.alloc.live_allocations(), live);
+  EXPECT_TRUE(h.files.empty());
+}
+
+TEST_P(LinkerTest, WeakDefinitionYieldsToStrongInEitherOrder) {
+  std::string w = scratch.Compile(cc(), "weak.c", R"(
+__attribute__((weak)) int pick(void) { return 1; }
+int call_pick(void) { return pick(); }
+)");
+  std::string s = scratch.Compile(cc(), "strong.c", "int pick(void) { return 2; }\n");
+  ASSERT_FALSE(w.empty() || s.empty());
+  for (bool weak_first : {true, false}) {
+    LinkHarness h;
+    LinkerFile* f =
+        h.MustLink(weak_first ? std::vector<std::string>{w, s} : std::vector<std::string>{s, w});
+    ASSERT_NE(f, nullptr);
+    EXPECT_EQ(h.Sym<int (*)()>(f, "pick")(), 2);
+    EXPECT_EQ(h.Sym<int (*)()>(f, "call_pick")(), 2) << "the weak file's own call must bind too";
+  }
+}
+
+const char* const kComdatHeader = R"(
+inline int shared_inline(int x) {
+  static int calls;  // one object for the whole file, like the function
+  return x * 3 + ++calls;
+}
+template <class T> T twice(T v) { return v + v; }
+)";
+
+TEST_P(LinkerTest, ComdatGroupsKeepOneCopy) {
+  for (const char* opt : {"-O0", "-O2"}) {
+    SCOPED_TRACE(opt);
+    std::string a =
+        scratch.Compile(cc(), std::string("a") + opt + ".cc", std::string(kComdatHeader) + R"(
+extern "C" void* a_inline() { return (void*)&shared_inline; }
+extern "C" void* a_twice() { return (void*)&twice<int>; }
+extern "C" int a_call(int x) { return shared_inline(x) + twice(0); }
+)",
+                        {opt});
+    std::string b =
+        scratch.Compile(cc(), std::string("b") + opt + ".cc", std::string(kComdatHeader) + R"(
+extern "C" void* b_inline() { return (void*)&shared_inline; }
+extern "C" void* b_twice() { return (void*)&twice<int>; }
+extern "C" int b_call(int x) { return shared_inline(x) + twice(0); }
+)",
+                        {opt});
+    ASSERT_FALSE(a.empty() || b.empty());
+    LinkHarness h;
+    LinkerFile* f = h.MustLink({a, b});
+    ASSERT_NE(f, nullptr);
+    EXPECT_EQ(h.Sym<void* (*)()>(f, "a_inline")(), h.Sym<void* (*)()>(f, "b_inline")());
+    EXPECT_EQ(h.Sym<void* (*)()>(f, "a_twice")(), h.Sym<void* (*)()>(f, "b_twice")());
+    EXPECT_EQ(FindCount(f, "_Z13shared_inlinei"), 1);
+    EXPECT_EQ(FindCount(f, "_Z5twiceIiET_S0_"), 1);
+    // The inline function's static local is one object too.
+    EXPECT_EQ(h.Sym<int (*)(int)>(f, "a_call")(1), 4);
+    EXPECT_EQ(h.Sym<int (*)(int)>(f, "b_call")(1), 5);
+    EXPECT_EQ(h.Sym<int (*)(int)>(f, "a_call")(1), 6);
+    // The kept copy is the first object's.
+    uintptr_t kept = reinterpret_cast<uintptr_t>(h.Sym<void* (*)()>(f, "a_inline")());
+    uint32_t owner = UINT32_MAX;
+    for (const link::FileSection& s : f->sections)
+      if (kept >= s.addr && kept < s.addr + s.size) owner = s.object;
+    EXPECT_EQ(owner, 0u);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Compilers, LinkerTest, ::testing::ValuesIn(AllCompilers()),
+                         [](const auto& p) { return std::string(p.param.label); });
+
+// ---------------------------------------------------------------------------
+// Placement: +-2 GiB windows, the low 2 GiB, stubs.
+
+extern "C" {
+int kernel_counter = 40;
+}
+
+using PlaceParam = std::tuple<Compiler, std::string>;
+class PlacementTest : public ::testing::TestWithParam<PlaceParam> {
+ protected:
+  const Compiler& cc() const { return std::get<0>(GetParam()); }
+  std::vector<std::string> flags() const {
+    const std::string& f = std::get<1>(GetParam());
+    if (f.empty()) return {};
+    return {f};
+  }
+  Scratch scratch;
+};
+
+// A far-away home: the data the file reads must still win.
+constexpr uintptr_t kFarHome = 0x500000000000;
+
+TEST_P(PlacementTest, ModuleReadingHostDataLandsWithinReachOfIt) {
+  std::string obj = scratch.Compile(cc(), "counter.c", R"(
+extern int kernel_counter;
+int bump(void) { return ++kernel_counter; }
+int *where(void) { return &kernel_counter; }
+)",
+                                    flags());
+  ASSERT_FALSE(obj.empty());
+  LinkHarness h(nullptr, false);
+  h.Export("kernel_counter", &kernel_counter, elf::STT_OBJECT, sizeof kernel_counter);
+  LinkRequest req;
+  req.home = kFarHome;
+  LinkerFile* f = h.MustLink({obj}, req);
+  ASSERT_NE(f, nullptr);
+  kernel_counter = 40;
+  EXPECT_EQ(h.Sym<int (*)()>(f, "bump")(), 41);
+  EXPECT_EQ(kernel_counter, 41);
+  EXPECT_EQ(h.Sym<int* (*)()>(f, "where")(), &kernel_counter);
+  bool pc_relative_data = false;
+  for (const Reloc& r : Relocations(obj))
+    pc_relative_data |= r.symbol == "kernel_counter" && r.type == "R_X86_64_PC32";
+  if (pc_relative_data) {
+    EXPECT_TRUE(WithinReach(f, reinterpret_cast<uintptr_t>(&kernel_counter)))
+        << "text at " << Hex(f->blocks[0].base) << ", kernel_counter at " << &kernel_counter;
+  } else {
+    // Through the GOT: nothing ties the file to the data, so it goes home.
+    EXPECT_TRUE(WithinReach(f, kFarHome));
+  }
+}
+
+TEST_P(PlacementTest, CallToAFunctionBeyond2GiBGoesThroughAStub) {
+  // A host function far from everything: mov $42,%eax; ret on its own page.
+  void* far = mmap(reinterpret_cast<void*>(0x600000000000), 4096, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+  ASSERT_NE(far, MAP_FAILED);
+  const uint8_t code[] = {0xb8, 0x2a, 0x00, 0x00, 0x00, 0xc3};
+  memcpy(far, code, sizeof code);
+  ASSERT_EQ(mprotect(far, 4096, PROT_READ | PROT_EXEC), 0);
+
+  std::string obj = scratch.Compile(cc(), "far.c", R"(
+extern int far_fn(void);
+int call_far(void) { return far_fn() + 1; }
+int tail_far(void) { return far_fn(); }
+typedef int (*fn_t)(void);
+fn_t far_ptr(void) { return far_fn; }
+)",
+                                    flags());
+  ASSERT_FALSE(obj.empty());
+  {
+    LinkHarness h(nullptr, false);
+    h.Export("far_fn", far, elf::STT_FUNC);
+    LinkerFile* f = h.MustLink({obj});
+    ASSERT_NE(f, nullptr);
+    const link::Block& text = f->blocks[static_cast<int>(Class::kText)];
+    EXPECT_GT(Distance(text.base, reinterpret_cast<uintptr_t>(far)), uint64_t{1} << 32)
+        << "the module should not be near the far function";
+    EXPECT_EQ(h.Sym<int (*)()>(f, "call_far")(), 43);
+    EXPECT_EQ(h.Sym<int (*)()>(f, "tail_far")(), 42);
+    EXPECT_EQ(h.Sym<int (*(*)())()>(f, "far_ptr")()(), 42);
+  }
+  munmap(far, 4096);
+}
+
+INSTANTIATE_TEST_SUITE_P(Compilers, PlacementTest,
+                         ::testing::Combine(::testing::ValuesIn(AllCompilers()),
+                                            ::testing::Values(std::string(), std::string("-fPIC"),
+                                                              std::string("-O2"))),
+                         [](const auto& p) {
+                           std::string f = std::get<1>(p.param);
+                           return std::string(std::get<0>(p.param).label) + "_" +
+                                  (f.empty()      ? "default"
+                                   : f == "-fPIC" ? "fpic"
+                                                  : "O2");
+                         });
+
+int NoPicAdd(int a, int b) {
+  return a + b;
+}
+
+class NoPicTest : public LinkerTest {};
+
+TEST_P(NoPicTest, AbsoluteRelocationsLandInTheLow2GiB) {
+  for (const char* opt : {"-O0", "-O2"}) {
+    SCOPED_TRACE(opt);
+    std::string obj = scratch.Compile(cc(), std::string("nopic") + opt + ".c", R"(
+extern int host_add(int, int);
+static int table[4] = {1, 2, 3, 4};
+static const char *names[] = {"zero", "one", "two"};
+int *get_table(void) { return table; }
+const char *name_of(int i) { return names[i]; }
+int sum(void) { int s = 0; for (int i = 0; i < 4; ++i) s = host_add(s, table[i]); return s; }
+int (*adder(void))(int, int) { return host_add; }
+)",
+                                      {"-fno-pic", opt});
+    ASSERT_FALSE(obj.empty());
+    bool absolute = false;
+    for (const std::string& t : RelocationTypes(obj))
+      absolute |= t == "R_X86_64_32" || t == "R_X86_64_32S";
+    ASSERT_TRUE(absolute) << "expected -fno-pic code to use 32-bit absolute relocations";
+    LinkHarness h(nullptr, false);
+    h.Export("host_add", reinterpret_cast<void*>(&NoPicAdd));
+    LinkerFile* f = h.MustLink({obj});
+    ASSERT_NE(f, nullptr);
+    uintptr_t t = reinterpret_cast<uintptr_t>(h.Sym<int* (*)()>(f, "get_table")());
+    EXPECT_LT(t, 0x80000000u);
+    for (const link::Block& b : f->blocks)
+      EXPECT_LE(b.base + b.size, 0x80000000u);
+    EXPECT_STREQ(h.Sym<const char* (*)(int)>(f, "name_of")(2), "two");
+    EXPECT_EQ(h.Sym<int (*)()>(f, "sum")(), 10);
+    EXPECT_EQ(h.Sym<int (*(*)())(int, int)>(f, "adder")()(2, 3), 5);
+  }
+}
+
+bool IsAbs32(const std::string& type) {
+  return type == "R_X86_64_32" || type == "R_X86_64_32S";
+}
+
+// The error a -fno-pic object that uses stdout (above 2 GiB) must get.
+std::string ExpectedNoPicError(const std::string& obj, uint64_t stdout_addr) {
+  std::string low_why;
+  for (const Reloc& r : Relocations(obj)) {
+    if (!IsAbs32(r.type)) continue;
+    if (r.symbol == "stdout")
+      return obj + ": " + r.type + " at " + r.section + "+" + Hex(r.offset) +
+             " needs `stdout' (at " + Hex(stdout_addr) +
+             ") in the low 2 GiB, where no placement can put it; rebuild the module with -fPIC";
+    if (low_why.empty()) low_why = r.symbol;
+  }
+  if (low_why.empty()) return "";  // no 32-bit absolute relocation at all
+  return "the module has 32-bit absolute relocations (to `" + low_why +
+         "') and so must lie in the low 2 GiB, but it reads `stdout' at " + Hex(stdout_addr) +
+         " PC-relatively; rebuild it with -fPIC";
+}
+
+TEST_P(NoPicTest, ReadingLibcStdoutIsARangeErrorNamingItAndFPic) {
+  link::ResolvedSymbol out_sym;
+  ASSERT_TRUE(hosted::host_symbol("stdout", &out_sym));
+  ASSERT_GT(out_sym.addr, 0x80000000u);
+  std::string say = scratch.Compile(cc(), "say.c", R"(
+#include <stdio.h>
+int say(void) { return fputs("hello from a module\n", stdout); }
+)",
+                                    {"-fno-pic"});
+  std::string where = scratch.Compile(cc(), "where.c", R"(
+#include <stdio.h>
+FILE **where(void) { return &stdout; }
+)",
+                                      {"-fno-pic"});
+  ASSERT_FALSE(say.empty() || where.empty());
+  LinkHarness h;
+  size_t live = h.alloc.live_allocations();
+
+  // gcc reads stdout PC-relatively and has absolute relocations to its own
+  // string; clang may read it through a 32-bit absolute address. Either way
+  // the error names stdout and -fPIC; which one comes first is what the scan
+  // meets first.
+  EXPECT_LINK_ERROR(h.Link({say}), Errc::kRange, ExpectedNoPicError(say, out_sym.addr));
+  EXPECT_EQ(h.used(), 0u);
+  EXPECT_EQ(h.alloc.live_allocations(), live);
+  std::string where_error = ExpectedNoPicError(where, out_sym.addr);
+  if (!where_error.empty()) {
+    EXPECT_LINK_ERROR(h.Link({where}), Errc::kRange, where_error);
+  } else {
+    // clang takes the address with a 64-bit immediate (R_X86_64_64): fine.
+    LinkerFile* f = h.MustLink({where});
+    ASSERT_NE(f, nullptr);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(h.Sym<void* (*)()>(f, "where")()), out_sym.addr);
+    h.Unlink(f);
+  }
+  EXPECT_EQ(h.used(), 0u);
+
+  // The same module built with -fPIC links and runs.
+  std::string pic = scratch.Compile(cc(), "say_pic.c", R"(
+#include <stdio.h>
+int say(void) { return fputs("", stdout); }
+)",
+                                    {"-fPIC"});
+  LinkerFile* f = h.MustLink({pic});
+  ASSERT_NE(f, nullptr);
+  EXPECT_GE(h.Sym<int (*)()>(f, "say")(), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Compilers, NoPicTest, ::testing::ValuesIn(AllCompilers()),
+                         [](const auto& p) { return std::string(p.param.label); });
+
+// ---------------------------------------------------------------------------
+// Rollback: a failed link leaves nothing behind.
+
+struct Snapshot {
+  size_t used, files, live;
+};
+Snapshot Take(LinkHarness& h) {
+  return {h.used(), h.files.size(), h.alloc.live_allocations()};
+}
+void ExpectUnchanged(LinkHarness& h, const Snapshot& s) {
+  EXPECT_EQ(h.used(), s.used) << "arena bytes leaked";
+  EXPECT_EQ(h.files.size(), s.files);
+  EXPECT_EQ(h.alloc.live_allocations(), s.live) << "bookkeeping leaked";
+}
+
+class RollbackTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    good = scratch.Compile(kGcc, "good.c", R"(
+int good_data[100] = {1};
+const char good_text[] = "rodata";
+int good(void) { return good_data[0]; }
+)");
+    ASSERT_FALSE(good.empty());
+    // Something already loaded, so the arena has chunks with blocks in them.
+    ASSERT_NE(h.MustLink({good}), nullptr);
+  }
+  Scratch scratch;
+  LinkHarness h;
+  std::string good;
+};
+
+TEST_F(RollbackTest, ObjectThatFailsValidation) {
+  std::vector<uint8_t> bytes = ReadBytes(good);
+  bytes.resize(40);
+  std::string bad = scratch.path("truncated.o");
+  { std::ofstream(bad, std::ios::binary).write(reinterpret_cast<char*>(bytes.data()), 40); }
+  Snapshot s = Take(h);
+  Result<LinkerFile*> f = h.Link({good, bad});
+  ASSERT_FALSE(f.ok());
+  EXPECT_EQ(f.error().code(), Errc::kMalformed);
+  EXPECT_EQ(std::string(f.error().message()).rfind(bad + ": ", 0), 0u) << f.error().message();
+  ExpectUnchanged(h, s);
+}
+
+TEST_F(RollbackTest, UnresolvedSymbol) {
+  std::string obj = scratch.Compile(kGcc, "un.c", R"(
+extern int nowhere(void);
+int big[1000] = {1};
+int f(void) { return nowhere() + big[0]; }
+)");
+  Snapshot s = Take(h);
+  EXPECT_LINK_ERROR(h.Link({obj}), Errc::kUnresolved,
+                    "undefined symbol `nowhere' (referenced from " + obj + " .text+" +
+                        Hex(FirstRelocationTo(obj, ".text", "nowhere")) + ")");
+  ExpectUnchanged(h, s);
+}
+
+// Fails in "apply", after every block is allocated and copied.
+TEST_F(RollbackTest, RelocationOverflowAtApply) {
+  std::string obj = scratch.Compile(kGcc, "narrow.s", R"(
+        .text
+        .globl fn
+fn:     movl $1, %eax
+        ret
+        .section .rodata
+        .byte 1
+        .data
+        .globl small
+small:  .quad 1
+        .short big_value
+)");
+  ASSERT_FALSE(obj.empty());
+  h.Export("big_value", reinterpret_cast<void*>(0x123456), elf::STT_OBJECT, 4);
+  Snapshot s = Take(h);
+  EXPECT_LINK_ERROR(h.Link({obj}), Errc::kRange,
+                    obj +
+                        ": relocation R_X86_64_16 at .data+0x8 to `big_value' out of range "
+                        "(value 0x123456)");
+  ExpectUnchanged(h, s);
+}
+
+// Fails in the last phase: the unwinder refuses the second object's
+// .eh_frame after the first one's was registered.
+class RefusingRuntime final : public CodeRuntime {
+ public:
+  bool register_eh_frame(uintptr_t begin, size_t size) override {
+    registered.push_back(begin);
+    if (registered.size() == refuse_at) return false;
+    live.push_back(begin);
+    return true;
+  }
+  void deregister_eh_frame(uintptr_t begin) override {
+    auto it = std::find(live.begin(), live.end(), begin);
+    if (it == live.end())
+      ADD_FAILURE() << "deregistered " << Hex(begin) << ", which is not registered";
+    else
+      live.erase(it);
+  }
+  void finalize(uintptr_t) override {}
+  size_t refuse_at = 2;
+  std::vector<uintptr_t> registered, live;
+};
+
+TEST(Rollback, UnwinderRefusalUndoesEarlierRegistrations) {
+  Scratch scratch;
+  std::string a = scratch.Compile(kGcc, "a.c", "int a(void) { return 1; }\n");
+  std::string b = scratch.Compile(kGcc, "b.c", "int b(void) { return 2; }\n");
+  ASSERT_FALSE(a.empty() || b.empty());
+  RefusingRuntime rt;
+  LinkHarness h(&rt);
+  rt.refuse_at = 0;
+  h.Unlink(h.MustLink({a}));  // the arena's chunks exist from now on
+  rt.registered.clear();
+  rt.refuse_at = 2;
+  Snapshot s = Take(h);
+  Result<LinkerFile*> f = h.Link({a, b});
+  ASSERT_EQ(rt.registered.size(), 2u);
+  EXPECT_LINK_ERROR(f, Errc::kInvalid,
+                    b + ": the unwinder refused .eh_frame at " + Hex(rt.registered[1]));
+  EXPECT_TRUE(rt.live.empty()) << "the first object's .eh_frame is still registered";
+  ExpectUnchanged(h, s);
+  // And a successful link registers both, unlink deregisters both.
+  rt.refuse_at = 0;
+  rt.registered.clear();
+  LinkerFile* ok = h.MustLink({a, b});
+  ASSERT_NE(ok, nullptr);
+  EXPECT_EQ(rt.live.size(), 2u);
+  h.Unlink(ok);
+  EXPECT_TRUE(rt.live.empty());
+}
+
+// Every allocation the link makes fails in turn: each failure is a clean
+// kNoMemory that leaves the arena and the heap as they were.
+TEST_F(RollbackTest, EveryAllocationFailureRollsBack) {
+  std::string a = scratch.Compile(kGcc, "a.c", R"(
+#include <stdio.h>
+extern int shared;
+static int local = 3;
+int use(void) { return printf("%d", shared + local); }
+__attribute__((constructor)) static void init(void) { local = 4; }
+)");
+  std::string b =
+      scratch.Compile(kGcc, "b.c", "int shared = 1;\nint other(void) { return 2; }\n", {"-fPIC"});
+  ASSERT_FALSE(a.empty() || b.empty());
+  Snapshot s = Take(h);
+  int failures = 0;
+  for (size_t n = 0;; ++n) {
+    h.alloc.fail_after(n);
+    Result<LinkerFile*> f = h.Link({a, b});
+    h.alloc.never_fail();
+    if (f.ok()) {
+      h.Unlink(f.value());
+      ExpectUnchanged(h, s);
+      break;
+    }
+    ++failures;
+    ASSERT_EQ(f.error().code(), Errc::kNoMemory) << "after " << n << ": " << f.error().message();
+    ExpectUnchanged(h, s);
+    ASSERT_LT(n, 10000u);
+  }
+  EXPECT_GT(failures, 10);
+}
+
+}  // namespace
+}  // namespace mk::test
