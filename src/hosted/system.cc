@@ -40,8 +40,8 @@ System::System(SystemConfig config)
       source_(config_.module_path),
       arena_(pages_, alloc_),
       linker_(arena_, alloc_, &runtime_, reinterpret_cast<uintptr_t>(&anchor)),
-      exports_(alloc_),
-      registry_(module::RegistryDeps{&alloc_, &threads_, &linker_, &exports_, &source_,
+      symbols_(alloc_),
+      registry_(module::RegistryDeps{&alloc_, &threads_, &linker_, &symbols_, &source_,
                                      &System::log_thunk, this}) {}
 
 System::~System() {
@@ -87,8 +87,8 @@ Result<module::File*> System::boot() {
       {"strlen", reinterpret_cast<void*>(&strlen)},
   };
   for (const KpiSymbol& s : kpi) {
-    Result<void> r =
-        exports_.add_kernel_symbol(s.name, reinterpret_cast<uint64_t>(s.addr), 0, elf::STT_FUNC);
+    Result<void> r = symbols_.exports().add_kernel_symbol(
+        s.name, reinterpret_cast<uint64_t>(s.addr), 0, elf::STT_FUNC);
     if (!r) return r.error();
   }
   ByteView span;

@@ -22,7 +22,7 @@
 #include "link/arena.h"
 #include "link/linker.h"
 #include "module/registry.h"
-#include "symtab/export_index.h"
+#include "symtab/kernel_symbols.h"
 
 namespace mk::hosted {
 
@@ -48,7 +48,8 @@ class System {
   void shutdown();
 
   module::Registry& registry() { return registry_; }
-  symtab::ExportIndex& exports() { return exports_; }
+  symtab::ExportIndex& exports() { return symbols_.exports(); }
+  symtab::AddressMap& addresses() { return symbols_.addresses(); }
   link::Arena& arena() { return arena_; }
   link::Linker& linker() { return linker_; }
   ModulePath& module_path() { return source_; }
@@ -67,7 +68,7 @@ class System {
   ModulePath source_;
   link::Arena arena_;
   link::Linker linker_;
-  symtab::ExportIndex exports_;
+  symtab::KernelSymbols symbols_;
   module::Registry registry_;
   bool booted_ = false;
   bool down_ = false;

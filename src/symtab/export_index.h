@@ -1,8 +1,9 @@
 // ExportIndex: the kernel's one hash index of exported symbols, across the
 // kernel image and every loaded file (architecture.md, "Symbols"). Lookup
 // cost does not depend on how many files are loaded: one hash, one probe
-// sequence. It implements the module layer's ExportScope: a file binds only
-// to exports of the kernel and of the files it uses, never to locals.
+// sequence. A file binds only to exports of the kernel and of the files it
+// uses, never to locals (KernelSymbols puts it behind the registry's
+// ExportScope).
 //
 // Names are copied into the index, so entries outlive the input bytes.
 #pragma once
@@ -25,7 +26,7 @@ struct ExportEntry {
   bool live;            // false once removed (slot reused by the next insert)
 };
 
-class ExportIndex final : public module::ExportScope {
+class ExportIndex {
  public:
   explicit ExportIndex(Allocator& a);
   ~ExportIndex();
@@ -38,11 +39,11 @@ class ExportIndex final : public module::ExportScope {
   const ExportEntry* find(const char* name) { return find(name, name_hash(name)); }
   size_t size() const { return live_; }
 
-  // module::ExportScope
-  Result<void> add(module::File& file, const module::Metadata& md) override;
-  void remove(module::File& file) override;
+  // The contract of module::ExportScope.
+  [[nodiscard]] Result<void> add(module::File& file, const module::Metadata& md);
+  void remove(module::File& file);
   bool resolve(const module::File& importer, const char* name, uint32_t hash,
-               link::ResolvedSymbol* out, module::File** owner) override;
+               link::ResolvedSymbol* out, module::File** owner);
 
  private:
   Result<uint32_t> insert(const char* name, uint32_t hash, const ExportEntry& e);
