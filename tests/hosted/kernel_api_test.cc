@@ -1,0 +1,473 @@
+// Tests of the C++ embedding API (include/modkit/modkit.hpp, hosted/kernel.cc)
+// with modules compiled at test time by gcc and clang: load, call, look up,
+// unload; ten thousand cycles that must leave the arena and the address space
+// exactly as they were; no page writable and executable at once; errors with
+// their exact category and message.
+#include <gtest/gtest.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include <fstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "hosted/proc_maps.h"
+#include "link/toolchain.h"
+#include "modkit/modkit.hpp"
+
+namespace modkit {
+namespace {
+
+using mk::test::Compiler;
+using mk::test::Scratch;
+
+std::string Hex(uint64_t v) {
+  char buf[32];
+  snprintf(buf, sizeof buf, "0x%lx", static_cast<unsigned long>(v));
+  return buf;
+}
+
+const char* ErrcName(Errc c) {
+  static const char* const names[] = {"kMalformed", "kUnsupported", "kRange",     "kUnresolved",
+                                      "kDuplicate", "kNoMemory",    "kNotFound",  "kBusy",
+                                      "kInvalid",   "kIo",          "kPermission"};
+  return names[static_cast<int>(c)];
+}
+
+#define EXPECT_API_ERROR(err, errc, text)               \
+  do {                                                  \
+    EXPECT_STREQ(ErrcName((err).code), ErrcName(errc)); \
+    EXPECT_EQ((err).message, std::string(text));        \
+  } while (0)
+
+// What modules see of the host.
+std::string g_printed;
+extern "C" int HostPrintf(const char* fmt, ...) {
+  char buf[512];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  g_printed += buf;
+  return n;
+}
+extern "C" {
+int kernel_ticks = 0;
+int module_ctors = 0;
+int module_dtors = 0;
+}
+
+void ExportHost(Kernel& k) {
+  ASSERT_TRUE(k.export_symbol("kprintf", reinterpret_cast<void*>(&HostPrintf)));
+  ASSERT_TRUE(k.export_symbol("kernel_ticks", &kernel_ticks, sizeof kernel_ticks, false));
+  ASSERT_TRUE(k.export_symbol("module_ctors", &module_ctors, sizeof module_ctors, false));
+  ASSERT_TRUE(k.export_symbol("module_dtors", &module_dtors, sizeof module_dtors, false));
+}
+
+const char* const kHello = R"(
+extern int kprintf(const char *fmt, ...);
+extern int kernel_ticks;
+extern int module_ctors, module_dtors;
+static const char greeting[] = "hello";
+static int calls;
+int counter = 5;
+static int helper(int v) { return v * 2; }
+__attribute__((visibility("hidden"))) int hidden_fn(void) { return 1; }
+int hello(int v) {
+  ++calls;
+  kernel_ticks += v;
+  return kprintf("%s %d %d\n", greeting, helper(v), calls);
+}
+__attribute__((constructor)) static void init(void) { ++module_ctors; }
+__attribute__((destructor)) static void fini(void) { ++module_dtors; }
+)";
+
+class KernelApiTest : public ::testing::TestWithParam<Compiler> {
+ protected:
+  const Compiler& cc() const { return GetParam(); }
+  std::string Hello(const std::vector<std::string>& flags = {}) {
+    return scratch.Compile(cc(), "hello.c", kHello, flags);
+  }
+  Scratch scratch;
+};
+
+TEST_P(KernelApiTest, LoadCallLookUpUnload) {
+  std::string obj = Hello();
+  ASSERT_FALSE(obj.empty());
+  Kernel k;
+  ExportHost(k);
+  EXPECT_EQ(k.arena_used(), 0u);
+  module_ctors = module_dtors = 0;
+  kernel_ticks = 0;
+  g_printed.clear();
+  Error err;
+  File* f = k.load(obj, &err);
+  ASSERT_NE(f, nullptr) << err.message;
+  EXPECT_EQ(k.files(), 1u);
+  EXPECT_GT(k.arena_used(), 0u);
+  EXPECT_EQ(module_ctors, 1);
+  auto hello = reinterpret_cast<int (*)(int)>(k.symbol(f, "hello"));
+  ASSERT_NE(hello, nullptr);
+  EXPECT_EQ(hello(21), 11);  // what kprintf returned: strlen("hello 42 1\n")
+  EXPECT_EQ(hello(1), 10);
+  EXPECT_EQ(g_printed, "hello 42 1\nhello 2 2\n");
+  EXPECT_EQ(kernel_ticks, 22);
+  int* counter = static_cast<int*>(k.symbol(f, "counter"));
+  ASSERT_NE(counter, nullptr);
+  EXPECT_EQ(*counter, 5);
+  k.unload(f);
+  EXPECT_EQ(module_dtors, 1);
+  EXPECT_EQ(k.files(), 0u);
+  EXPECT_EQ(k.arena_used(), 0u);
+}
+
+// symbol() finds what the file exports: globals, not statics or hidden ones.
+TEST_P(KernelApiTest, SymbolFindsGlobalsOnly) {
+  std::string obj = Hello({"-O0"});
+  ASSERT_FALSE(obj.empty());
+  Kernel k;
+  ExportHost(k);
+  File* f = k.load(obj);
+  ASSERT_NE(f, nullptr);
+  EXPECT_NE(k.symbol(f, "hello"), nullptr);
+  EXPECT_NE(k.symbol(f, "counter"), nullptr);
+  EXPECT_EQ(k.symbol(f, "helper"), nullptr) << "a static function";
+  EXPECT_EQ(k.symbol(f, "calls"), nullptr) << "a static variable";
+  EXPECT_EQ(k.symbol(f, "greeting"), nullptr) << "a static constant";
+  EXPECT_EQ(k.symbol(f, "hidden_fn"), nullptr) << "a hidden symbol";
+  EXPECT_EQ(k.symbol(f, "kprintf"), nullptr) << "an import is not the file's";
+  EXPECT_EQ(k.symbol(f, "init"), nullptr);
+  EXPECT_EQ(k.symbol(f, "no_such_symbol"), nullptr);
+  EXPECT_EQ(k.symbol(f, ""), nullptr);
+}
+
+TEST_P(KernelApiTest, LoadMemoryAndLoadObjects) {
+  std::string a = scratch.Compile(
+      cc(), "a.c", "extern int b_value(void);\nint a_value(void) { return b_value() + 1; }\n");
+  std::string b = scratch.Compile(cc(), "b.c", "int b_value(void) { return 41; }\n");
+  ASSERT_FALSE(a.empty() || b.empty());
+  Kernel k;
+  File* f = k.load_objects({a, b});
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(reinterpret_cast<int (*)()>(k.symbol(f, "a_value"))(), 42);
+  EXPECT_EQ(reinterpret_cast<int (*)()>(k.symbol(f, "b_value"))(), 41);
+  std::vector<uint8_t> bytes = mk::test::ReadBytes(b);
+  File* g = k.load_memory(bytes.data(), bytes.size(), "b-in-memory");
+  ASSERT_NE(g, nullptr);
+  bytes.assign(bytes.size(), 0);  // the file no longer needs the input
+  EXPECT_EQ(reinterpret_cast<int (*)()>(k.symbol(g, "b_value"))(), 41);
+  EXPECT_EQ(k.files(), 2u);
+  // Separate files: a alone does not see b's definition.
+  Error err;
+  EXPECT_EQ(k.load(a, &err), nullptr);
+  EXPECT_API_ERROR(err, Errc::kUnresolved,
+                   "undefined symbol `b_value' (referenced from " + a + " .text+" +
+                       Hex(mk::test::FirstRelocationTo(a, ".text", "b_value")) + ")");
+  k.unload(g);
+  k.unload(f);
+  EXPECT_EQ(k.arena_used(), 0u);
+}
+
+int g_notes[4];
+extern "C" void Note(int what) {
+  ++g_notes[what];
+}
+
+// The issue's test: one module loaded and unloaded ten thousand times leaves
+// the arena exactly where it started, and maps nothing new.
+TEST_P(KernelApiTest, TenThousandLoadUnloadCyclesLeaveNothingBehind) {
+  // Text, rodata, data, bss, .eh_frame, a constructor and a C++ static
+  // destructor (through __cxa_atexit and __dso_handle), an exception.
+  std::string obj = scratch.Compile(cc(), "cycle.cc", R"(
+#include <stdexcept>
+extern "C" void note(int what);
+namespace {
+struct Obj { Obj() { note(1); } ~Obj() { note(2); } } global_obj;
+int table[256] = {1, 2, 3};
+int zeroed[1024];
+const char text[] = "some read-only data";
+}
+extern "C" int work(int v) {
+  try {
+    if (v % 100 == 0) throw std::runtime_error(text);
+  } catch (const std::exception &) {
+    note(3);
+  }
+  zeroed[v & 1023] += 1;
+  return table[v & 255] + v + zeroed[v & 1023] - 1;
+}
+)",
+                                    {"-O2"});
+  ASSERT_FALSE(obj.empty());
+  Kernel k(Options{.host_symbols = true});
+  ASSERT_TRUE(k.export_symbol("note", reinterpret_cast<void*>(&Note)));
+  g_notes[1] = g_notes[2] = g_notes[3] = 0;
+  // The first cycle maps the arena's chunks; they stay for the next loads.
+  File* first = k.load(obj);
+  ASSERT_NE(first, nullptr);
+  k.unload(first);
+  const size_t start_used = k.arena_used();
+  EXPECT_EQ(start_used, 0u);
+  const size_t start_maps = mk::test::ReadMaps().size();
+  const size_t start_memfd_maps = mk::test::MemfdMappings();
+  EXPECT_GT(start_memfd_maps, 0u);
+  const size_t start_fds = mk::test::OpenDescriptors();
+  constexpr int kCycles = 10000;
+  for (int i = 0; i < kCycles; ++i) {
+    Error err;
+    File* f = k.load(obj, &err);
+    ASSERT_NE(f, nullptr) << "cycle " << i << ": " << err.message;
+    auto work = reinterpret_cast<int (*)(int)>(k.symbol(f, "work"));
+    ASSERT_EQ(work(i), (i & 255) < 3 ? i + (i & 255) + 1 : i) << "cycle " << i;
+    k.unload(f);
+    ASSERT_EQ(k.arena_used(), start_used) << "cycle " << i;
+  }
+  EXPECT_EQ(k.files(), 0u);
+  EXPECT_EQ(g_notes[1], kCycles + 1) << "constructors";
+  EXPECT_EQ(g_notes[2], kCycles + 1) << "destructors";
+  EXPECT_EQ(g_notes[3], kCycles / 100) << "exceptions caught";
+  EXPECT_EQ(mk::test::MemfdMappings(), start_memfd_maps) << "the arena mapped more";
+  if (!mk::test::kSanitized)
+    EXPECT_EQ(mk::test::ReadMaps().size(), start_maps) << "the address space grew";
+  EXPECT_EQ(mk::test::OpenDescriptors(), start_fds);
+}
+
+// No page is ever writable and executable at once, whatever was loaded.
+TEST_P(KernelApiTest, NoPageIsWritableAndExecutable) {
+  ASSERT_TRUE(mk::test::WritableAndExecutable().empty()) << "before any load";
+  std::vector<std::string> objs = {Hello(),
+                                   scratch.Compile(cc(), "pic.c", kHello, {"-fPIC", "-O2"}),
+                                   scratch.Compile(cc(), "nopic.c", R"(
+static int table[4] = {1, 2, 3, 4};
+int *get_table(void) { return table; }
+)",
+                                                   {"-fno-pic"}),
+                                   scratch.Compile(cc(), "cxx.cc", R"(
+#include <string>
+std::string make(int n) { return std::string(n, 'x'); }
+)")};
+  Kernel k(Options{.host_symbols = true});
+  ExportHost(k);
+  std::vector<File*> files;
+  for (const std::string& o : objs) {
+    ASSERT_FALSE(o.empty());
+    Error err;
+    File* f = k.load(o, &err);
+    ASSERT_NE(f, nullptr) << err.message;
+    files.push_back(f);
+  }
+  for (const mk::test::MapsEntry& e : mk::test::WritableAndExecutable())
+    ADD_FAILURE() << "writable and executable: " << e.line;
+  // Module code runs from a mapping that is executable and not writable.
+  uintptr_t code = reinterpret_cast<uintptr_t>(k.symbol(files[0], "hello"));
+  bool found = false;
+  for (const mk::test::MapsEntry& e : mk::test::ReadMaps()) {
+    if (code >= e.lo && code < e.hi) {
+      found = true;
+      EXPECT_EQ(e.perms.substr(0, 3), "r-x") << e.line;
+    }
+  }
+  EXPECT_TRUE(found);
+  // Module data is writable and not executable.
+  uintptr_t data = reinterpret_cast<uintptr_t>(k.symbol(files[0], "counter"));
+  for (const mk::test::MapsEntry& e : mk::test::ReadMaps()) {
+    if (data >= e.lo && data < e.hi) {
+      EXPECT_EQ(e.perms.substr(0, 3), "rw-") << e.line;
+    }
+  }
+  for (File* f : files)
+    k.unload(f);
+  EXPECT_TRUE(mk::test::WritableAndExecutable().empty());
+}
+
+TEST_P(KernelApiTest, UnresolvedSymbolsAreReportedThroughLoadOptions) {
+  std::string obj = scratch.Compile(cc(), "missing.c", R"(
+extern int gone_a(void); extern int gone_b;
+int f(void) { return gone_a() + gone_b + gone_a(); }
+)");
+  ASSERT_FALSE(obj.empty());
+  Kernel k;
+  struct Seen {
+    std::vector<std::string> lines;
+  } seen;
+  LoadOptions opts;
+  opts.ctx = &seen;
+  opts.on_unresolved = [](void* ctx, const char* name, const char* object, const char* section,
+                          unsigned long offset) {
+    static_cast<Seen*>(ctx)->lines.push_back(std::string(name) + " " + object + " " + section +
+                                             "+" + Hex(offset));
+  };
+  const size_t used = k.arena_used();
+  Error err;
+  EXPECT_EQ(k.load(obj, &err, opts), nullptr);
+  uint64_t a = mk::test::FirstRelocationTo(obj, ".text", "gone_a");
+  uint64_t b = mk::test::FirstRelocationTo(obj, ".text", "gone_b");
+  ASSERT_LT(a, b);
+  EXPECT_EQ(seen.lines, (std::vector<std::string>{"gone_a " + obj + " .text+" + Hex(a),
+                                                  "gone_b " + obj + " .text+" + Hex(b)}));
+  EXPECT_API_ERROR(
+      err, Errc::kUnresolved,
+      "2 undefined symbols, the first `gone_a' (referenced from " + obj + " .text+" + Hex(a) + ")");
+  EXPECT_EQ(k.files(), 0u);
+  EXPECT_EQ(k.arena_used(), used);
+}
+
+TEST_P(KernelApiTest, HostSymbolsAreVisibleOnlyWhenAsked) {
+  std::string obj = scratch.Compile(cc(), "libc.c", R"(
+#include <string.h>
+#include <stdio.h>
+int measure(const char *s) { char buf[64]; snprintf(buf, sizeof buf, "<%s>", s); return (int)strlen(buf); }
+)",
+                                    {"-O0"});
+  ASSERT_FALSE(obj.empty());
+  {
+    Kernel k;
+    Error err;
+    EXPECT_EQ(k.load(obj, &err), nullptr);
+    EXPECT_EQ(err.code, Errc::kUnresolved);
+    EXPECT_NE(err.message.find("undefined symbols, the first `"), std::string::npos) << err.message;
+  }
+  Kernel k(Options{.host_symbols = true});
+  File* f = k.load(obj);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(reinterpret_cast<int (*)(const char*)>(k.symbol(f, "measure"))("abc"), 5);
+}
+
+extern "C" void HostThrow() {
+  throw std::invalid_argument("host says no");
+}
+
+TEST_P(KernelApiTest, ExceptionsCrossTheApiBoundary) {
+  std::string obj = scratch.Compile(cc(), "ex.cc", R"(
+#include <stdexcept>
+extern "C" void host_throw();
+extern "C" void module_throw(int v) { if (v) throw std::out_of_range("module says no"); }
+extern "C" int module_catch() { try { host_throw(); } catch (const std::invalid_argument &) { return 1; } return 0; }
+)");
+  ASSERT_FALSE(obj.empty());
+  Kernel k(Options{.host_symbols = true});
+  ASSERT_TRUE(k.export_symbol("host_throw", reinterpret_cast<void*>(&HostThrow)));
+  File* f = k.load(obj);
+  ASSERT_NE(f, nullptr);
+  try {
+    reinterpret_cast<void (*)(int)>(k.symbol(f, "module_throw"))(1);
+    ADD_FAILURE() << "no exception";
+  } catch (const std::out_of_range& e) {
+    EXPECT_STREQ(e.what(), "module says no");
+  }
+  EXPECT_EQ(reinterpret_cast<int (*)()>(k.symbol(f, "module_catch"))(), 1);
+}
+
+TEST_P(KernelApiTest, ConstructorsAndDestructorsOnRequest) {
+  std::string obj = Hello();
+  ASSERT_FALSE(obj.empty());
+  Kernel k;
+  ExportHost(k);
+  module_ctors = module_dtors = 0;
+  LoadOptions opts;
+  opts.run_constructors = false;
+  File* f = k.load(obj, nullptr, opts);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(module_ctors, 0);
+  k.run_constructors(f, 0, nullptr, nullptr);
+  k.run_constructors(f, 0, nullptr, nullptr);
+  EXPECT_EQ(module_ctors, 1);
+  k.run_destructors(f);
+  EXPECT_EQ(module_dtors, 1);
+  k.unload(f);  // destructors already ran: not again
+  EXPECT_EQ(module_dtors, 1);
+}
+
+TEST_P(KernelApiTest, DestroyingTheKernelUnloadsItsFiles) {
+  std::string obj = Hello();
+  ASSERT_FALSE(obj.empty());
+  module_ctors = module_dtors = 0;
+  {
+    Kernel k;
+    ExportHost(k);
+    ASSERT_NE(k.load(obj), nullptr);
+    ASSERT_NE(k.load(obj), nullptr);
+    EXPECT_EQ(module_ctors, 2);
+  }
+  EXPECT_EQ(module_dtors, 2);
+}
+
+INSTANTIATE_TEST_SUITE_P(Compilers, KernelApiTest, ::testing::ValuesIn(mk::test::AllCompilers()),
+                         [](const auto& p) { return std::string(p.param.label); });
+
+TEST(KernelApiErrors, ExportOfATakenNameIsRefused) {
+  Kernel k;
+  static int one = 1, two = 2;
+  EXPECT_TRUE(k.export_symbol("value", &one, sizeof one, false));
+  EXPECT_FALSE(k.export_symbol("value", &two, sizeof two, false));
+  Scratch s;
+  std::string obj =
+      s.Compile(mk::test::kGcc, "v.c", "extern int value;\nint get(void) { return value; }\n");
+  File* f = k.load(obj);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(reinterpret_cast<int (*)()>(k.symbol(f, "get"))(), 1);
+}
+
+TEST(KernelApiErrors, MissingFileIsIo) {
+  Kernel k;
+  Error err;
+  EXPECT_EQ(k.load("/nonexistent/dir/mod.ko", &err), nullptr);
+  EXPECT_API_ERROR(err, Errc::kIo, "/nonexistent/dir/mod.ko: No such file or directory");
+  EXPECT_EQ(k.load_objects({"/nonexistent/a.o"}, &err), nullptr);
+  EXPECT_API_ERROR(err, Errc::kIo, "/nonexistent/a.o: No such file or directory");
+}
+
+TEST(KernelApiErrors, DirectoryIsNotARegularFile) {
+  Scratch s;
+  Kernel k;
+  Error err;
+  EXPECT_EQ(k.load(s.dir(), &err), nullptr);
+  EXPECT_API_ERROR(err, Errc::kIo, s.dir() + ": not a regular file");
+}
+
+TEST(KernelApiErrors, NotAnElfFileIsMalformedAndNamesTheFile) {
+  Scratch s;
+  std::string path =
+      s.Write("text.ko", std::string("this is not an ELF file") + std::string(100, '.'));
+  Kernel k;
+  Error err;
+  EXPECT_EQ(k.load(path, &err), nullptr);
+  EXPECT_API_ERROR(err, Errc::kMalformed,
+                   path +
+                       ": ELF header: bad magic 0x74 0x68 0x69 0x73 at 0x0 (expected 0x7f 0x45 "
+                       "0x4c 0x46)");
+  EXPECT_EQ(k.load_memory("\x7f"
+                          "ELF",
+                          4, "tiny", &err),
+            nullptr);
+  EXPECT_API_ERROR(err, Errc::kMalformed,
+                   "tiny: ELF header: file size 0x4 is smaller than an ELF header (0x40)");
+  EXPECT_EQ(k.files(), 0u);
+  EXPECT_EQ(k.arena_used(), 0u);
+}
+
+// A failed load in the middle of loaded files changes nothing.
+TEST(KernelApiErrors, FailedLoadLeavesStateUnchanged) {
+  Scratch s;
+  std::string good = s.Compile(mk::test::kGcc, "good.c", "int good(void) { return 1; }\n");
+  std::string bad = s.Compile(
+      mk::test::kGcc, "bad.c",
+      "extern int nope(void);\nint data[64] = {1};\nint bad(void) { return nope() + data[0]; }\n");
+  Kernel k;
+  File* f = k.load(good);
+  ASSERT_NE(f, nullptr);
+  size_t used = k.arena_used();
+  for (int i = 0; i < 100; ++i) {
+    Error err;
+    ASSERT_EQ(k.load(bad, &err), nullptr);
+    ASSERT_EQ(err.code, Errc::kUnresolved);
+    ASSERT_EQ(k.files(), 1u);
+    ASSERT_EQ(k.arena_used(), used);
+  }
+  EXPECT_EQ(reinterpret_cast<int (*)()>(k.symbol(f, "good"))(), 1);
+}
+
+}  // namespace
+}  // namespace modkit
