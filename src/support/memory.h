@@ -18,9 +18,12 @@ inline void* mk_memset(void* d, int c, size_t n) { return __builtin_memset(d, c,
 inline int mk_memcmp(const void* a, const void* b, size_t n) { return __builtin_memcmp(a, b, n); }
 inline size_t mk_strlen(const char* s) { return __builtin_strlen(s); }
 
+// Stops at the first difference: memcmp over strlen(a) + 1 bytes would read
+// past the end of a shorter b.
 inline bool str_eq(const char* a, const char* b) {
-  size_t n = mk_strlen(a);
-  return mk_memcmp(a, b, n + 1) == 0;
+  for (; *a != '\0'; ++a, ++b)
+    if (*a != *b) return false;
+  return *b == '\0';
 }
 
 }  // namespace mk

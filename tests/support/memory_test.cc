@@ -2,6 +2,8 @@
 
 #include <stdint.h>
 
+#include <memory>
+
 #include "gtest/gtest.h"
 
 namespace mk {
@@ -14,6 +16,19 @@ TEST(Memory, StrEqComparesWholeStrings) {
   EXPECT_FALSE(str_eq("print", "printk"));  // a prefix is not equal
   EXPECT_FALSE(str_eq("printk", "print"));
   EXPECT_FALSE(str_eq("", "a"));
+}
+
+TEST(Memory, StrEqReadsNoFurtherThanTheShorterString) {
+  // Exactly-sized heap buffers: under ASan, a read past the end of the shorter
+  // one is an error, not luck.
+  std::unique_ptr<char[]> shorter(new char[3]{'a', 'b', '\0'});
+  std::unique_ptr<char[]> longer(new char[7]{'a', 'b', 'c', 'd', 'e', 'f', '\0'});
+  EXPECT_FALSE(str_eq(longer.get(), shorter.get()));
+  EXPECT_FALSE(str_eq(shorter.get(), longer.get()));
+  std::unique_ptr<char[]> other(new char[3]{'a', 'x', '\0'});
+  EXPECT_FALSE(str_eq(longer.get(), other.get()));
+  std::unique_ptr<char[]> same(new char[3]{'a', 'b', '\0'});
+  EXPECT_TRUE(str_eq(shorter.get(), same.get()));
 }
 
 TEST(Memory, Wrappers) {
