@@ -17,12 +17,12 @@
 /* What the kernel gives its modules. */
 struct kernel_info {
   int version;
-  const char *name;
+  const char* name;
   int entries; /* modules count their calls here */
 };
 struct kernel_info kernel_info = {1, "embed", 0};
 
-static int kprintf(const char *fmt, ...) {
+static int kprintf(const char* fmt, ...) {
   va_list ap;
   int n;
   fputs("[kernel] ", stdout);
@@ -32,9 +32,9 @@ static int kprintf(const char *fmt, ...) {
   return n;
 }
 
-int main(int argc, char **argv) {
-  mk_kernel *k;
-  mk_file *f;
+int main(int argc, char** argv) {
+  mk_kernel* k;
+  mk_file* f;
   int (*entry)(int);
   char err[512];
   int rc;
@@ -44,7 +44,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   k = mk_kernel_create(0);
-  if (mk_export(k, "kprintf", (const void *)kprintf, 0, 1) != 0 ||
+  if (mk_export(k, "kprintf", (const void*)kprintf, 0, 1) != 0 ||
       mk_export(k, "kernel_info", &kernel_info, sizeof kernel_info, 0) != 0) {
     fprintf(stderr, "embed: cannot export the kernel's symbols\n");
     mk_kernel_destroy(k);

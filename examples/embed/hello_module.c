@@ -6,13 +6,13 @@
  * and unload. */
 struct kernel_info {
   int version;
-  const char *name;
+  const char* name;
   int entries;
 };
 extern struct kernel_info kernel_info;
-extern int kprintf(const char *fmt, ...);
+extern int kprintf(const char* fmt, ...);
 
-static const char *const greetings[] = {"hello", "bonjour", "hallo"};
+static const char* const greetings[] = {"hello", "bonjour", "hallo"};
 static int calls;
 
 __attribute__((constructor)) static void on_load(void) {

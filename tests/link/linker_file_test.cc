@@ -1,0 +1,184 @@
+// Tests of link/linker_file.h: what a linked file records about itself. Its
+// sections at their final addresses in the right class blocks, every named
+// symbol (locals too, for the address map) with its section, and find(),
+// which sees only what the file exports: globals and weak definitions, never
+// locals, hidden or internal symbols, or the names it imports.
+#include "link/linker_file.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "link/link_harness.h"
+
+namespace mk::test {
+namespace {
+
+using link::Class;
+using link::FileSection;
+using link::FileSymbol;
+using link::LinkerFile;
+
+const char* const kSymbols = R"(
+extern int imported(int);
+static int local_counter = 3;
+static int local_fn(int v) { return v + local_counter; }
+int global_data = 10;
+int global_bss;
+const int global_const = 7;
+__attribute__((weak)) int weak_fn(void) { return 2; }
+__attribute__((visibility("hidden"))) int hidden_fn(void) { return 3; }
+__attribute__((visibility("internal"))) int internal_fn(void) { return 4; }
+__attribute__((visibility("protected"))) int protected_fn(void) { return 5; }
+int global_fn(int v) { return imported(local_fn(v)) + hidden_fn() + internal_fn(); }
+int (*local_fn_ptr(void))(int) { return local_fn; }
+)";
+
+int Imported(int v) {
+  return v * 10;
+}
+
+const FileSymbol* Named(LinkerFile* f, const std::string& name) {
+  const FileSymbol* found = nullptr;
+  for (const FileSymbol& s : f->symbols) {
+    if (name == s.name) {
+      EXPECT_EQ(found, nullptr) << name << " listed twice";
+      found = &s;
+    }
+  }
+  return found;
+}
+
+bool InBlock(const link::Block& b, uint64_t addr, uint64_t size) {
+  return addr >= b.base && addr + size <= b.base + b.size;
+}
+
+using Param = std::tuple<Compiler, std::vector<std::string>>;
+class LinkerFileTest : public ::testing::TestWithParam<Param> {
+ protected:
+  LinkerFile* Load(LinkHarness& h) {
+    obj = scratch.Compile(std::get<0>(GetParam()), "syms.c", kSymbols, std::get<1>(GetParam()));
+    if (obj.empty()) return nullptr;
+    h.Export("imported", reinterpret_cast<void*>(&Imported));
+    return h.MustLink({obj});
+  }
+  Scratch scratch;
+  std::string obj;
+};
+
+TEST_P(LinkerFileTest, FindSeesGlobalsAndWeakDefinitionsOnly) {
+  LinkHarness h(nullptr, false);
+  LinkerFile* f = Load(h);
+  ASSERT_NE(f, nullptr);
+  for (const char* name :
+       {"global_data", "global_bss", "global_const", "weak_fn", "protected_fn", "global_fn"})
+    EXPECT_NE(f->find(name), nullptr) << name;
+  for (const char* name : {"local_counter", "local_fn", "hidden_fn", "internal_fn", "imported",
+                           "syms.c", "", "no_such_name"})
+    EXPECT_EQ(f->find(name), nullptr) << name;
+  EXPECT_EQ(h.Sym<int (*)(int)>(f, "global_fn")(1), 47);
+  EXPECT_EQ(h.Sym<int (*)()>(f, "weak_fn")(), 2);
+  EXPECT_EQ(*h.Sym<int*>(f, "global_data"), 10);
+  EXPECT_EQ(*h.Sym<int*>(f, "global_bss"), 0);
+  EXPECT_EQ(*h.Sym<const int*>(f, "global_const"), 7);
+}
+
+TEST_P(LinkerFileTest, SymbolsListLocalsWithTheirAddressesAndSections) {
+  LinkHarness h(nullptr, false);
+  LinkerFile* f = Load(h);
+  ASSERT_NE(f, nullptr);
+  struct Want {
+    const char* name;
+    uint8_t bind, type, visibility;
+    Class cls;
+  };
+  const Want wants[] = {
+      {"local_counter", elf::STB_LOCAL, elf::STT_OBJECT, elf::STV_DEFAULT, Class::kData},
+      {"global_data", elf::STB_GLOBAL, elf::STT_OBJECT, elf::STV_DEFAULT, Class::kData},
+      {"global_bss", elf::STB_GLOBAL, elf::STT_OBJECT, elf::STV_DEFAULT, Class::kData},
+      {"global_const", elf::STB_GLOBAL, elf::STT_OBJECT, elf::STV_DEFAULT, Class::kRodata},
+      {"weak_fn", elf::STB_WEAK, elf::STT_FUNC, elf::STV_DEFAULT, Class::kText},
+      {"hidden_fn", elf::STB_GLOBAL, elf::STT_FUNC, elf::STV_HIDDEN, Class::kText},
+      {"internal_fn", elf::STB_GLOBAL, elf::STT_FUNC, elf::STV_INTERNAL, Class::kText},
+      {"protected_fn", elf::STB_GLOBAL, elf::STT_FUNC, elf::STV_PROTECTED, Class::kText},
+      {"global_fn", elf::STB_GLOBAL, elf::STT_FUNC, elf::STV_DEFAULT, Class::kText},
+  };
+  for (const Want& w : wants) {
+    SCOPED_TRACE(w.name);
+    const FileSymbol* s = Named(f, w.name);
+    ASSERT_NE(s, nullptr);
+    EXPECT_EQ(s->bind, w.bind);
+    EXPECT_EQ(s->type, w.type);
+    if (w.visibility == elf::STV_INTERNAL)  // clang writes internal as hidden
+      EXPECT_TRUE(s->visibility == elf::STV_INTERNAL || s->visibility == elf::STV_HIDDEN);
+    else
+      EXPECT_EQ(s->visibility, w.visibility);
+    EXPECT_GT(s->size, 0u);
+    ASSERT_LT(s->section, f->sections.size());
+    const FileSection& sec = f->sections[s->section];
+    EXPECT_EQ(sec.cls, w.cls);
+    EXPECT_GE(s->addr, sec.addr);
+    EXPECT_LE(s->addr + s->size, sec.addr + sec.size);
+    EXPECT_TRUE(InBlock(f->blocks[static_cast<int>(w.cls)], s->addr, s->size));
+  }
+  // The listed address of a local is where it really is: a local function
+  // (at -O0 it is not inlined away) is the one the file hands out.
+  const FileSymbol* lf = Named(f, "local_fn");
+  if (lf != nullptr) {
+    EXPECT_EQ(lf->bind, elf::STB_LOCAL);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(h.Sym<int (*(*)())(int)>(f, "local_fn_ptr")()), lf->addr);
+  }
+  EXPECT_EQ(*reinterpret_cast<int*>(Named(f, "local_counter")->addr), 3);
+  // Imports are not the file's symbols.
+  EXPECT_EQ(Named(f, "imported"), nullptr);
+}
+
+TEST_P(LinkerFileTest, SectionsAreTheLoadedOnesInTheirClassBlocks) {
+  LinkHarness h(nullptr, false);
+  LinkerFile* f = Load(h);
+  ASSERT_NE(f, nullptr);
+  bool text = false, data = false, eh = false;
+  for (const FileSection& s : f->sections) {
+    SCOPED_TRACE(s.name);
+    EXPECT_NE(s.flags & elf::SHF_ALLOC, 0u) << "only loaded sections are listed";
+    EXPECT_EQ(s.object, 0u);
+    EXPECT_TRUE(InBlock(f->blocks[static_cast<int>(s.cls)], s.addr, s.size));
+    Class want = (s.flags & elf::SHF_EXECINSTR) != 0 ? Class::kText
+                 : (s.flags & elf::SHF_WRITE) != 0   ? Class::kData
+                                                     : Class::kRodata;
+    EXPECT_EQ(s.cls, want);
+    std::string name = s.name;
+    text |= name.rfind(".text", 0) == 0;
+    data |= name.rfind(".data", 0) == 0;
+    eh |= name == ".eh_frame";
+    EXPECT_NE(name, ".comment");
+    EXPECT_NE(name.rfind(".debug", 0), 0u);
+    EXPECT_NE(name.rfind(".rela", 0), 0u);
+  }
+  EXPECT_TRUE(text && data && eh);
+  // Sections of one class do not overlap.
+  for (size_t i = 0; i < f->sections.size(); ++i)
+    for (size_t j = i + 1; j < f->sections.size(); ++j) {
+      const FileSection &a = f->sections[i], &b = f->sections[j];
+      if (a.size == 0 || b.size == 0) continue;
+      EXPECT_TRUE(a.addr + a.size <= b.addr || b.addr + b.size <= a.addr)
+          << a.name << " overlaps " << b.name;
+    }
+  // The file's memory is its blocks, all of what the arena handed out.
+  EXPECT_EQ(f->memory(), h.used());
+}
+
+INSTANTIATE_TEST_SUITE_P(Compilers, LinkerFileTest,
+                         ::testing::Combine(::testing::ValuesIn(AllCompilers()),
+                                            ::testing::Values(std::vector<std::string>{"-O0", "-g"},
+                                                              std::vector<std::string>{
+                                                                  "-O0", "-ffunction-sections",
+                                                                  "-fdata-sections", "-fPIC"})),
+                         [](const auto& p) {
+                           return std::string(std::get<0>(p.param).label) +
+                                  (std::get<1>(p.param).size() == 2 ? "_g" : "_sections_fpic");
+                         });
+
+}  // namespace
+}  // namespace mk::test
