@@ -59,4 +59,4 @@ $(HELLO_OBJ): examples/hello/hello.c | $(BUILD)/build.ninja
 	$(CC) -c -O2 -g $< -o $@
 
 format: deps
-	git ls-files -z -- '*.c' '*.cc' '*.h' | xargs -0 -r clang-format -i
+	git ls-files -z -- '*.c' '*.h' '*.cc' '*.cpp' '*.hpp' | xargs -0 -r clang-format -i
