@@ -13,7 +13,9 @@ JOBS ?= 2
 CMAKE ?= cmake
 
 CONFIGURE = $(CMAKE) -S . -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
-CTEST = ctest --output-on-failure --no-tests=error -j$(JOBS) --test-dir
+# A hung test fails after TEST_TIMEOUT seconds instead of eating CI's time.
+TEST_TIMEOUT ?= 600
+CTEST = ctest --output-on-failure --no-tests=error --timeout $(TEST_TIMEOUT) -j$(JOBS) --test-dir
 SANITIZER_ENV = ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 MODKIT = $(BUILD)/tools/modkit/modkit
@@ -34,7 +36,7 @@ test-asan: build-asan
 	$(SANITIZER_ENV) $(CTEST) $(ASAN_BUILD)
 
 deps:
-	@scripts/deps.sh
+	@bash scripts/deps.sh
 
 # CMake reruns itself from inside ninja when a CMakeLists.txt changes, so a
 # build tree is configured once.
