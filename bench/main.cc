@@ -14,6 +14,7 @@
 
 #include "results.h"
 #include "runner.h"
+#include "stats.h"
 
 namespace {
 
@@ -36,6 +37,7 @@ const char kUsage[] =
     ")\n"
     "  --out DIR          outputs (default " MODKIT_BENCH_DEFAULT_OUT
     ")\n"
+    "  --modkit-only      measure modkit alone (to profile it)\n"
     "  --corpus           build the corpus, describe it and stop\n"
     "  --no-plot          do not run gnuplot\n";
 
@@ -75,6 +77,16 @@ void describe_machine(FILE* out, int argc, char** argv) {
     fprintf(out, " %s", argv[i]);
   fprintf(out, "\nmachine: %s %s, %s, %ld CPUs, glibc %s\n", u.sysname, u.release, cpu.c_str(),
           sysconf(_SC_NPROCESSORS_ONLN), gnu_get_libc_version());
+}
+
+// The 1-minute load average: other work on the machine makes timings noisy.
+std::string load_average() {
+  char buf[64] = "?";
+  if (FILE* f = fopen("/proc/loadavg", "re")) {
+    if (fscanf(f, "%63s", buf) != 1) snprintf(buf, sizeof buf, "?");
+    fclose(f);
+  }
+  return buf;
 }
 
 bool have_program(const char* name) {
@@ -129,6 +141,8 @@ int main(int argc, char** argv) {
       cfg.work = value();
     } else if (a == "--out") {
       cfg.out = value();
+    } else if (a == "--modkit-only") {
+      cfg.with_dlopen = false;
     } else if (a == "--corpus") {
       corpus_only = true;
     } else if (a == "--no-plot") {
@@ -154,7 +168,13 @@ int main(int argc, char** argv) {
   describe_machine(stdout, argc, argv);
   runner.describe_corpus(stdout);
   if (corpus_only) return 0;
+  std::string load_before = load_average();
+  double t0 = bench::now_ns();
   runner.run();
+  char timing[160];
+  snprintf(timing, sizeof timing, "run: %.1f s; load average %s before, %s after (%ld CPUs)\n",
+           (bench::now_ns() - t0) / 1e9, load_before.c_str(), load_average().c_str(),
+           sysconf(_SC_NPROCESSORS_ONLN));
 
   if (mkdir(cfg.out.c_str(), 0755) != 0 && errno != EEXIST) {
     fprintf(stderr, "modkit_bench: %s: %s\n", cfg.out.c_str(), strerror(errno));
@@ -168,6 +188,7 @@ int main(int argc, char** argv) {
       describe_machine(f, argc, argv);
       runner.describe_corpus(f);
     }
+    fputs(timing, f);
     fprintf(f, "\n");
     results.print_table(f);
     fprintf(f, "\n");

@@ -127,10 +127,12 @@ bool Runner::prepare(std::string* err) {
     check_exports(mods_[kind]);
   }
   size_t max_n = cfg_.ns.empty() ? 0 : *std::max_element(cfg_.ns.begin(), cfg_.ns.end());
-  fprintf(stderr, "corpus: %zu copies of %s.so for dlopen...\n", max_n, cfg_.population.c_str());
-  if (!so_copies(mods_[cfg_.population], cfg_.work, max_n, &pop_paths_, err)) return false;
-  if (cfg_.mem_count > 0 && !so_copies(mods_["one"], cfg_.work, cfg_.mem_count, &one_paths_, err))
-    return false;
+  if (cfg_.with_dlopen) {
+    fprintf(stderr, "corpus: %zu copies of %s.so for dlopen...\n", max_n, cfg_.population.c_str());
+    if (!so_copies(mods_[cfg_.population], cfg_.work, max_n, &pop_paths_, err)) return false;
+    if (cfg_.mem_count > 0 && !so_copies(mods_["one"], cfg_.work, cfg_.mem_count, &one_paths_, err))
+      return false;
+  }
   pop_obj_ = mods_[cfg_.population].obj;
   size_t warm = 0;
   for (const std::string& size : cfg_.sizes) {
@@ -212,6 +214,7 @@ void Runner::memory_phase() {
     malloc_trim(0);
     ProcMemory m0 = proc_memory();
     size_t maps0 = map_count();
+    double heap0 = static_cast<double>(mallinfo2().uordblks);
     for (size_t i = 0; i < count; ++i) {
       uint32_t id = static_cast<uint32_t>(i + 1);
       patch_tag(obj, m.info, id);
@@ -222,10 +225,20 @@ void Runner::memory_phase() {
       if (init == nullptr) die("modkit: no init in copy %u", id);
       init();
     }
+    double heap1 = static_cast<double>(mallinfo2().uordblks);
     ProcMemory m1 = proc_memory();
     mk_pss.samples.push_back(m1.pss - m0.pss);
     mk_maps.samples.push_back(static_cast<double>(map_count()) - static_cast<double>(maps0));
+    Series& heap = res_.series("one", count, "malloc bytes, all modules", "modkit", Unit::kBytes);
+    heap.samples.push_back(heap1 - heap0);
+    Series& arena = res_.series("one", count, "arena bytes, all modules", "modkit", Unit::kBytes);
+    arena.samples.push_back(static_cast<double>(k.arena_used()));
+    res_.row("PSS, all modules", &mk_pss, &dl_pss);
+    res_.row("new mappings, all modules", &mk_maps, &dl_maps);
+    res_.row("malloc bytes, all modules", &heap, nullptr);
+    res_.row("arena bytes, all modules", &arena, nullptr);
   }
+  if (!cfg_.with_dlopen) return;
   malloc_trim(0);
   std::vector<void*> handles;
   ProcMemory m0 = proc_memory();
@@ -243,8 +256,6 @@ void Runner::memory_phase() {
   dl_maps.samples.push_back(static_cast<double>(map_count()) - static_cast<double>(maps0));
   for (size_t i = handles.size(); i > 0; --i)
     dlclose(handles[i - 1]);
-  res_.row("PSS, all modules", &mk_pss, &dl_pss);
-  res_.row("new mappings, all modules", &mk_maps, &dl_maps);
 }
 
 // Loads population members until n are loaded in each system (init called,
@@ -274,7 +285,7 @@ void Runner::grow(size_t n) {
   ProcMemory m1 = proc_memory();
   double maps1 = static_cast<double>(map_count());
   double arena1 = static_cast<double>(kernel_.arena_used());
-  for (size_t i = from; i < n; ++i) {
+  for (size_t i = from; i < n && cfg_.with_dlopen; ++i) {
     void* h = dlopen(pop_paths_[i].c_str(), kDlFlags);
     if (h == nullptr) die("dlopen of population member %zu: %s", i, dlerror());
     auto init = reinterpret_cast<InitFn>(dlsym(h, m.exports[0].c_str()));
@@ -290,7 +301,7 @@ void Runner::grow(size_t n) {
     Series& a = res_.series(kind, n, metric, "modkit", unit);
     a.samples.push_back(mk / added);
     Series* b = nullptr;
-    if (dl >= 0) {
+    if (dl >= 0 && cfg_.with_dlopen) {
       b = &res_.series(kind, n, metric, "dlopen", unit);
       b->samples.push_back(dl / added);
     }
@@ -386,6 +397,7 @@ void Runner::measure(const std::string& size, size_t n) {
       if (keep) mk_file.samples.push_back(c.load);
     };
     auto dl = [&] {
+      if (!cfg_.with_dlopen) return;
       Cycle c = dlopen_cycle(m);
       if (!keep) return;
       dl_load.samples.push_back(c.load);
@@ -417,11 +429,13 @@ void Runner::measure(const std::string& size, size_t n) {
     if (f == nullptr) die("modkit: %s", err.message.c_str());
     mk_maps.samples.push_back(static_cast<double>(map_count()) - before);
     kernel_.unload(f);
-    before = static_cast<double>(map_count());
-    void* h = dlopen(m.so_path.c_str(), kDlFlags);
-    if (h == nullptr) die("dlopen: %s", dlerror());
-    dl_maps.samples.push_back(static_cast<double>(map_count()) - before);
-    dlclose(h);
+    if (cfg_.with_dlopen) {
+      before = static_cast<double>(map_count());
+      void* h = dlopen(m.so_path.c_str(), kDlFlags);
+      if (h == nullptr) die("dlopen: %s", dlerror());
+      dl_maps.samples.push_back(static_cast<double>(map_count()) - before);
+      dlclose(h);
+    }
   }
   res_.row("load (memory; dlopen: file)", &mk_load, &dl_load);
   res_.row("load from file", &mk_file, &dl_load);
@@ -472,23 +486,25 @@ void Runner::global_lookups(size_t n) {
   // every population object to RTLD_GLOBAL and times dlsym(RTLD_DEFAULT) of a
   // name that no object defines: the walk over every loaded object that a
   // global lookup of the last-loaded object's export also costs.
-  std::vector<double> walk = in_child([&](int fd) {
-    for (size_t i = 0; i < dl_pop_.size(); ++i)
-      if (dlopen(pop_paths_[i].c_str(), RTLD_NOW | RTLD_NOLOAD | RTLD_GLOBAL) == nullptr) return;
-    const std::string miss = tag_name(0, "absent");
-    for (int rep = -kWarmup; rep < reps; ++rep) {
-      double t0 = now_ns();
-      for (int i = 0; i < 16; ++i)
-        sink_ ^= reinterpret_cast<uintptr_t>(dlsym(RTLD_DEFAULT, miss.c_str()));
-      double t = (now_ns() - t0) / 16;
-      if (rep >= 0 && write(fd, &t, sizeof t) != sizeof t) return;
-    }
-  });
-  if (walk.empty()) dl.note = "the child process failed";
+  std::vector<double> walk;
+  if (cfg_.with_dlopen)
+    walk = in_child([&](int fd) {
+      for (size_t i = 0; i < dl_pop_.size(); ++i)
+        if (dlopen(pop_paths_[i].c_str(), RTLD_NOW | RTLD_NOLOAD | RTLD_GLOBAL) == nullptr) return;
+      const std::string miss = tag_name(0, "absent");
+      for (int rep = -kWarmup; rep < reps; ++rep) {
+        double t0 = now_ns();
+        for (int i = 0; i < 16; ++i)
+          sink_ ^= reinterpret_cast<uintptr_t>(dlsym(RTLD_DEFAULT, miss.c_str()));
+        double t = (now_ns() - t0) / 16;
+        if (rep >= 0 && write(fd, &t, sizeof t) != sizeof t) return;
+      }
+    });
+  if (walk.empty()) dl.note = cfg_.with_dlopen ? "the child process failed" : "not measured";
   dl.samples = walk;
 
   // dlsym(RTLD_DEFAULT) of a symbol of the executable (the kernel API).
-  for (int rep = -kWarmup; rep < reps; ++rep) {
+  for (int rep = -kWarmup; rep < reps && cfg_.with_dlopen; ++rep) {
     uintptr_t acc = 0;
     double t0 = now_ns();
     for (int i = 0; i < 64; ++i)

@@ -25,6 +25,7 @@ struct Config {
   std::string population = "typical";  // shape of the N already-loaded objects
   size_t mem_count = 1000;             // one-function modules in the memory phase (0: skip)
   double reps_scale = 1;
+  bool with_dlopen = true;  // false: modkit only (for profiling modkit)
   std::string work, out, cc = "gcc";
 };
 
