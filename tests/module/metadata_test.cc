@@ -557,6 +557,80 @@ TEST(MetadataCost, LinearTime) {
   EXPECT_LT(seconds, 5.0);
 }
 
+// Random damage to a valid input: the reader must either accept it with every
+// invariant of Metadata holding, or refuse it as malformed or unsupported;
+// never crash, read outside the spans (ASan builds) or leak.
+TEST(MetadataFuzz, RandomDamage) {
+  Bytes good =
+      Cat({Module("a", 1), Depend("a", "k", 1, 2, 3), Sysinit("a", 1, 2), Export("a", "ns", "sym"),
+           Module("b", 2), Export("b", "", "f"), Sysinit("b", 3, 4, 1), Depend("b", "a", 0, 0, 9)});
+  uint64_t seed = 0x9e3779b97f4a7c15;
+  auto next = [&seed] {
+    seed ^= seed << 13;
+    seed ^= seed >> 7;
+    seed ^= seed << 17;
+    return seed;
+  };
+  int accepted = 0;
+  for (int iter = 0; iter < 20000; ++iter) {
+    Bytes b = good;
+    int edits = 1 + static_cast<int>(next() % 4);
+    for (int e = 0; e < edits; ++e) {
+      size_t at = next() % b.size();
+      switch (next() % 4) {
+        case 0:
+          b[at] = static_cast<uint8_t>(next());
+          break;
+        case 1:
+          b[at] ^= static_cast<uint8_t>(1u << (next() % 8));
+          break;
+        case 2:
+          b.resize(at);
+          break;
+        default:
+          b[at] = 0;
+          break;
+      }
+      if (b.empty()) break;
+    }
+    size_t cut = b.empty() ? 0 : next() % (b.size() + 1);
+    Bytes first(b.begin(), b.begin() + cut), second(b.begin() + cut, b.end());
+    TestAllocator alloc;
+    Spans in(next() % 2 == 0 ? std::vector<Bytes>{b} : std::vector<Bytes>{first, second});
+    auto r = read_metadata(in.data(), in.size(), alloc);
+    if (!r.ok()) {
+      Errc c = r.error().code();
+      ASSERT_TRUE(c == Errc::kMalformed || c == Errc::kUnsupported) << r.error().message();
+      ASSERT_EQ(strncmp(r.error().message(), "modkit_modinfo", 14), 0) << r.error().message();
+      continue;
+    }
+    ++accepted;
+    const Metadata& md = r.value();
+    for (const ModuleDecl& m : md.modules) {
+      ASSERT_TRUE(is_identifier(m.name));
+      ASSERT_LT(strlen(m.name), kNameMax);
+      ASSERT_LT(m.at.span, in.size());
+      ASSERT_LE(m.at.offset + uint64_t{96}, in.data()[m.at.span].size());
+    }
+    for (const DependDecl& d : md.depends) {
+      ASSERT_LT(d.module, md.modules.size());
+      ASSERT_TRUE(is_identifier(d.target));
+      ASSERT_STRNE(d.target, md.modules[d.module].name);
+      ASSERT_TRUE(d.min <= d.preferred && d.preferred <= d.max);
+    }
+    for (const SysinitDecl& s : md.sysinits) {
+      ASSERT_LT(s.module, md.modules.size());
+      ASSERT_LE(s.at.offset + uint64_t{104}, in.data()[s.at.span].size());
+    }
+    for (const ExportDecl& e : md.exports) {
+      ASSERT_LT(e.module, md.modules.size());
+      ASSERT_TRUE(e.ns[0] == '\0' || is_identifier(e.ns));
+      ASSERT_TRUE(is_identifier(e.name));
+    }
+  }
+  EXPECT_GT(accepted, 0);  // some damage is harmless (a version, a line)
+}
+
 // ---- the modkit_modinfo sections of an object ----
 
 TEST(FindModinfo, SectionsInOrderAndTheirRules) {

@@ -223,7 +223,8 @@ int run_xref(const Options& o) {
 }  // namespace
 
 Run add_xref(CLI::App& app) {
-  auto* o = new Options;  // lives as long as the process
+  static Options options;  // CLI11 writes into it; lives as long as the process
+  Options* o = &options;
   CLI::App* sub = app.add_subcommand(
       "xref", "Build the hints index (modkit.hints) of a module directory, like kldxref");
   sub->add_option("DIR", o->dir, "the directory whose *.ko files are indexed")
