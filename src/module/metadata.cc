@@ -54,6 +54,13 @@ struct Where {
   char text[64];
 };
 
+// A record's position; its text is only formatted for an error.
+struct Pos {
+  const Context* c;
+  uint32_t span;
+  uint64_t off;
+};
+
 Where where(const Context& c, uint32_t span, uint64_t off) {
   Where w;
   if (c.count == 1) {
@@ -64,6 +71,10 @@ Where where(const Context& c, uint32_t span, uint64_t off) {
     format(w.text, sizeof w.text, "%s#%u+%#lx", kModinfoSection, span, off);
   }
   return w;
+}
+
+Where where(const Pos& p) {
+  return where(*p.c, p.span, p.off);
 }
 
 // An untrusted name made safe to print: at most 64 bytes, anything but
@@ -94,18 +105,18 @@ bool has_nul(const char* s, uint64_t len) {
 // A name field of `len` bytes at `at` in the span (the record is already known
 // to be inside it): NUL-terminated inside the field; a C identifier, or empty
 // when `may_be_empty`. Returns the name, pointing into the span.
-Result<const char*> name_field(const Where& w, ByteView span, uint64_t at, uint64_t len,
+Result<const char*> name_field(const Pos& p, ByteView span, uint64_t at, uint64_t len,
                                const char* what, bool may_be_empty) {
   const char* s = reinterpret_cast<const char*>(span.data() + at);
   if (!has_nul(s, len))
-    return Error(Errc::kMalformed, "%s: %s is not NUL-terminated within its %lu bytes", w.text,
-                 what, len);
+    return Error(Errc::kMalformed, "%s: %s is not NUL-terminated within its %lu bytes",
+                 where(p).text, what, len);
   if (s[0] == '\0') {
     if (may_be_empty) return s;
-    return Error(Errc::kMalformed, "%s: %s is empty", w.text, what);
+    return Error(Errc::kMalformed, "%s: %s is empty", where(p).text, what);
   }
   if (!is_identifier(s))
-    return Error(Errc::kMalformed, "%s: %s `%s' is not a C identifier", w.text, what,
+    return Error(Errc::kMalformed, "%s: %s `%s' is not a C identifier", where(p).text, what,
                  shown(s).text);
   return s;
 }
@@ -119,18 +130,18 @@ uint32_t u32_at(ByteView span, uint64_t off) {
 // Decodes and checks the record at `off` of span `si`, on its own.
 Result<Record> decode(const Context& c, uint32_t si, uint64_t off) {
   ByteView span = c.spans[si];
-  Where w = where(c, si, off);
+  Pos p{&c, si, off};
   uint64_t left = span.size() - off;
   Header h;
   if (!span.read(off, &h))
-    return Error(Errc::kMalformed, "%s: %#lx bytes left, less than a record header (%#x)", w.text,
-                 left, kHeaderSize);
+    return Error(Errc::kMalformed, "%s: %#lx bytes left, less than a record header (%#x)",
+                 where(p).text, left, kHeaderSize);
   if (h.magic != kMagic)
-    return Error(Errc::kMalformed, "%s: record magic %#x is not %#x (MKMD)", w.text, h.magic,
+    return Error(Errc::kMalformed, "%s: record magic %#x is not %#x (MKMD)", where(p).text, h.magic,
                  kMagic);
   if (h.version != kFormatVersion)
-    return Error(Errc::kUnsupported, "%s: record format version %u is not %u", w.text, h.version,
-                 kFormatVersion);
+    return Error(Errc::kUnsupported, "%s: record format version %u is not %u", where(p).text,
+                 h.version, kFormatVersion);
   const char* kind_name = nullptr;
   switch (h.kind) {
     case kKindModule:
@@ -146,17 +157,17 @@ Result<Record> decode(const Context& c, uint32_t si, uint64_t off) {
       kind_name = "export";
       break;
     default:
-      return Error(Errc::kMalformed, "%s: record kind %u is unknown", w.text, h.kind);
+      return Error(Errc::kMalformed, "%s: record kind %u is unknown", where(p).text, h.kind);
   }
   if (h.size < kHeaderSize)
-    return Error(Errc::kMalformed, "%s: %s record size %#x is less than its header (%#x)", w.text,
-                 kind_name, h.size, kHeaderSize);
+    return Error(Errc::kMalformed, "%s: %s record size %#x is less than its header (%#x)",
+                 where(p).text, kind_name, h.size, kHeaderSize);
   if (h.size % 8 != 0)
-    return Error(Errc::kMalformed, "%s: %s record size %#x is not a multiple of 8", w.text,
+    return Error(Errc::kMalformed, "%s: %s record size %#x is not a multiple of 8", where(p).text,
                  kind_name, h.size);
   if (h.size > left)
     return Error(Errc::kMalformed,
-                 "%s: %s record size %#x passes the end of the section (%#lx left)", w.text,
+                 "%s: %s record size %#x passes the end of the section (%#lx left)", where(p).text,
                  kind_name, h.size, left);
 
   Record r;
@@ -165,63 +176,65 @@ Result<Record> decode(const Context& c, uint32_t si, uint64_t off) {
   uint64_t at = off + kHeaderSize;  // the first field after the header
   auto exact = [&](uint32_t want) -> Result<void> {
     if (h.size == want) return Ok();
-    return Error(Errc::kMalformed, "%s: %s record size %#x is not %#x", w.text, kind_name, h.size,
-                 want);
+    return Error(Errc::kMalformed, "%s: %s record size %#x is not %#x", where(p).text, kind_name,
+                 h.size, want);
   };
   switch (h.kind) {
     case kKindModule:
       MK_TRY(exact(kModuleSize));
-      r.module = MK_TRY(name_field(w, span, at, kNameMax, "module name", false));
+      r.module = MK_TRY(name_field(p, span, at, kNameMax, "module name", false));
       r.n[0] = u32_at(span, at + kNameMax);      // version
       r.n[1] = u32_at(span, at + kNameMax + 4);  // line
       break;
     case kKindDepend: {
       MK_TRY(exact(kDependSize));
-      r.module = MK_TRY(name_field(w, span, at, kNameMax, "dependency's module name", false));
-      r.target = MK_TRY(name_field(w, span, at + kNameMax, kNameMax, "dependency target", false));
+      r.module = MK_TRY(name_field(p, span, at, kNameMax, "dependency's module name", false));
+      r.target = MK_TRY(name_field(p, span, at + kNameMax, kNameMax, "dependency target", false));
       uint64_t nums = at + 2 * kNameMax;
       for (int i = 0; i < 3; ++i)
         r.n[i] = u32_at(span, nums + 4 * i);
       uint32_t reserved = u32_at(span, nums + 12);
       if (reserved != 0)
-        return Error(Errc::kMalformed, "%s: dependency record reserved field is %#x, not 0", w.text,
-                     reserved);
+        return Error(Errc::kMalformed, "%s: dependency record reserved field is %#x, not 0",
+                     where(p).text, reserved);
       if (str_eq(r.module, r.target))
-        return Error(Errc::kMalformed, "%s: module `%s' depends on itself", w.text, r.module);
+        return Error(Errc::kMalformed, "%s: module `%s' depends on itself", where(p).text,
+                     r.module);
       if (r.n[0] > r.n[1] || r.n[1] > r.n[2])
         return Error(Errc::kMalformed,
                      "%s: module `%s' depends on `%s' with min %u, preferred %u, max %u "
                      "(not min <= preferred <= max)",
-                     w.text, r.module, r.target, r.n[0], r.n[1], r.n[2]);
+                     where(p).text, r.module, r.target, r.n[0], r.n[1], r.n[2]);
       break;
     }
     case kKindSysinit: {
       MK_TRY(exact(kSysinitSize));
-      r.module = MK_TRY(name_field(w, span, at, kNameMax, "sysinit's module name", false));
+      r.module = MK_TRY(name_field(p, span, at, kNameMax, "sysinit's module name", false));
       uint64_t nums = at + kNameMax;
       for (int i = 0; i < 3; ++i)
         r.n[i] = u32_at(span, nums + 4 * i);
       if (r.n[2] > 1)
-        return Error(Errc::kMalformed, "%s: sysinit uninit flag %u is not 0 or 1", w.text, r.n[2]);
+        return Error(Errc::kMalformed, "%s: sysinit uninit flag %u is not 0 or 1", where(p).text,
+                     r.n[2]);
       uint32_t reserved = u32_at(span, nums + 12);
       if (reserved != 0)
-        return Error(Errc::kMalformed, "%s: sysinit record reserved field is %#x, not 0", w.text,
-                     reserved);
+        return Error(Errc::kMalformed, "%s: sysinit record reserved field is %#x, not 0",
+                     where(p).text, reserved);
       break;
     }
     case kKindExport: {
       if (h.size < kExportFixed + 8)
-        return Error(Errc::kMalformed, "%s: export record size %#x is less than %#x", w.text,
+        return Error(Errc::kMalformed, "%s: export record size %#x is less than %#x", where(p).text,
                      h.size, kExportFixed + 8);
-      r.module = MK_TRY(name_field(w, span, at, kNameMax, "export's module name", false));
-      r.ns = MK_TRY(name_field(w, span, at + kNameMax, kNsMax, "export namespace", true));
+      r.module = MK_TRY(name_field(p, span, at, kNameMax, "export's module name", false));
+      r.ns = MK_TRY(name_field(p, span, at + kNameMax, kNsMax, "export namespace", true));
       uint64_t name_at = off + kExportFixed;
       uint64_t name_room = h.size - kExportFixed;
-      r.name = MK_TRY(name_field(w, span, name_at, name_room, "export name", false));
+      r.name = MK_TRY(name_field(p, span, name_at, name_room, "export name", false));
       uint64_t want = kExportFixed + ((mk_strlen(r.name) + 1 + 7) & ~uint64_t{7});
       if (h.size != want)
-        return Error(Errc::kMalformed, "%s: export record size %#x is not %#lx for `%s'", w.text,
-                     h.size, want, r.name);
+        return Error(Errc::kMalformed, "%s: export record size %#x is not %#lx for `%s'",
+                     where(p).text, h.size, want, r.name);
       break;
     }
   }
