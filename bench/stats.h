@@ -10,6 +10,7 @@
 namespace bench {
 
 double now_ns();
+double thread_cpu_ns();  // CPU time of this thread (a system call: for long spans only)
 
 struct Summary {
   double median = 0, min = 0, max = 0;
