@@ -23,30 +23,41 @@ int host_pthread_atfork(void (*prepare)(), void (*parent)(), void (*child)()) {
   return __register_atfork(prepare, parent, child, nullptr);
 }
 
-// Is `addr` inside an executable segment of a loaded object? Used to type a
-// symbol dladdr1 cannot name: glibc's IFUNCs (strlen, memcpy...) resolve to
-// implementations that are local symbols, absent from the dynamic table.
-bool in_executable_segment(uintptr_t addr) {
+// What the loaded object's program headers say about `addr`: executable
+// (to type a symbol dladdr1 cannot name: glibc's IFUNCs resolve to local
+// implementations absent from the dynamic table), and read-only once the
+// program runs (not writable, or inside PT_GNU_RELRO).
+struct SegmentInfo {
+  bool exec = false;
+  bool read_only = false;
+};
+
+SegmentInfo segment_of(uintptr_t addr) {
   struct Query {
     uintptr_t addr;
-    bool exec;
-  } q{addr, false};
+    SegmentInfo info;
+  } q{addr, {}};
   dl_iterate_phdr(
       [](struct dl_phdr_info* info, size_t, void* data) -> int {
         auto* q = static_cast<Query*>(data);
+        bool hit = false;
         for (int i = 0; i < info->dlpi_phnum; ++i) {
           const ElfW(Phdr)& ph = info->dlpi_phdr[i];
-          if (ph.p_type != PT_LOAD) continue;
+          if (ph.p_type != PT_LOAD && ph.p_type != PT_GNU_RELRO) continue;
           uintptr_t lo = info->dlpi_addr + ph.p_vaddr;
-          if (q->addr >= lo && q->addr - lo < ph.p_memsz) {
-            q->exec = (ph.p_flags & PF_X) != 0;
-            return 1;
+          if (q->addr < lo || q->addr - lo >= ph.p_memsz) continue;
+          if (ph.p_type == PT_GNU_RELRO) {
+            q->info.read_only = true;
+          } else {
+            hit = true;
+            q->info.exec = (ph.p_flags & PF_X) != 0;
+            if ((ph.p_flags & PF_W) == 0) q->info.read_only = true;
           }
         }
-        return 0;
+        return hit ? 1 : 0;
       },
       &q);
-  return q.exec;
+  return q.info;
 }
 
 struct Builtin {
@@ -70,9 +81,9 @@ bool host_symbol(const char* name, link::ResolvedSymbol* out) {
   }
   void* p = dlsym(RTLD_DEFAULT, name);
   if (p == nullptr) return false;
-  *out = {reinterpret_cast<uint64_t>(p), 0,
-          static_cast<uint8_t>(in_executable_segment(reinterpret_cast<uintptr_t>(p)) ? STT_FUNC
-                                                                                     : STT_OBJECT)};
+  SegmentInfo seg = segment_of(reinterpret_cast<uintptr_t>(p));
+  *out = {reinterpret_cast<uint64_t>(p), 0, static_cast<uint8_t>(seg.exec ? STT_FUNC : STT_OBJECT),
+          seg.read_only};
   Dl_info info;
   ElfW(Sym)* sym = nullptr;
   if (dladdr1(p, &info, reinterpret_cast<void**>(&sym), RTLD_DL_SYMENT) != 0 && sym != nullptr &&

@@ -31,15 +31,15 @@ struct SymRef {
   bool resolved = false;  // value/cls are final (defined, or looked up)
   bool external = false;  // provided by the resolver (outside the file)
   bool in_discarded = false;
+  uint32_t outside = UINT32_MAX;  // index into LinkJob::outside for names from outside
 };
 
 struct ObjState {
-  explicit ObjState(Allocator& a) : place(a), syms(a), stub(a), got(a) {}
+  explicit ObjState(Allocator& a) : place(a), syms(a), got(a) {}
   const elf::ValidatedObject* obj = nullptr;
   const char* name = "";
   Vec<SecPlace> place;           // per section
   Vec<SymRef> syms;              // per symbol
-  Vec<uint32_t> stub;            // per symbol: stub slot + 1, 0 = none (allocated lazily)
   Vec<uint32_t> got;             // per symbol: GOT slot + 1, 0 = none
   const char* strtab = nullptr;  // input string tables, for copying names
   uint64_t strtab_size = 0;
@@ -54,10 +54,19 @@ struct SlotUse {
 
 // What the resolver said about a name no object defines: asked once per
 // distinct name of the link (the Resolver contract), reported once if missing.
+// A name the file takes from outside (or a weak one nobody defines), once
+// per name for all the file's objects, so that they agree on one address.
 struct Outside {
   ResolvedSymbol sym;
   bool found = false;
   bool reported = false;
+  uint32_t stub = 0;        // stub slot + 1; 0: none
+  bool canonical = false;   // every reference uses the stub (a function whose
+                            // address must fit 32 bits: a PLT entry's role)
+  bool pcrel_data = false;  // read PC-relatively as data
+  bool copy = false;        // a read-only copy inside the file is its address
+  uint64_t copy_off = 0;    // in kRodata
+  const char* label = nullptr;
 };
 
 struct LinkJob {
@@ -82,11 +91,11 @@ struct LinkJob {
   uint64_t size[kClassCount] = {};
   uint64_t align[kClassCount] = {1, 1, 1, 1};
 
-  NameTable globals;  // name -> index into defs
-  Vec<SlotUse> defs;  // the defining (object, symbol) of each global name
+  NameTable globals;    // name -> index into defs
+  Vec<SlotUse> defs;    // the defining (object, symbol) of each global name
   NameTable looked_up;  // name -> index into outside
   Vec<Outside> outside;
-  Vec<SlotUse> stubs;
+  Vec<uint32_t> stubs;  // outside indices, one stub each
   Vec<SlotUse> gots;
   uint64_t stub_off = 0;  // in kText
   uint64_t got_off = 0;   // in kRodata
@@ -127,6 +136,7 @@ struct LinkJob {
   uint64_t reserve(Class c, uint64_t bytes, uint64_t al);  // appends space, returns its offset
   Result<SymRef*> ref_of(uint32_t o, uint32_t s, const elf::RelocSection& rs, uint64_t roff);
   uint64_t address(const SymRef& r) const;
+  uint64_t stub_address(const Outside& out) const;
   uint64_t sec_addr(uint32_t o, uint32_t sec) const;
   const char* sym_label(uint32_t o, uint32_t s) const;
   const char* obj_name(uint32_t o) const { return objs[o].name; }

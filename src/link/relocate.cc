@@ -24,7 +24,17 @@ uint64_t sat_add(uint64_t a, uint64_t b) {
 }  // namespace
 
 uint64_t LinkJob::address(const SymRef& r) const {
+  if (r.outside != UINT32_MAX) {
+    const Outside& out = outside[r.outside];
+    if (out.copy) return file->blocks[static_cast<int>(Class::kRodata)].base + out.copy_off;
+    if (out.canonical) return stub_address(out);
+  }
   return r.cls == kAbsolute ? r.value : file->blocks[r.cls].base + r.value;
+}
+
+uint64_t LinkJob::stub_address(const Outside& out) const {
+  return file->blocks[static_cast<int>(Class::kText)].base + stub_off +
+         uint64_t{out.stub - 1} * machine->stub_size;
 }
 
 uint64_t LinkJob::sec_addr(uint32_t o, uint32_t sec) const {
@@ -82,7 +92,10 @@ Result<SymRef*> LinkJob::ref_of(uint32_t o, uint32_t s, const RelocSection& rs, 
   if (!looked_up.insert(sym.name, hash, static_cast<uint32_t>(outside.size()), &seen) ||
       (seen == nullptr && !outside.push(Outside{})))
     return Error(Errc::kNoMemory, "link: out of memory");
-  Outside& out = outside[seen != nullptr ? seen->value : outside.size() - 1];
+  uint32_t out_index = seen != nullptr ? seen->value : static_cast<uint32_t>(outside.size() - 1);
+  Outside& out = outside[out_index];
+  r.outside = out_index;
+  out.label = sym.name;
   if (seen == nullptr && req.resolver != nullptr)
     out.found = req.resolver->resolve(sym.name, hash, &out.sym);
   if (out.found) {
@@ -131,38 +144,50 @@ Result<void> LinkJob::scan() {
           st.got[rel.sym] = static_cast<uint32_t>(gots.size());
         }
         bool external = ref->cls == kAbsolute && ref->value != 0;
+        Outside* out = ref->outside != UINT32_MAX ? &outside[ref->outside] : nullptr;
         bool stub = false;
         if (k->need == arch::Need::kBranch) {
           // Weak undefined (address 0) included: `if (f) f();` must link
           // wherever the file lands; the stub jumps to 0 as a native call would.
-          stub = ref->cls == kAbsolute;
-        } else if (k->need != arch::Need::kGot && k->reach == arch::Reach::kPcRel32 && external) {
-          // Data must be reached directly; a function's address may be a stub
-          // (the canonical address of the function for this file).
-          if (ref->type == STT_FUNC) {
+          stub = out != nullptr;
+        } else if (k->need != arch::Need::kGot && k->reach == arch::Reach::kPcRel32 && external &&
+                   out != nullptr) {
+          // Data must be reached directly (or copied, see below); a function's
+          // address may be a stub.
+          if (ref->type == STT_FUNC)
             stub = true;
-          } else {
-            if (ref->value < tmin) tmin = ref->value, tmin_name = sym_label(o, rel.sym);
-            if (ref->value > tmax) tmax = ref->value, tmax_name = sym_label(o, rel.sym);
-          }
+          else
+            out->pcrel_data = true;
         } else if (k->reach == arch::Reach::kAbs32) {
           if (ref->cls != kAbsolute) {
             if (!need_low) low_why = sym_label(o, rel.sym);
             need_low = true;
           } else if (external && !fits_unsigned(ref->value, 31)) {
-            if (ref->type != STT_FUNC)
-              return Error(Errc::kRange,
-                           "%s: %s at %s+%#lx needs `%s' (at %#lx) in the low 2 GiB, where no "
-                           "placement can put it; rebuild the module with -fPIC",
+            if (out == nullptr)
+              return Error(Errc::kRange, "%s: %s at %s+%#lx: `%s' (at %#lx) does not fit 32 bits",
                            st.name, k->shape.name, obj.sections[rs.target].name, rel.offset,
                            sym_label(o, rel.sym), ref->value);
-            stub = true;
+            if (ref->type == STT_FUNC) {
+              // The file's own stub becomes the function's address for it,
+              // as a PLT entry is in a non-PIC link; the stub must be low too.
+              stub = out->canonical = true;
+            } else if (out->sym.read_only && out->sym.size != 0) {
+              out->copy = true;
+            } else {
+              return Error(Errc::kRange,
+                           "%s: %s at %s+%#lx needs `%s' (at %#lx) in the low 2 GiB, and it is "
+                           "writable data that cannot be copied there; rebuild the module with "
+                           "-fPIC",
+                           st.name, k->shape.name, obj.sections[rs.target].name, rel.offset,
+                           sym_label(o, rel.sym), ref->value);
+            }
+            if (!need_low) low_why = sym_label(o, rel.sym);
+            need_low = true;
           }
         }
-        if (stub && st.stub[rel.sym] == 0) {
-          if (!stubs.push(SlotUse{o, rel.sym}))
-            return Error(Errc::kNoMemory, "link: out of memory");
-          st.stub[rel.sym] = static_cast<uint32_t>(stubs.size());
+        if (stub && out->stub == 0) {
+          if (!stubs.push(ref->outside)) return Error(Errc::kNoMemory, "link: out of memory");
+          out->stub = static_cast<uint32_t>(stubs.size());
         }
       }
     }
@@ -179,6 +204,17 @@ Result<void> LinkJob::scan() {
   uint64_t got_at = reserve(Class::kRodata, gots.size() * 8, 8);
   if (got_at != got_off) got_off = got_at;  // nothing else is reserved in rodata after layout
   stub_off = reserve(Class::kText, stubs.size() * machine->stub_size, machine->stub_align);
+  // Data read PC-relatively must be within reach; a file that must lie low
+  // keeps read-only data as its own copy instead (typeinfo, vtables).
+  for (Outside& out : outside) {
+    if (out.copy || (out.pcrel_data && need_low && out.sym.read_only && out.sym.size != 0)) {
+      out.copy = true;
+      out.copy_off = reserve(Class::kRodata, out.sym.size, 16);
+    } else if (out.pcrel_data) {
+      if (out.sym.addr < tmin) tmin = out.sym.addr, tmin_name = out.label;
+      if (out.sym.addr > tmax) tmax = out.sym.addr, tmax_name = out.label;
+    }
+  }
   return Ok();
 }
 
@@ -253,7 +289,6 @@ void LinkJob::copy() {
 
 Result<void> LinkJob::apply() {
   const uint64_t got_base = file->blocks[static_cast<int>(Class::kRodata)].base + got_off;
-  const uint64_t stub_base = file->blocks[static_cast<int>(Class::kText)].base + stub_off;
   for (uint32_t o = 0; o < objs.size(); ++o) {
     ObjState& st = objs[o];
     const ValidatedObject& obj = *st.obj;
@@ -279,9 +314,10 @@ Result<void> LinkJob::apply() {
         v.Z = ref.size;
         if (st.got[rel.sym] != 0) v.G = got_base + uint64_t{st.got[rel.sym] - 1} * 8;
         arch::ApplyResult res = machine->apply(rel.type, wbase + rel.offset, rel.offset, v);
-        if (res.status == arch::ApplyStatus::kOverflow && st.stub[rel.sym] != 0) {
+        if (res.status == arch::ApplyStatus::kOverflow && ref.outside != UINT32_MAX &&
+            outside[ref.outside].stub != 0) {
           // Out of reach: go through this file's stub for the symbol.
-          v.S = stub_base + uint64_t{st.stub[rel.sym] - 1} * machine->stub_size;
+          v.S = stub_address(outside[ref.outside]);
           res = machine->apply(rel.type, wbase + rel.offset, rel.offset, v);
         }
         if (res.status == arch::ApplyStatus::kOk) continue;
@@ -322,7 +358,12 @@ void LinkJob::fill_slots() {
   for (size_t k = 0; k < stubs.size(); ++k) {
     uint64_t off = stub_off + k * machine->stub_size;
     machine->write_stub(reinterpret_cast<uint8_t*>(text.alias + off), text.base + off,
-                        address(objs[stubs[k].obj].syms[stubs[k].sym]));
+                        outside[stubs[k]].sym.addr);  // the real target, never the stub
+  }
+  for (const Outside& out : outside) {
+    if (out.copy)
+      mk_memcpy(reinterpret_cast<void*>(ro.alias + out.copy_off),
+                reinterpret_cast<const void*>(out.sym.addr), out.sym.size);
   }
 }
 

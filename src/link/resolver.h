@@ -17,6 +17,10 @@ struct ResolvedSymbol {
   uint64_t addr = 0;
   uint64_t size = 0;
   uint8_t type = 0;  // elf::STT_*; STT_FUNC lets the linker route through a stub
+  // Data that never changes once the program runs (typeinfo, vtables, RELRO):
+  // a file that cannot reach it may keep a copy of its `size` bytes instead,
+  // as a copy relocation would.
+  bool read_only = false;
 };
 
 class Resolver {

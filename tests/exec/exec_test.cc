@@ -14,6 +14,7 @@
 
 #include <filesystem>
 #include <map>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -75,6 +76,13 @@ struct Config {
 
 struct Program {
   std::string name;
+  // Writable data of libc or libstdc++ the program names directly (stderr,
+  // std::cout, environ). Built -fno-pic it must lie in the low 2 GiB and also
+  // reach that data, which lives above: a normal link makes a copy relocation,
+  // which needs the library to use the copy, which a running process cannot
+  // be told. modkit exec must refuse it with one line naming the symbol and
+  // suggesting -fPIC (read-only data such as typeinfo is copied and works).
+  bool writable_library_data = false;
   std::vector<std::string> sources = {};  // in programs/; empty: the generated big program
   std::vector<std::string> flags = {};    // program-specific compile flags
   std::vector<std::string> args = {};     // passed after `--`
@@ -100,6 +108,7 @@ const std::vector<Program>& Programs() {
                         "ints desc: 99 42 13 7 5 0 -3 -100", std::string("env=") + kTestValue,
                         "failures=0"}},
       {.name = "fnptr",
+       .writable_library_data = true,
        .sources = {"fnptr.c"},
        .stdout_lines = {"maybe is NULL", "maybe_data is NULL", "command minus -> -2",
                         "puts through a pointer", "libc pointers equal: 1",
@@ -117,12 +126,14 @@ const std::vector<Program>& Programs() {
        .stdout_lines = {"bss zero sum=0", "aligned_uninit 64-aligned: yes", "counters: 5 125",
                         "exiting with 13"}},
       {.name = "ctors",
+       .writable_library_data = true,
        .sources = {"ctors.c"},
        .exit_code = 3,
        .stdout_lines = {"main: set_by_ctor=77 constructors ran: 101 102 250 300 1000 1001",
                         "atexit registered in ctor", "dtor 101"},
        .stderr_lines = {"main returns 3"}},
       {.name = "cxx_basic",
+       .writable_library_data = true,
        .sources = {"cxx_basic.cc"},
        .stdout_lines = {"construct first static", "live widgets after delete: 0",
                         "function: 144 109", "destroy first static"}},
@@ -139,6 +150,7 @@ const std::vector<Program>& Programs() {
                         "shared_counter=2045", "inline function address equal across objects: yes",
                         "Registry<int>: adds=5 items=1 2 3 4 99 "}},
       {.name = "args",
+       .writable_library_data = true,
        .sources = {"args.c"},
        .args = {"one", "two words", "", "--flag", "--", "last arg"},
        .exit_code = 22,
@@ -410,6 +422,17 @@ TEST_P(ExecProgram, MatchesNativeBuild) {
   }
   Outcome actual = RunProcess(
       RunCommand(exec_argv, build.object_paths.front(), dir / "exec", std::chrono::seconds(120)));
+  if (program.writable_library_data && c.config.pic == Pic::kNoPic) {
+    EXPECT_EQ(actual.Status(), "exit 127");
+    EXPECT_EQ(actual.out, "");
+    static const std::regex refusal(
+        "modkit exec: [^\n]*`(stdout|stderr|stdin|environ|_ZSt4cout|_ZSt4cerr)'[^\n]*"
+        "rebuild (it|the module) with -fPIC\n");
+    EXPECT_TRUE(std::regex_match(actual.err, refusal))
+        << "expected one line refusing writable library data, got:\n"
+        << actual.err;
+    return;
+  }
   EXPECT_EQ(expected.Status(), actual.Status()) << "exit status differs";
   EXPECT_EQ(expected.out, actual.out) << "stdout differs";
   EXPECT_EQ(expected.err, actual.err) << "stderr differs";

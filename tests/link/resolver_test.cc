@@ -193,8 +193,8 @@ int read_if_there(void) { return &weak_data ? weak_data : -1; }
     EXPECT_LINK_ERROR(h.Link({obj}), Errc::kRange,
                       obj + ": R_X86_64_32 at .text+" + Hex(abs32) + " needs `weak_data' (at " +
                           Hex(reinterpret_cast<uintptr_t>(&g_weak_data)) +
-                          ") in the low 2 GiB, where no placement can put it; rebuild the module "
-                          "with -fPIC");
+                          ") in the low 2 GiB, and it is writable data that cannot be copied "
+                          "there; rebuild the module with -fPIC");
     return;
   }
   LinkerFile* f = h.MustLink({obj});
