@@ -34,7 +34,7 @@ struct Context {
   uint32_t shstrndx = 0;     // section-name string table (extended numbering resolved)
   bool names_ready = false;  // Section::name is valid for every section
   uint32_t shndx_table = 0;  // the SHT_SYMTAB_SHNDX section, 0 if none
-  uint32_t modinfo = 0;      // the .modkit.modinfo section, 0 if none
+  uint32_t modinfo = 0;      // the modkit_modinfo section, 0 if none
   uint64_t image_size = 0;   // sum of SHF_ALLOC section sizes and common symbols
 };
 

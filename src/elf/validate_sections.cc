@@ -5,7 +5,7 @@
 namespace mk::elf::detail {
 namespace {
 
-constexpr const char kModinfoName[] = ".modkit.modinfo";
+constexpr const char kModinfoName[] = "modkit_modinfo";
 
 // Types modkit loads into memory (SHF_ALLOC).
 bool loadable_type(uint32_t type, uint16_t machine) {

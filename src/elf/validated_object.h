@@ -43,7 +43,7 @@
 //   the target is SHF_ALLOC, every entry's symbol is undefined, ABS, COMMON or
 //   defined in an SHF_ALLOC section. Non-SHF_ALLOC targets (debug info) are
 //   validated the same way but the linker does not apply them.
-// - modinfo: the one section named .modkit.modinfo, or 0.
+// - modinfo: the one section named modkit_modinfo, or 0.
 #pragma once
 
 #include <stddef.h>
@@ -121,7 +121,7 @@ class ValidatedObject {
   const MachineRules* machine = nullptr;
   uint32_t symtab = 0;                  // index of the SHT_SYMTAB section
   uint32_t first_global = 0;            // symtab sh_info: first non-local symbol
-  uint32_t modinfo = 0;                 // the .modkit.modinfo section (module metadata), 0 if none
+  uint32_t modinfo = 0;                 // the modkit_modinfo section (module metadata), 0 if none
   Vec<Section> sections;
   Vec<Symbol> symbols;
   Vec<RelocSection> relocs;

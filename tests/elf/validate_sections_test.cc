@@ -306,18 +306,18 @@ TEST(ValidateLayout, ArraysWithEntrySize8Or0AreAccepted) {
 TEST(ValidateLayout, OneMetadataSection) {
   ElfBuilder b = StandardBuilder();
   uint32_t mi =
-      b.add_section(".modkit.modinfo", SHT_PROGBITS, SHF_ALLOC, std::vector<uint8_t>(16, 0), 8);
+      b.add_section("modkit_modinfo", SHT_PROGBITS, SHF_ALLOC, std::vector<uint8_t>(16, 0), 8);
   WithValid(b.build(), [&](const ValidatedObject& obj) { EXPECT_EQ(obj.modinfo, mi); });
   WithValid(StandardObject(), [](const ValidatedObject& obj) { EXPECT_EQ(obj.modinfo, 0u); });
 }
 
 TEST(ValidateLayout, TwoMetadataSections) {
   ElfBuilder b;
-  b.add_section(".modkit.modinfo", SHT_PROGBITS, SHF_ALLOC, std::vector<uint8_t>(16, 0), 8);
-  b.add_section(".modkit.modinfo", SHT_PROGBITS, 0, std::vector<uint8_t>(16, 0), 8);
+  b.add_section("modkit_modinfo", SHT_PROGBITS, SHF_ALLOC, std::vector<uint8_t>(16, 0), 8);
+  b.add_section("modkit_modinfo", SHT_PROGBITS, 0, std::vector<uint8_t>(16, 0), 8);
   ExpectError(b.build(), Errc::kMalformed,
-              "section 2 (.modkit.modinfo): a second module metadata section (the first is "
-              "section 1 (.modkit.modinfo))");
+              "section 2 (modkit_modinfo): a second module metadata section (the first is "
+              "section 1 (modkit_modinfo))");
 }
 
 // --- string tables other than the section-name table ---------------------
