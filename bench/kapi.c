@@ -2,22 +2,24 @@
 // that a module's init has something to call; none of them is inlined away.
 #include "kapi.h"
 
-volatile int kapi_sink;
+volatile unsigned kapi_sink;
 
+// Unsigned arithmetic: module code passes whatever its sums reached.
 #define KAPI_FN(i)                                                \
   __attribute__((noinline)) int kapi_f##i(int a, const char* s) { \
-    kapi_sink += a ^ s[0];                                        \
-    return a + i;                                                 \
+    kapi_sink += (unsigned)a ^ (unsigned char)s[0];               \
+    return (int)((unsigned)a + i);                                \
   }
 #define KAPI_DATUM(i) int kapi_d##i[4] = {i, i + 1, i + 2, i + 3};
 
-#define FOR_FUNCS(X)                                                                            \
-  X(0)                                                                                          \
-  X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15) X(16) X(17)  \
-      X(18) X(19) X(20) X(21) X(22) X(23) X(24) X(25) X(26) X(27) X(28) X(29) X(30) X(31) X(32) \
-          X(33) X(34) X(35) X(36) X(37) X(38) X(39)
+// clang-format off
+#define FOR_FUNCS(X)                                                                          \
+  X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15)     \
+  X(16) X(17) X(18) X(19) X(20) X(21) X(22) X(23) X(24) X(25) X(26) X(27) X(28) X(29)       \
+  X(30) X(31) X(32) X(33) X(34) X(35) X(36) X(37) X(38) X(39)
 #define FOR_DATA(X) \
   X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15)
+// clang-format on
 
 FOR_FUNCS(KAPI_FN)
 FOR_DATA(KAPI_DATUM)
