@@ -72,7 +72,10 @@ int run_exec(const std::vector<std::string>& objects, const std::vector<std::str
 }  // namespace
 
 Run add_exec(CLI::App& app, std::vector<std::string>* program_args) {
-  auto* objects = new std::vector<std::string>;  // lives as long as the process
+  // Parsed options live as long as the process: the returned closure runs
+  // after add_exec() returns (a static, not a leaked heap object).
+  static std::vector<std::string> objects_storage;
+  std::vector<std::string>* objects = &objects_storage;
   CLI::App* sub =
       app.add_subcommand("exec", "Link object files into this process and run their main()");
   sub->add_option("objects", *objects, "relocatable objects (.o) linked together as one program")
