@@ -266,7 +266,8 @@ void LinkJob::copy() {
   for (ObjState& st : objs) {
     for (const Section& s : st.obj->sections) {
       const SecPlace& p = st.place[s.index];
-      if (p.cls < 0) continue;
+      // An empty section may lie in an empty block (no memory, alias 0).
+      if (p.cls < 0 || s.size == 0) continue;
       uint8_t* dst = reinterpret_cast<uint8_t*>(file->blocks[p.cls].alias + p.off);
       if (s.nobits())
         mk_memset(dst, 0, s.size);
@@ -277,7 +278,7 @@ void LinkJob::copy() {
   }
   for (SlotUse d : defs) {
     const SymRef& r = objs[d.obj].syms[d.sym];
-    if (objs[d.obj].obj->symbols[d.sym].shndx == SHN_COMMON)
+    if (objs[d.obj].obj->symbols[d.sym].shndx == SHN_COMMON && r.size != 0)
       mk_memset(reinterpret_cast<void*>(file->blocks[r.cls].alias + r.value), 0, r.size);
   }
   if (dso_used) {
