@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -267,8 +268,14 @@ int *where(void) { return &kernel_counter; }
 
 TEST_P(PlacementTest, CallToAFunctionBeyond2GiBGoesThroughAStub) {
   // A host function far from everything: mov $42,%eax; ret on its own page.
-  void* far = mmap(reinterpret_cast<void*>(0x600000000000), 4096, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+  // (The first free one of a few far addresses: sanitizers own some.)
+  void* far = MAP_FAILED;
+  for (uintptr_t at :
+       {uintptr_t{0x300000000000}, uintptr_t{0x600000000000}, uintptr_t{0x100000000000}}) {
+    far = mmap(reinterpret_cast<void*>(at), 4096, PROT_READ | PROT_WRITE,
+               MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    if (far != MAP_FAILED) break;
+  }
   ASSERT_NE(far, MAP_FAILED);
   const uint8_t code[] = {0xb8, 0x2a, 0x00, 0x00, 0x00, 0xc3};
   memcpy(far, code, sizeof code);
@@ -360,7 +367,8 @@ std::string ExpectedNoPicError(const std::string& obj, uint64_t stdout_addr) {
     if (r.symbol == "stdout")
       return obj + ": " + r.type + " at " + r.section + "+" + Hex(r.offset) +
              " needs `stdout' (at " + Hex(stdout_addr) +
-             ") in the low 2 GiB, where no placement can put it; rebuild the module with -fPIC";
+             ") in the low 2 GiB, and it is writable data that cannot be copied there; rebuild "
+             "the module with -fPIC";
     if (low_why.empty()) low_why = r.symbol;
   }
   if (low_why.empty()) return "";  // no 32-bit absolute relocation at all
@@ -415,6 +423,73 @@ int say(void) { return fputs("", stdout); }
   LinkerFile* f = h.MustLink({pic});
   ASSERT_NE(f, nullptr);
   EXPECT_GE(h.Sym<int (*)()>(f, "say")(), 0);
+}
+
+// A -fno-pic file takes a library function's address as a 32-bit immediate:
+// the file's own stub (low, like the file) is that address, the same for
+// every reference in every object of the file (the role of a PLT entry).
+TEST_P(NoPicTest, LibraryFunctionAddressIsOneCanonicalStub) {
+  const char* const kSource = R"(
+#include <string.h>
+typedef size_t (*len_fn)(const char *);
+len_fn NAME(void) { return strlen; }
+size_t NAME_call(const char *s) { return strlen(s); }
+)";
+  std::string a_src = kSource, b_src = kSource;
+  for (std::string* src : {&a_src, &b_src}) {
+    const char* name = src == &a_src ? "addr_a" : "addr_b";
+    for (size_t at; (at = src->find("NAME")) != std::string::npos;)
+      src->replace(at, 4, name);
+  }
+  std::string a = scratch.Compile(cc(), "a.c", a_src, {"-fno-pic", "-O0", "-fno-builtin"});
+  std::string b = scratch.Compile(cc(), "b.c", b_src, {"-fno-pic", "-O2", "-fno-builtin"});
+  ASSERT_FALSE(a.empty() || b.empty());
+  LinkHarness h;
+  LinkerFile* f = h.MustLink({a, b});
+  ASSERT_NE(f, nullptr);
+  using LenFn = size_t (*)(const char*);
+  LenFn pa = h.Sym<LenFn (*)()>(f, "addr_a")();
+  LenFn pb = h.Sym<LenFn (*)()>(f, "addr_b")();
+  EXPECT_EQ(pa, pb);
+  EXPECT_EQ(pa("abcd"), 4u);
+  EXPECT_EQ(h.Sym<size_t (*)(const char*)>(f, "addr_a_call")("hello"), 5u);
+  EXPECT_EQ(h.Sym<size_t (*)(const char*)>(f, "addr_b_call")("hi"), 2u);
+  bool abs32 = false;
+  for (const Reloc& r : Relocations(a))
+    abs32 |= r.symbol == "strlen" && IsAbs32(r.type);
+  if (abs32) {
+    EXPECT_LT(reinterpret_cast<uintptr_t>(pa), 0x80000000u) << "the stub lies low, like the file";
+    const link::Block& text = f->blocks[static_cast<int>(Class::kText)];
+    EXPECT_TRUE(reinterpret_cast<uintptr_t>(pa) >= text.base &&
+                reinterpret_cast<uintptr_t>(pa) < text.base + text.size)
+        << "the address is the file's stub";
+  }
+}
+
+// Read-only library data a -fno-pic file reads (C++ typeinfo) is copied into
+// the file; exceptions still match the library's types across the boundary.
+TEST_P(NoPicTest, CxxExceptionsWorkThroughReadOnlyCopies) {
+  std::string obj = scratch.Compile(cc(), "ex.cc", R"(
+#include <stdexcept>
+extern "C" void throw_it(int v) { if (v) throw std::runtime_error("no-pic throw"); }
+extern "C" int catch_it() {
+  try { throw_it(1); } catch (const std::exception &e) { return 1; }
+  return 0;
+}
+)",
+                                    {"-fno-pic"});
+  ASSERT_FALSE(obj.empty());
+  LinkHarness h;
+  LinkerFile* f = h.MustLink({obj});
+  ASSERT_NE(f, nullptr);
+  EXPECT_LT(reinterpret_cast<uintptr_t>(h.Sym<void*>(f, "catch_it")), 0x80000000u);
+  EXPECT_EQ(h.Sym<int (*)()>(f, "catch_it")(), 1);
+  try {
+    h.Sym<void (*)(int)>(f, "throw_it")(1);
+    ADD_FAILURE() << "no exception";
+  } catch (const std::runtime_error& e) {
+    EXPECT_STREQ(e.what(), "no-pic throw");
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Compilers, NoPicTest, ::testing::ValuesIn(AllCompilers()),
