@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <cxxabi.h>
+
 #include "elf/elf.h"
 #include "modkit/module.h"
 
@@ -79,7 +81,11 @@ Result<module::File*> System::boot() {
       {"mk_module_find", reinterpret_cast<void*>(&mk_module_find)},
       {"mk_module_name", reinterpret_cast<void*>(&mk_module_name)},
       {"mk_printf", reinterpret_cast<void*>(&mk_printf)},
-      // What compilers emit calls to on their own.
+      {"mk_module_load", reinterpret_cast<void*>(&mk_module_load)},
+      // What compilers emit calls to on their own. A C++ global with a
+      // destructor registers it with __cxa_atexit against the module's
+      // __dso_handle; the linker runs them (__cxa_finalize) at unload.
+      {"__cxa_atexit", reinterpret_cast<void*>(&abi::__cxa_atexit)},
       {"memcpy", reinterpret_cast<void*>(&memcpy)},
       {"memmove", reinterpret_cast<void*>(&memmove)},
       {"memset", reinterpret_cast<void*>(&memset)},
@@ -138,6 +144,32 @@ void mk_module_put(struct mk_module* module) {
 struct mk_module* mk_module_find(const char* name) {
   mk::hosted::System* s = mk::hosted::current_system();
   return s == nullptr ? nullptr : s->registry().find_module(name);
+}
+
+int mk_module_load(const char* name) {
+  mk::hosted::System* s = mk::hosted::current_system();
+  if (s == nullptr || name == nullptr) return MK_ENXIO;
+  // Any version: the highest in the hints index.
+  mk::Result<mk::module::File*> f =
+      s->registry().load_module(name, mk::module::VersionRange{0, UINT32_MAX, UINT32_MAX});
+  if (f) return 0;
+  s->add_log(std::string("mk_module_load(") + name + "): " + f.error().message());
+  switch (f.error().code()) {
+    case mk::Errc::kDuplicate:
+      return MK_EEXIST;
+    case mk::Errc::kNotFound:
+      return MK_ENOENT;
+    case mk::Errc::kBusy:
+      return MK_EBUSY;
+    case mk::Errc::kNoMemory:
+      return MK_ENOMEM;
+    case mk::Errc::kPermission:
+      return MK_EPERM;
+    case mk::Errc::kIo:
+      return MK_EIO;
+    default:
+      return MK_EINVAL;
+  }
 }
 
 const char* mk_module_name(const struct mk_module* module) {

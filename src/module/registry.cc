@@ -71,7 +71,7 @@ const char* state_name(State s) {
 
 struct Registry::LoadCtx {
   explicit LoadCtx(Allocator& a) : chain(a), loaded(a) {}
-  Vec<const char*> chain;  // modules being loaded through dependencies, outermost first
+  Vec<const char*> chain;  // modules whose dependencies are being loaded, outermost first
   Vec<File*> loaded;       // files this request loaded as dependencies
 };
 
@@ -251,9 +251,8 @@ Result<File*> Registry::load_module_locked(const char* module, const VersionRang
                  "module %s (version %u..%u) is not in the hints index of the module path; "
                  "run `modkit xref` on the module directory",
                  module, r.min, r.max);
-  if (!ctx.chain.push(module)) return Error(Errc::kNoMemory, "load: out of memory");
-  Result<File*> f = load_path_locked(h->file, ctx, ctx.chain.size() > 1);
-  ctx.chain.pop();
+  // Called from satisfy(), the file is a dependency (satisfy pushed its dependent).
+  Result<File*> f = load_path_locked(h->file, ctx, !ctx.chain.empty());
   if (!f) return f;
   Module* m = find_module(module);
   if (m == nullptr || m->file != f.value() || !r.contains(m->version)) {
@@ -393,10 +392,7 @@ Result<File*> Registry::load_bytes_locked(ByteView bytes, const char* name, Load
     return e;
   };
 
-  if (!ctx.chain.push(md.modules.empty() ? name : md.modules[0].name))
-    return fail(Error(Errc::kNoMemory, "load: out of memory"));
   Result<void> sat = satisfy(*f, md, ctx);
-  ctx.chain.pop();
   if (!sat) return fail(sat.error());
 
   FileResolver resolver(*d_.exports, *f);
@@ -474,8 +470,28 @@ Result<File*> Registry::load_bytes_locked(ByteView bytes, const char* name, Load
   return f;
 }
 
+// "dependency cycle: a -> b -> a": from `target`'s place in the chain of
+// dependents being loaded (all of it when it is not there), through `who`,
+// which needs `target`.
+static Error cycle_error(const Vec<const char*>& chain, const char* who, const char* target) {
+  size_t from = 0;
+  for (size_t i = 0; i < chain.size(); ++i) {
+    if (str_eq(chain[i], target)) {
+      from = i;
+      break;
+    }
+  }
+  char cycle[256];
+  size_t n = 0;
+  for (size_t i = from; i < chain.size(); ++i)
+    n += format(cycle + n, sizeof cycle - n, "%s -> ", chain[i]);
+  format(cycle + n, sizeof cycle - n, "%s -> %s", who, target);
+  return Error(Errc::kInvalid, "dependency cycle: %s", cycle);
+}
+
 // Every dependency met by a module of this file, a loaded module, or a file
-// found through the hints index and loaded first.
+// found through the hints index and loaded first. While a dependency loads,
+// its dependent is on ctx.chain (cycles are named from it).
 Result<void> Registry::satisfy(File& f, const Metadata& md, LoadCtx& ctx) {
   for (const DependDecl& d : md.depends) {
     const char* who = md.modules[d.module].name;
@@ -492,16 +508,11 @@ Result<void> Registry::satisfy(File& f, const Metadata& md, LoadCtx& ctx) {
     if (inside) continue;
     Module* m = find_module(d.target);
     if (m == nullptr) {
-      for (const char* c : ctx.chain) {
-        if (!str_eq(c, d.target)) continue;
-        char cycle[256];
-        size_t n = 0;
-        for (const char* link_name : ctx.chain)
-          n += format(cycle + n, sizeof cycle - n, "%s -> ", link_name);
-        format(cycle + n, sizeof cycle - n, "%s", d.target);
-        return Error(Errc::kInvalid, "dependency cycle: %s", cycle);
-      }
+      for (const char* c : ctx.chain)
+        if (str_eq(c, d.target)) return cycle_error(ctx.chain, who, d.target);
+      if (!ctx.chain.push(who)) return Error(Errc::kNoMemory, "%s: out of memory", f.name);
       Result<File*> dep = load_module_locked(d.target, r, ctx);
+      ctx.chain.pop();
       if (!dep) {
         Error e = dep.error();
         e.prefix("%s: module %s needs %s: ", f.name, who, d.target);
@@ -511,14 +522,7 @@ Result<void> Registry::satisfy(File& f, const Metadata& md, LoadCtx& ctx) {
       if (m == nullptr)
         return Error(Errc::kNotFound, "%s: %s vanished after loading", f.name, d.target);
     }
-    if (m->state == State::kLoading) {
-      char cycle[256];
-      size_t n = 0;
-      for (const char* link_name : ctx.chain)
-        n += format(cycle + n, sizeof cycle - n, "%s -> ", link_name);
-      format(cycle + n, sizeof cycle - n, "%s", d.target);
-      return Error(Errc::kInvalid, "dependency cycle: %s", cycle);
-    }
+    if (m->state == State::kLoading) return cycle_error(ctx.chain, who, d.target);
     if (m->state != State::kLive)
       return Error(Errc::kBusy, "%s: module %s needs %s, which is %s", f.name, who, d.target,
                    state_name(m->state));
@@ -822,6 +826,12 @@ Result<File*> Registry::boot(const ByteView* spans, size_t count, uint32_t kpi_v
     if (err != 0) {
       if (ok) logf("kernel: static module %s failed to load: LOAD returned %d", m->name, err);
       m->state = State::kGone;
+      // Its SYSINITs ran with everyone's: undo them, in reverse.
+      for (size_t i = k->sysinits.size(); i > 0; --i) {
+        const SysinitEntry& s = k->sysinits[i - 1];
+        if (s.uninit && k->modules[s.module] == m)
+          reinterpret_cast<SysinitFn>(s.fn)(reinterpret_cast<void*>(s.arg));
+      }
       continue;
     }
     m->loaded = true;

@@ -59,6 +59,7 @@ enum mk_event {
   MK_EVENT_QUIESCE = 2,  /* unload requested: non-zero vetoes it (see mk_module_veto) */
   MK_EVENT_UNLOAD = 3,   /* going away: release everything */
   MK_EVENT_SHUTDOWN = 4, /* the system is shutting down (static modules too) */
+  MK_EVENT_RESUME = 5,   /* the unload was vetoed or could not drain: back to work */
 };
 
 /* SYSINIT subsystems, run in ascending order, then by `order`. */
@@ -142,6 +143,10 @@ int mk_module_get(struct mk_module* module);
 void mk_module_put(struct mk_module* module);
 /* The module of this name, or NULL. */
 struct mk_module* mk_module_find(const char* name);
+/* Loads module `name` (its highest version) and its dependencies from the
+ * module path, as kldload does; may be called from a module's own SYSINIT or
+ * LOAD handler. 0, or MK_EEXIST (already loaded), MK_ENOENT, MK_EBUSY, ... */
+int mk_module_load(const char* name);
 const char* mk_module_name(const struct mk_module* module);
 /* printf-style logging into the kernel's log. */
 void mk_printf(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
