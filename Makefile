@@ -22,7 +22,7 @@ MODKIT = $(BUILD)/tools/modkit/modkit
 HELLO_OBJ = $(BUILD)/examples/hello/hello.o
 
 .DEFAULT_GOAL := build
-.PHONY: run test test-quick test-asan build build-asan build-modkit deps format
+.PHONY: run test test-quick test-asan build build-asan build-modkit build-bench bench bench-quick deps format
 
 run: build-modkit $(HELLO_OBJ)
 	$(MODKIT) exec $(HELLO_OBJ)
@@ -34,6 +34,13 @@ test-quick: build
 
 test-asan: build-asan
 	$(SANITIZER_ENV) $(CTEST) $(ASAN_BUILD)
+
+# modkit against dlopen (bench/): a table, CSV and plot in $(BUILD)/bench/out.
+bench: build-bench
+	$(BUILD)/bench/modkit_bench
+
+bench-quick: build-bench
+	$(BUILD)/bench/modkit_bench --quick
 
 deps:
 	@bash scripts/deps.sh
@@ -55,6 +62,9 @@ build-asan: $(ASAN_BUILD)/build.ninja
 
 build-modkit: $(BUILD)/build.ninja
 	$(CMAKE) --build $(BUILD) -j $(JOBS) --target modkit
+
+build-bench: $(BUILD)/build.ninja
+	$(CMAKE) --build $(BUILD) -j $(JOBS) --target modkit_bench
 
 $(HELLO_OBJ): examples/hello/hello.c | $(BUILD)/build.ninja
 	@mkdir -p $(@D)
