@@ -12,11 +12,21 @@
 
 namespace mk {
 
-inline void* mk_memcpy(void* d, const void* s, size_t n) { return __builtin_memcpy(d, s, n); }
-inline void* mk_memmove(void* d, const void* s, size_t n) { return __builtin_memmove(d, s, n); }
-inline void* mk_memset(void* d, int c, size_t n) { return __builtin_memset(d, c, n); }
-inline int mk_memcmp(const void* a, const void* b, size_t n) { return __builtin_memcmp(a, b, n); }
-inline size_t mk_strlen(const char* s) { return __builtin_strlen(s); }
+inline void* mk_memcpy(void* d, const void* s, size_t n) {
+  return __builtin_memcpy(d, s, n);
+}
+inline void* mk_memmove(void* d, const void* s, size_t n) {
+  return __builtin_memmove(d, s, n);
+}
+inline void* mk_memset(void* d, int c, size_t n) {
+  return __builtin_memset(d, c, n);
+}
+inline int mk_memcmp(const void* a, const void* b, size_t n) {
+  return __builtin_memcmp(a, b, n);
+}
+inline size_t mk_strlen(const char* s) {
+  return __builtin_strlen(s);
+}
 
 // Stops at the first difference: memcmp over strlen(a) + 1 bytes would read
 // past the end of a shorter b.
