@@ -13,6 +13,7 @@ PACKAGES=(
   libsodium-dev                                      # module signatures
   libcli11-dev nlohmann-json3-dev libfmt-dev         # command-line tools
   gdb clang-format                                   # debugger tests, make format
+  gnuplot-nox                                        # make bench: the load-time plot
 )
 
 missing=()
