@@ -102,7 +102,7 @@ bool Results::write_csv(const std::string& path) const {
       fprintf(f, "%s,%zu,%s,%s,%s,,,,0,%s\n", s.size.c_str(), s.n, csv_quote(s.metric).c_str(),
               s.system.c_str(), unit_name(s.unit), csv_quote(s.note).c_str());
     else
-      fprintf(f, "%s,%zu,%s,%s,%s,%.1f,%.1f,%.1f,%zu,%s\n", s.size.c_str(), s.n,
+      fprintf(f, "%s,%zu,%s,%s,%s,%.8g,%.8g,%.8g,%zu,%s\n", s.size.c_str(), s.n,
               csv_quote(s.metric).c_str(), s.system.c_str(), unit_name(s.unit), m.median, m.min,
               m.max, m.count, csv_quote(s.note).c_str());
   }
