@@ -7,8 +7,10 @@ set -euo pipefail
 # The one list of what the project needs from Debian.
 PACKAGES=(
   build-essential gcc g++ clang binutils cmake ninja-build pkg-config  # toolchain
+  lld                                                # ld.lld: the arch golden tests
   libclang-rt-14-dev                                 # clang sanitizer and libFuzzer runtimes
   libgtest-dev libgmock-dev libbenchmark-dev         # tests and benchmarks
+  gnuplot-nox                                        # make bench's plot
   libfuse3-dev fuse3                                 # hosted devfs
   libsodium-dev                                      # module signatures
   libcli11-dev nlohmann-json3-dev libfmt-dev         # command-line tools
