@@ -234,6 +234,38 @@ extern "C" int work(int v) {
   EXPECT_EQ(mk::test::OpenDescriptors(), start_fds);
 }
 
+// Files are packed into shared chunks: loading many costs no mapping each.
+TEST_P(KernelApiTest, ManyLoadedFilesShareAFewMappings) {
+  std::string obj = Hello();
+  ASSERT_FALSE(obj.empty());
+  Kernel k;
+  ExportHost(k);
+  std::vector<File*> files;
+  constexpr int kFiles = 500;
+  for (int i = 0; i < kFiles; ++i) {
+    File* f = k.load(obj);
+    ASSERT_NE(f, nullptr);
+    files.push_back(f);
+  }
+  EXPECT_EQ(k.files(), static_cast<size_t>(kFiles));
+  // Text and rodata: one chunk each, two views each (a few more if the
+  // kernel splits a view's entry).
+  EXPECT_LE(mk::test::MemfdMappings(), 8u);
+  // Each file has its own data.
+  int* c0 = static_cast<int*>(k.symbol(files[0], "counter"));
+  int* c1 = static_cast<int*>(k.symbol(files[kFiles - 1], "counter"));
+  ASSERT_NE(c0, c1);
+  *c0 = 99;
+  EXPECT_EQ(*c1, 5);
+  const size_t per_file = k.arena_used() / kFiles;
+  for (size_t i = 0; i < files.size(); i += 2)
+    k.unload(files[i]);
+  EXPECT_EQ(k.arena_used(), per_file * (kFiles / 2));
+  for (size_t i = 1; i < files.size(); i += 2)
+    k.unload(files[i]);
+  EXPECT_EQ(k.arena_used(), 0u);
+}
+
 // No page is ever writable and executable at once, whatever was loaded.
 TEST_P(KernelApiTest, NoPageIsWritableAndExecutable) {
   ASSERT_TRUE(mk::test::WritableAndExecutable().empty()) << "before any load";
