@@ -72,3 +72,10 @@ $(HELLO_OBJ): examples/hello/hello.c | $(BUILD)/build.ninja
 
 format: deps
 	git ls-files -z -- '*.c' '*.h' '*.cc' '*.cpp' '*.hpp' | xargs -0 -r clang-format -i
+
+# aarch64 and riscv64: the project cross-built with Debian's cross compilers
+# and its tests run under qemu-user (scripts/cross.sh; slow, so not part of
+# `make test`). ARCHES=aarch64 or ARCHES=riscv64 runs one.
+.PHONY: test-cross
+test-cross:
+	bash scripts/cross.sh

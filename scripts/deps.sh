@@ -18,6 +18,16 @@ PACKAGES=(
   gnuplot-nox                                        # make bench: the load-time plot
 )
 
+# The cross toolchains and qemu-user, installed only for `make test-cross`
+# (scripts/cross.sh runs `deps.sh --cross`). googletest for the cross builds
+# is built from the sources libgtest-dev ships.
+CROSS_PACKAGES=(
+  gcc-aarch64-linux-gnu g++-aarch64-linux-gnu binutils-aarch64-linux-gnu libc6-dev-arm64-cross
+  gcc-riscv64-linux-gnu g++-riscv64-linux-gnu binutils-riscv64-linux-gnu libc6-dev-riscv64-cross
+  qemu-user
+)
+if [[ "${1:-}" == --cross ]]; then PACKAGES+=("${CROSS_PACKAGES[@]}"); fi
+
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)

@@ -8,7 +8,8 @@ namespace {
 
 const Machine* const kMachines[] = {
     &kX86_64,
-    // &kAArch64, &kRiscV64: added with their tables.
+    &kAArch64,
+    &kRiscV64,
 };
 
 }  // namespace

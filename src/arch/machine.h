@@ -32,11 +32,25 @@ enum class Reach : uint8_t {
   kNarrow,    // 8/16-bit fields: only meaningful for small constants
 };
 
+// Kinds that are one instruction of several building one value (aarch64
+// ADRP + :lo12:, MOVW groups; riscv HI20 + LO12, AUIPC + %pcrel_lo). All
+// parts must use the same S, so a part never goes through a stub on its own:
+// a function such a part names gets a canonical stub (its address for the
+// whole file), as a PLT entry is in a non-PIC link.
+enum class Pair : uint8_t {
+  kNone,  // the kind computes its whole value
+  kPart,  // one part, paired by symbol (the same S + A in every part)
+  kHi,    // riscv PCREL_HI20/GOT_HI20: the linker records its value by P
+  kLo,    // riscv PCREL_LO12_I/S: S + A is the address of its kHi partner;
+          // the linker passes the partner's value as RelocValues::H
+};
+
 struct RelocKind {
   uint32_t type;
   elf::RelocShape shape;  // name, width, tls
   Need need;
   Reach reach;
+  Pair pair = Pair::kNone;
 };
 
 // The values of the psABI formulas for one relocation.
@@ -47,6 +61,7 @@ struct RelocValues {
   uint64_t G = 0;    // address of the symbol's GOT slot (0 when it has none)
   uint64_t GOT = 0;  // address of the file's GOT base
   uint64_t Z = 0;    // symbol size
+  int64_t H = 0;     // Pair::kLo only: the value its kHi partner computed
 };
 
 enum class ApplyStatus : uint8_t {
@@ -75,6 +90,11 @@ struct Machine {
   void (*write_stub)(uint8_t* loc, uint64_t stub_addr, uint64_t target);
   // Can a branch of `type` at `P` reach `target` directly?
   bool (*branch_reaches)(uint32_t type, uint64_t P, uint64_t target);
+  // The widest a file may spread (all its blocks within this many bytes):
+  // its own calls between blocks (init text to text) have no stubs, so this
+  // is the reach of the machine's shortest call. x86_64 rel32, riscv64
+  // AUIPC+JALR: 2 GiB; aarch64 BL: 128 MiB.
+  uint64_t file_span = uint64_t{1} << 31;
 };
 
 // All machines compiled into this build.
@@ -82,5 +102,7 @@ const Machine* machine_for(uint16_t e_machine);
 const elf::MachineRules* rules_for(uint16_t e_machine);  // an elf::MachineLookup
 
 extern const Machine kX86_64;
+extern const Machine kAArch64;
+extern const Machine kRiscV64;
 
 }  // namespace mk::arch

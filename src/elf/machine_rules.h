@@ -16,6 +16,10 @@ struct RelocShape {
   const char* name;  // "R_X86_64_PC32"
   uint8_t width;     // bytes touched at r_offset
   bool tls;          // thread-local: refused with a clear error
+  // Known but refused for another reason, which the validator's error
+  // gives after the kind's name (R_RISCV_ALIGN: "... build with
+  // -mno-relax"); nullptr for a kind that is accepted.
+  const char* refused = nullptr;
 };
 
 struct MachineRules {

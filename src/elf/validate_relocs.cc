@@ -177,6 +177,10 @@ Result<void> check_reloc_section(Context& c, uint32_t i) {
                    "relocation %lu of %s: type %#x (%s) is thread-local; TLS is not supported", k,
                    w.text, type, shape->name);
     }
+    if (shape->refused != nullptr) {
+      return Error(Errc::kUnsupported, "relocation %lu of %s: %s at offset %#lx %s", k, w.text,
+                   shape->name, e.offset, shape->refused);
+    }
     if (sym >= nsyms) {
       return Error(Errc::kMalformed,
                    "relocation %lu of %s: symbol index %u is past the symbol table (%lu symbols)",

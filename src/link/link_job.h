@@ -69,6 +69,57 @@ struct Outside {
   const char* label = nullptr;
 };
 
+// The values of the relocations that compute the high part of a riscv
+// %pcrel_lo pair (arch::Pair::kHi), by the address of their place: a kLo
+// relocation's S + A is that address. Open addressing over a table sized
+// once, from scan()'s count, to at least twice the entries: put() never
+// grows and never fails.
+class HiTable {
+ public:
+  explicit HiTable(Allocator& a) : slots_(a) {}
+  [[nodiscard]] bool init(uint64_t count) {
+    size_t n = 8;
+    while (n < 2 * count)
+      n *= 2;
+    mask_ = n - 1;
+    return slots_.resize(n);
+  }
+  void put(uint64_t p, int64_t value) {
+    for (size_t i = hash(p);; i = (i + 1) & mask_) {
+      if (!slots_[i].used || slots_[i].p == p) {
+        slots_[i] = Slot{p, value, true};
+        return;
+      }
+    }
+  }
+  const int64_t* find(uint64_t p) const {
+    for (size_t i = hash(p);; i = (i + 1) & mask_) {
+      if (!slots_[i].used) return nullptr;
+      if (slots_[i].p == p) return &slots_[i].value;
+    }
+  }
+
+ private:
+  struct Slot {
+    uint64_t p = 0;
+    int64_t value = 0;
+    bool used = false;
+  };
+  size_t hash(uint64_t p) const {
+    return static_cast<size_t>((p * 0x9e3779b97f4a7c15u) >> 32) & mask_;
+  }
+  Vec<Slot> slots_;
+  size_t mask_ = 0;
+};
+
+// A kLo relocation, applied after every kHi one (its partner may come later
+// in the section, or in another section).
+struct LoRef {
+  uint32_t obj;
+  uint32_t rs;  // index into the object's relocs
+  uint64_t i;
+};
+
 struct LinkJob {
   LinkJob(Linker& l, const LinkRequest& r)
       : linker(l),
@@ -80,7 +131,9 @@ struct LinkJob {
         looked_up(l.alloc_),
         outside(l.alloc_),
         stubs(l.alloc_),
-        gots(l.alloc_) {}
+        gots(l.alloc_),
+        his(l.alloc_),
+        los(l.alloc_) {}
 
   Linker& linker;
   const LinkRequest& req;
@@ -101,6 +154,11 @@ struct LinkJob {
   uint64_t got_off = 0;   // in kRodata
   uint64_t dso_off = 0;   // in kData
   bool dso_used = false;
+
+  // riscv %pcrel_lo pairs (arch::Pair): counted by scan(), used by apply().
+  uint64_t hi_count = 0, lo_count = 0;
+  HiTable his;
+  Vec<LoRef> los;
 
   // Placement constraints found while scanning relocations.
   bool need_low = false;
@@ -127,6 +185,7 @@ struct LinkJob {
   Result<void> allocate(const Window& w);
   void copy();
   Result<void> apply();
+  Result<void> apply_one(uint32_t o, const elf::RelocSection& rs, uint64_t i, uint64_t got_base);
   void fill_slots();
   Result<void> collect_symbols();
   Result<void> collect_ctors();

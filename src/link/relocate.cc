@@ -12,7 +12,6 @@ namespace {
 
 constexpr uint64_t kReach = uint64_t{1} << 31;  // +-2 GiB: 32-bit signed displacement
 constexpr uint64_t kLowLimit = uint64_t{1} << 31;
-constexpr uint64_t kSpan = uint64_t{1} << 30;  // a window is at most 2 x kSpan wide
 
 uint64_t sat_sub(uint64_t a, uint64_t b) {
   return a > b ? a - b : 0;
@@ -138,6 +137,8 @@ Result<void> LinkJob::scan() {
         Relocation rel = obj.relocation(rs, i);
         if (rel.sym == 0) continue;
         const arch::RelocKind* k = machine->kind(rel.type);
+        hi_count += k->pair == arch::Pair::kHi;
+        lo_count += k->pair == arch::Pair::kLo;
         SymRef* ref = MK_TRY(ref_of(o, rel.sym, rs, rel.offset));
         if (k->need == arch::Need::kGot && st.got[rel.sym] == 0) {
           if (!gots.push(SlotUse{o, rel.sym})) return Error(Errc::kNoMemory, "link: out of memory");
@@ -153,11 +154,15 @@ Result<void> LinkJob::scan() {
         } else if (k->need != arch::Need::kGot && k->reach == arch::Reach::kPcRel32 && external &&
                    out != nullptr) {
           // Data must be reached directly (or copied, see below); a function's
-          // address may be a stub.
-          if (ref->type == STT_FUNC)
+          // address may be a stub. For one part of a multi-instruction
+          // address (aarch64 ADRP, riscv AUIPC) the other parts must agree:
+          // the stub becomes the function's address for the whole file.
+          if (ref->type == STT_FUNC) {
             stub = true;
-          else
+            if (k->pair != arch::Pair::kNone) out->canonical = true;
+          } else {
             out->pcrel_data = true;
+          }
         } else if (k->reach == arch::Reach::kAbs32) {
           if (ref->cls != kAbsolute) {
             if (!need_low) low_why = sym_label(o, rel.sym);
@@ -220,8 +225,10 @@ Result<void> LinkJob::scan() {
 
 // The window every block of the file must lie in: within reach of the data
 // it reads PC-relatively, in the low 2 GiB if it has absolute 32-bit
-// relocations to itself, and never wider than 2 GiB (its own parts reach each
-// other with 32-bit displacements).
+// relocations to itself, and never wider than the machine's file_span (its
+// own parts call each other without stubs: 2 GiB with x86_64 rel32 and riscv
+// AUIPC+JALR, 127 MiB with aarch64 BL). The PC-relative reach of data is
+// +-2 GiB on every machine (aarch64 ADRP reaches +-4 GiB: 2 is safe).
 Result<Window> LinkJob::place() const {
   uint64_t total = 0;
   for (int c = 0; c < kClassCount; ++c)
@@ -247,9 +254,10 @@ Result<Window> LinkJob::place() const {
                    "low 2 GiB, but it reads `%s' at %#lx PC-relatively; rebuild it with -fPIC",
                    low_why, tmax_name, tmax);
   }
+  const uint64_t span = machine->file_span / 2;
   Window w;
-  w.lo = static_cast<uintptr_t>(sat_sub(center, kSpan) > lo ? sat_sub(center, kSpan) : lo);
-  w.hi = static_cast<uintptr_t>(sat_add(center, kSpan) < hi ? sat_add(center, kSpan) : hi);
+  w.lo = static_cast<uintptr_t>(sat_sub(center, span) > lo ? sat_sub(center, span) : lo);
+  w.hi = static_cast<uintptr_t>(sat_add(center, span) < hi ? sat_add(center, span) : hi);
   return w;
 }
 
@@ -290,62 +298,92 @@ void LinkJob::copy() {
 
 Result<void> LinkJob::apply() {
   const uint64_t got_base = file->blocks[static_cast<int>(Class::kRodata)].base + got_off;
+  if ((hi_count != 0 && !his.init(hi_count)) || !los.reserve(lo_count))
+    return Error(Errc::kNoMemory, "link: out of memory for PC-relative pairs");
   for (uint32_t o = 0; o < objs.size(); ++o) {
-    ObjState& st = objs[o];
-    const ValidatedObject& obj = *st.obj;
-    for (const RelocSection& rs : obj.relocs) {
-      const SecPlace& tp = st.place[rs.target];
-      if (tp.cls < 0) continue;
-      uint8_t* wbase = reinterpret_cast<uint8_t*>(file->blocks[tp.cls].alias + tp.off);
-      const uint64_t pbase = file->blocks[tp.cls].base + tp.off;
+    const ValidatedObject& obj = *objs[o].obj;
+    for (uint32_t r = 0; r < obj.relocs.size(); ++r) {
+      const RelocSection& rs = obj.relocs[r];
+      if (objs[o].place[rs.target].cls < 0) continue;
       for (uint64_t i = 0; i < rs.count; ++i) {
-        Relocation rel = obj.relocation(rs, i);
-        const SymRef& ref = st.syms[rel.sym];
-        if (rel.sym != 0 && ref.in_discarded) {
-          // An .eh_frame entry for a discarded COMDAT copy (ref_of allows no
-          // other): its address field stays 0, which unwinders skip.
-          mk_memset(wbase + rel.offset, 0, machine->kind(rel.type)->shape.width);
+        if (machine->kind(obj.relocation(rs, i).type)->pair == arch::Pair::kLo) {
+          (void)los.push(LoRef{o, r, i});  // reserved above
           continue;
         }
-        arch::RelocValues v;
-        v.S = rel.sym == 0 ? 0 : address(ref);
-        v.A = rel.addend;
-        v.P = pbase + rel.offset;
-        v.GOT = got_base;
-        v.Z = ref.size;
-        if (st.got[rel.sym] != 0) v.G = got_base + uint64_t{st.got[rel.sym] - 1} * 8;
-        arch::ApplyResult res = machine->apply(rel.type, wbase + rel.offset, rel.offset, v);
-        if (res.status == arch::ApplyStatus::kOverflow && ref.outside != UINT32_MAX &&
-            outside[ref.outside].stub != 0) {
-          // Out of reach: go through this file's stub for the symbol.
-          v.S = stub_address(outside[ref.outside]);
-          res = machine->apply(rel.type, wbase + rel.offset, rel.offset, v);
-        }
-        if (res.status == arch::ApplyStatus::kOk) continue;
-        const arch::RelocKind* k = machine->kind(rel.type);
-        const char* why = "out of range";
-        switch (res.status) {
-          case arch::ApplyStatus::kMisaligned:
-            why = "misaligned";
-            break;
-          case arch::ApplyStatus::kNoGot:
-            why = "without a GOT slot";
-            break;
-          case arch::ApplyStatus::kBadInsn:
-            why = "on an instruction it cannot patch";
-            break;
-          default:
-            break;
-        }
-        bool pic_hint = k->reach == arch::Reach::kPcRel32 || k->reach == arch::Reach::kAbs32;
-        return Error(Errc::kRange, "%s: relocation %s at %s+%#lx to `%s' %s (value %#lx)%s",
-                     st.name, k->shape.name, obj.sections[rs.target].name, rel.offset,
-                     sym_label(o, rel.sym), why, static_cast<uint64_t>(res.value),
-                     pic_hint ? "; rebuild the module with -fPIC" : "");
+        MK_TRY(apply_one(o, rs, i, got_base));
       }
     }
   }
+  // Every high part is known now, wherever it was.
+  for (const LoRef& l : los)
+    MK_TRY(apply_one(l.obj, objs[l.obj].obj->relocs[l.rs], l.i, got_base));
   return Ok();
+}
+
+Result<void> LinkJob::apply_one(uint32_t o, const RelocSection& rs, uint64_t i, uint64_t got_base) {
+  ObjState& st = objs[o];
+  const ValidatedObject& obj = *st.obj;
+  const SecPlace& tp = st.place[rs.target];
+  uint8_t* wbase = reinterpret_cast<uint8_t*>(file->blocks[tp.cls].alias + tp.off);
+  const uint64_t pbase = file->blocks[tp.cls].base + tp.off;
+  Relocation rel = obj.relocation(rs, i);
+  const arch::RelocKind* k = machine->kind(rel.type);
+  const SymRef& ref = st.syms[rel.sym];
+  if (rel.sym != 0 && ref.in_discarded) {
+    // An .eh_frame entry for a discarded COMDAT copy (ref_of allows no
+    // other): its address field stays 0, which unwinders skip.
+    mk_memset(wbase + rel.offset, 0, k->shape.width);
+    return Ok();
+  }
+  arch::RelocValues v;
+  v.S = rel.sym == 0 ? 0 : address(ref);
+  v.A = rel.addend;
+  v.P = pbase + rel.offset;
+  v.GOT = got_base;
+  v.Z = ref.size;
+  if (st.got[rel.sym] != 0) v.G = got_base + uint64_t{st.got[rel.sym] - 1} * 8;
+  if (k->pair == arch::Pair::kLo) {
+    // S + A is the place of the high part this low part completes.
+    uint64_t hi_at = v.S + static_cast<uint64_t>(v.A);
+    const int64_t* h = hi_count != 0 ? his.find(hi_at) : nullptr;
+    if (h == nullptr)
+      return Error(Errc::kMalformed,
+                   "%s: relocation %s at %s+%#lx refers to `%s' at %#lx, where no relocation "
+                   "computes the high part it pairs with (a %%pcrel_lo without its %%pcrel_hi)",
+                   st.name, k->shape.name, obj.sections[rs.target].name, rel.offset,
+                   sym_label(o, rel.sym), hi_at);
+    v.H = *h;
+  }
+  arch::ApplyResult res = machine->apply(rel.type, wbase + rel.offset, rel.offset, v);
+  if (res.status == arch::ApplyStatus::kOverflow && k->pair == arch::Pair::kNone &&
+      ref.outside != UINT32_MAX && outside[ref.outside].stub != 0) {
+    // Out of reach: go through this file's stub for the symbol. (Never for
+    // one part of a pair: its other parts would still use S.)
+    v.S = stub_address(outside[ref.outside]);
+    res = machine->apply(rel.type, wbase + rel.offset, rel.offset, v);
+  }
+  if (res.status == arch::ApplyStatus::kOk) {
+    if (k->pair == arch::Pair::kHi) his.put(v.P, res.value);
+    return Ok();
+  }
+  const char* why = "out of range";
+  switch (res.status) {
+    case arch::ApplyStatus::kMisaligned:
+      why = "misaligned";
+      break;
+    case arch::ApplyStatus::kNoGot:
+      why = "without a GOT slot";
+      break;
+    case arch::ApplyStatus::kBadInsn:
+      why = "on an instruction it cannot patch";
+      break;
+    default:
+      break;
+  }
+  bool pic_hint = k->reach == arch::Reach::kPcRel32 || k->reach == arch::Reach::kAbs32;
+  return Error(Errc::kRange, "%s: relocation %s at %s+%#lx to `%s' %s (value %#lx)%s", st.name,
+               k->shape.name, obj.sections[rs.target].name, rel.offset, sym_label(o, rel.sym), why,
+               static_cast<uint64_t>(res.value), pic_hint ? "; rebuild the module with -fPIC" : "");
 }
 
 // Fills the GOT slots and writes the stubs the scan asked for.
