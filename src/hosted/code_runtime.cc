@@ -1,5 +1,12 @@
 #include "hosted/code_runtime.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "hosted/gdb_jit.h"
+#include "hosted/malloc_allocator.h"
+#include "link/linker_file.h"
+
 extern "C" {
 // libgcc's unwinder: takes a .eh_frame section ending with a zero word.
 void __register_frame(void* begin);
@@ -9,6 +16,19 @@ void __cxa_finalize(void* dso);
 }
 
 namespace mk::hosted {
+namespace {
+
+// The debug objects' memory: outlives every runtime (an image is freed by
+// gdb_jit_unregister, whichever runtime registered it).
+MallocAllocator g_debug_heap;
+
+}  // namespace
+
+HostRuntime::~HostRuntime() {
+  // Files still linked when the runtime goes (their arena goes with it).
+  for (auto& [file, entry] : debug_)
+    gdb_jit_unregister(entry);
+}
 
 bool HostRuntime::register_eh_frame(uintptr_t begin, size_t) {
   __register_frame(reinterpret_cast<void*>(begin));
@@ -21,6 +41,44 @@ void HostRuntime::deregister_eh_frame(uintptr_t begin) {
 
 void HostRuntime::finalize(uintptr_t dso_handle) {
   __cxa_finalize(reinterpret_cast<void*>(dso_handle));
+}
+
+void HostRuntime::register_debug(const link::LinkerFile& file,
+                                 const elf::ValidatedObject* const* objects, size_t count) {
+  // The executing view of code is a private mapping of what the linker
+  // wrote through the alias (hosted/page_memory.cc). A page a debugger has
+  // put a breakpoint in is this process's own copy, blind to the new file
+  // just written into the same page: drop such copies so that the page reads
+  // through to what was written. The debugger puts its breakpoints back when
+  // it stops for the registration below. Without a debugger this only costs
+  // a minor fault per page on the next call into it.
+  static const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  for (link::Class c : {link::Class::kText, link::Class::kInitText}) {
+    const link::Block& b = file.blocks[static_cast<int>(c)];
+    if (b.size == 0) continue;
+    uintptr_t lo = b.base & ~(page - 1);
+    uintptr_t hi = (b.base + b.size + page - 1) & ~(page - 1);
+    madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
+  }
+
+  Vec<uint8_t> image(g_debug_heap);
+  if (!build_debug_object(file, objects, count, g_debug_heap, &image)) return;
+  GdbJitEntry* e = gdb_jit_register(static_cast<Vec<uint8_t>&&>(image));
+  if (e == nullptr) return;
+  std::lock_guard<std::mutex> g(mu_);
+  debug_[&file] = e;
+}
+
+void HostRuntime::unregister_debug(const link::LinkerFile& file) {
+  GdbJitEntry* e = nullptr;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    auto it = debug_.find(&file);
+    if (it == debug_.end()) return;
+    e = it->second;
+    debug_.erase(it);
+  }
+  gdb_jit_unregister(e);
 }
 
 }  // namespace mk::hosted

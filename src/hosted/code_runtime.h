@@ -1,15 +1,35 @@
-// HostRuntime: CodeRuntime on Linux with glibc and libgcc's unwinder.
+// HostRuntime: CodeRuntime on Linux with glibc and libgcc's unwinder, and
+// gdb's JIT interface for debug registration (hosted/gdb_jit.h).
 #pragma once
+
+#include <mutex>
+#include <unordered_map>
 
 #include "platform/code_runtime.h"
 
 namespace mk::hosted {
 
+struct GdbJitEntry;
+
 class HostRuntime final : public CodeRuntime {
  public:
+  HostRuntime() = default;
+  ~HostRuntime();
+  HostRuntime(const HostRuntime&) = delete;
+  HostRuntime& operator=(const HostRuntime&) = delete;
+
   bool register_eh_frame(uintptr_t begin, size_t size) override;
   void deregister_eh_frame(uintptr_t begin) override;
   void finalize(uintptr_t dso_handle) override;
+  // Registers the file's debug object with gdb (best effort: a file whose
+  // object cannot be built is simply not registered).
+  void register_debug(const link::LinkerFile& file, const elf::ValidatedObject* const* objects,
+                      size_t count) override;
+  void unregister_debug(const link::LinkerFile& file) override;
+
+ private:
+  std::mutex mu_;
+  std::unordered_map<const link::LinkerFile*, GdbJitEntry*> debug_;
 };
 
 }  // namespace mk::hosted

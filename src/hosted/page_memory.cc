@@ -90,7 +90,16 @@ Result<Mapping> LinuxPageMemory::map(uintptr_t lo, uintptr_t hi, size_t size, Pr
   int view = prot == Prot::kReadExec ? PROT_READ | PROT_EXEC
              : prot == Prot::kRead   ? PROT_READ
                                      : PROT_READ | PROT_WRITE;
-  int flags = MAP_FIXED_NOREPLACE | (fd >= 0 ? MAP_SHARED : MAP_PRIVATE | MAP_ANONYMOUS);
+  // The executing view of code maps the memfd privately: it shows what the
+  // alias writes (the same page-cache pages) until something writes to it
+  // through ptrace, as a debugger inserting a breakpoint does. A shared view
+  // would refuse that write (the kernel lets ptrace write a read-only
+  // mapping only by copy-on-write) and gdb's breakpoints in module code
+  // would never trigger. A page a debugger wrote becomes this process's own
+  // copy: HostRuntime::register_debug drops such copies from the pages each
+  // new file is written to, before the debugger hears of the file.
+  int shared = prot == Prot::kReadExec ? MAP_PRIVATE : MAP_SHARED;
+  int flags = MAP_FIXED_NOREPLACE | (fd >= 0 ? shared : MAP_PRIVATE | MAP_ANONYMOUS);
   void* base = MAP_FAILED;
   for (int attempt = 0; attempt < 4 && base == MAP_FAILED; ++attempt) {
     for (uintptr_t at : candidates(lo, hi, size)) {

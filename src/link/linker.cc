@@ -213,13 +213,19 @@ Result<LinkerFile*> Linker::link(const LinkRequest& req) {
     MK_TRY(job.collect_symbols());
     MK_TRY(job.collect_ctors());
     MK_TRY(job.register_frames());
+    // Debug registration: the last phase before constructors, while the
+    // inputs (with their debug sections, which are not loaded) are still
+    // borrowed. It cannot fail.
+    if (runtime_ != nullptr) runtime_->register_debug(*f, req.objects, req.count);
     return Ok();
   }();
   if (!r) {
     // The one rollback path: undo whatever the phases above did.
-    if (runtime_ != nullptr)
+    if (runtime_ != nullptr) {
+      runtime_->unregister_debug(*f);
       for (uintptr_t eh : f->eh_frames)
         runtime_->deregister_eh_frame(eh);
+    }
     for (const Block& b : f->blocks)
       arena_.free(b);
     destroy(alloc_, f);
@@ -249,9 +255,11 @@ void Linker::unlink(LinkerFile* f) {
     for (uintptr_t fn : f->fini)
       reinterpret_cast<FiniFn>(fn)();
   }
-  if (runtime_ != nullptr)
+  if (runtime_ != nullptr) {
+    runtime_->unregister_debug(*f);
     for (uintptr_t eh : f->eh_frames)
       runtime_->deregister_eh_frame(eh);
+  }
   for (const Block& b : f->blocks)
     arena_.free(b);
   destroy(alloc_, f);

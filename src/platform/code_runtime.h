@@ -9,7 +9,17 @@
 // - finalize(dso_handle) runs what the file's code registered to run at its
 //   unload (C++ static destructors registered with __cxa_atexit against the
 //   file's __dso_handle), before its fini arrays run.
-// - All may be no-ops in a kernel that has no unwinder or no atexit.
+// - register_debug() is the linker's debug-registration phase: given the
+//   linked file (sections and symbols at their final addresses) and the
+//   input objects it was linked from, while they are still borrowed (the
+//   runtime copies what it keeps: debug sections are not loaded), it may
+//   describe the file to a debugger (hosted: the GDB JIT interface). It runs
+//   after the file is in place and before its constructors, and cannot fail
+//   the load: a debugger that cannot be told is not a reason to refuse a
+//   module. unregister_debug() is called for every file before its memory
+//   is freed, registered or not.
+// - All may be no-ops in a kernel that has no unwinder, no atexit or no
+//   debugger.
 #pragma once
 
 #include <stddef.h>
@@ -17,11 +27,21 @@
 
 namespace mk {
 
+namespace elf {
+class ValidatedObject;
+}
+namespace link {
+class LinkerFile;
+}
+
 class CodeRuntime {
  public:
   virtual bool register_eh_frame(uintptr_t begin, size_t size) = 0;
   virtual void deregister_eh_frame(uintptr_t begin) = 0;
   virtual void finalize(uintptr_t dso_handle) = 0;
+  virtual void register_debug(const link::LinkerFile& file,
+                              const elf::ValidatedObject* const* objects, size_t count) {}
+  virtual void unregister_debug(const link::LinkerFile& file) {}
 
  protected:
   ~CodeRuntime() = default;

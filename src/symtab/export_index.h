@@ -38,6 +38,13 @@ class ExportIndex {
   const ExportEntry* find(const char* name, uint32_t hash);
   const ExportEntry* find(const char* name) { return find(name, name_hash(name)); }
   size_t size() const { return live_; }
+  // Calls fn(const ExportEntry&) for every live export (the ksyms image lists
+  // the kernel's). Not while a load or unload changes the index.
+  template <class Fn>
+  void for_each(Fn&& fn) const {
+    for (const ExportEntry& e : entries_)
+      if (e.live) fn(e);
+  }
 
   // The contract of module::ExportScope.
   [[nodiscard]] Result<void> add(module::File& file, const module::Metadata& md);

@@ -31,6 +31,10 @@ int main(int argc, char** argv) {
     modkit::tool::Run run = modkit::tool::add_xref(app);
     verbs[app.get_subcommands({}).back()] = run;
   }
+  {
+    modkit::tool::Run run = modkit::tool::add_sym(app);
+    verbs[app.get_subcommands({}).back()] = run;
+  }
 
   try {
     app.parse(own, argv);

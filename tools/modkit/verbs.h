@@ -8,6 +8,11 @@
 #include <string>
 #include <vector>
 
+namespace mk::hosted {
+struct SymbolInfo;
+struct AddressInfo;
+}  // namespace mk::hosted
+
 namespace modkit::tool {
 
 using Run = std::function<int()>;
@@ -16,5 +21,10 @@ using Run = std::function<int()>;
 Run add_exec(CLI::App& app, std::vector<std::string>* program_args);
 // `xref DIR`: the hints index of a module directory.
 Run add_xref(CLI::App& app);
+// `sym NAME | --addr ADDR | --ksyms OUT`: symbol queries and the ksyms image.
+Run add_sym(CLI::App& app);
+// How `sym` prints its answers (text, or JSON with --json), wherever they come from.
+void print_symbols(const std::vector<mk::hosted::SymbolInfo>& symbols, bool json);
+void print_address(const mk::hosted::AddressInfo& address, bool known, bool json);
 
 }  // namespace modkit::tool

@@ -1,0 +1,235 @@
+#include "symtab/elf_image.h"
+
+#include "support/checked.h"
+#include "support/memory.h"
+
+namespace mk::symtab {
+
+using namespace mk::elf;
+
+namespace {
+
+Error too_big() {
+  return Error(Errc::kRange, "ELF image: larger than its 64-bit offsets can describe");
+}
+
+}  // namespace
+
+// ---- StringTableWriter ----
+
+StringTableWriter::StringTableWriter(Allocator& a) : bytes_(a) {}
+
+// Vec grows by push() one element at a time; strings are appended in runs,
+// so keep an amortised capacity of our own.
+bool StringTableWriter::grow(size_t n) {
+  if (n <= cap_) return true;
+  size_t want = cap_ < 256 ? 256 : cap_;
+  while (want < n) {
+    if (want > SIZE_MAX / 2) return false;
+    want *= 2;
+  }
+  if (!bytes_.reserve(want)) return false;
+  cap_ = want;
+  return true;
+}
+
+Result<uint32_t> StringTableWriter::add(const char* name, const char* prefix) {
+  if (bytes_.empty()) {  // offset 0: the empty name
+    if (!grow(1) || !bytes_.push('\0')) return Error(Errc::kNoMemory, "ELF image: out of memory");
+  }
+  size_t at = bytes_.size();
+  size_t np = mk_strlen(prefix), nn = mk_strlen(name);
+  if (np == 0 && nn == 0) return 0u;
+  size_t end = at + np + nn + 1;
+  if (end > UINT32_MAX) return Error(Errc::kRange, "ELF image: string table over 4 GiB");
+  if (!grow(end) || !bytes_.resize(end)) return Error(Errc::kNoMemory, "ELF image: out of memory");
+  mk_memcpy(bytes_.data() + at, prefix, np);
+  mk_memcpy(bytes_.data() + at + np, name, nn + 1);
+  return static_cast<uint32_t>(at);
+}
+
+// ---- ElfImageWriter ----
+
+ElfImageWriter::ElfImageWriter(Allocator& a) : alloc_(a), names_(a), sections_(a) {
+  // Section 0: the null section (its sh_size and sh_link carry extended
+  // numbering when write() needs it).
+  (void)sections_.push(Entry{Shdr{}, nullptr});  // capacity 4 on the first push; may fail
+}
+
+Result<uint32_t> ElfImageWriter::add(const ImageSection& s) {
+  if (sections_.empty() && !sections_.push(Entry{Shdr{}, nullptr}))
+    return Error(Errc::kNoMemory, "ELF image: out of memory");
+  if (sections_.size() >= UINT32_MAX - 2)
+    return Error(Errc::kRange, "ELF image: too many sections");
+  uint32_t name = MK_TRY(names_.add(s.name, s.prefix));
+  Shdr h{};
+  h.name = name;
+  h.type = s.type;
+  h.flags = s.flags;
+  h.addr = s.addr;
+  h.size = s.size;
+  h.link = s.link;
+  h.info = s.info;
+  h.addralign = s.align == 0 ? 1 : s.align;
+  h.entsize = s.entsize;
+  uint32_t index = static_cast<uint32_t>(sections_.size());
+  if (!sections_.push(Entry{h, s.type == SHT_NOBITS ? nullptr : s.data}))
+    return Error(Errc::kNoMemory, "ELF image: out of memory");
+  return index;
+}
+
+Result<void> ElfImageWriter::write(uint16_t type, uint16_t machine, Vec<uint8_t>* out) {
+  ImageSection shstrtab;
+  shstrtab.name = ".shstrtab";
+  shstrtab.type = SHT_STRTAB;
+  uint32_t shstrndx = MK_TRY(add(shstrtab));
+  // Its contents are final now (the last name is in): point at them.
+  sections_[shstrndx].hdr.size = names_.size();
+  sections_[shstrndx].data = names_.data();
+
+  // Layout: header, contents, section headers.
+  uint64_t at = sizeof(Ehdr);
+  for (size_t i = 1; i < sections_.size(); ++i) {
+    Shdr& h = sections_[i].hdr;
+    // File alignment: enough to read the tables in place; addresses keep
+    // their own alignment in sh_addralign.
+    uint64_t al = h.addralign > 8 ? 8 : h.addralign;
+    if (!align_up(at, al, &at)) return too_big();
+    h.offset = at;
+    if (h.type != SHT_NOBITS && add_overflow(at, h.size, &at)) return too_big();
+  }
+  uint64_t shoff = 0, total = 0, table = 0;
+  if (!align_up(at, 8, &shoff) || mul_overflow<uint64_t>(sections_.size(), sizeof(Shdr), &table) ||
+      add_overflow(shoff, table, &total) || total > SIZE_MAX)
+    return too_big();
+
+  size_t count = sections_.size();
+  Shdr& null = sections_[0].hdr;
+  null = Shdr{};
+  Ehdr eh{};
+  eh.ident[0] = 0x7f;
+  eh.ident[1] = 'E';
+  eh.ident[2] = 'L';
+  eh.ident[3] = 'F';
+  eh.ident[EI_CLASS] = ELFCLASS64;
+  eh.ident[EI_DATA] = ELFDATA2LSB;
+  eh.ident[EI_VERSION] = EV_CURRENT;
+  eh.type = type;
+  eh.machine = machine;
+  eh.version = EV_CURRENT;
+  eh.shoff = shoff;
+  eh.ehsize = sizeof(Ehdr);
+  eh.shentsize = sizeof(Shdr);
+  if (count >= SHN_LORESERVE) {
+    eh.shnum = 0;
+    null.size = count;
+  } else {
+    eh.shnum = static_cast<uint16_t>(count);
+  }
+  if (shstrndx >= SHN_LORESERVE) {
+    eh.shstrndx = SHN_XINDEX;
+    null.link = shstrndx;
+  } else {
+    eh.shstrndx = static_cast<uint16_t>(shstrndx);
+  }
+
+  out->clear();
+  if (!out->resize(static_cast<size_t>(total)))
+    return Error(Errc::kNoMemory, "ELF image: out of memory for %lu bytes", total);
+  uint8_t* p = out->data();
+  mk_memcpy(p, &eh, sizeof eh);
+  for (size_t i = 1; i < count; ++i) {
+    const Entry& e = sections_[i];
+    if (e.hdr.type != SHT_NOBITS && e.hdr.size != 0 && e.data != nullptr)
+      mk_memcpy(p + e.hdr.offset, e.data, e.hdr.size);
+  }
+  for (size_t i = 0; i < count; ++i)
+    mk_memcpy(p + shoff + i * sizeof(Shdr), &sections_[i].hdr, sizeof(Shdr));
+  return Ok();
+}
+
+// ---- SymbolTableWriter ----
+
+SymbolTableWriter::SymbolTableWriter(Allocator& a)
+    : names_(a), locals_(a), globals_(a), table_(a), shndx_(a) {}
+
+Result<void> SymbolTableWriter::add(const char* name, uint64_t value, uint64_t size, uint8_t type,
+                                    uint8_t bind, uint8_t visibility, uint32_t section) {
+  uint32_t n = MK_TRY(names_.add(name));
+  Pending p{n, st_info(bind, type), static_cast<uint8_t>(visibility & 3), section, value, size};
+  if (!(bind == STB_LOCAL ? locals_ : globals_).push(p))
+    return Error(Errc::kNoMemory, "ELF image: out of memory for symbols");
+  return Ok();
+}
+
+Result<void> SymbolTableWriter::emit(ElfImageWriter& image) {
+  size_t n = 1 + locals_.size() + globals_.size();
+  if (n > UINT32_MAX) return Error(Errc::kRange, "ELF image: too many symbols");
+  table_.clear();
+  shndx_.clear();
+  if (!table_.reserve(n)) return Error(Errc::kNoMemory, "ELF image: out of memory for symbols");
+  (void)table_.push(Sym{});
+  bool extended = false;
+  const Vec<Pending>* groups[2] = {&locals_, &globals_};
+  for (const Vec<Pending>* group : groups) {
+    for (const Pending& p : *group) {
+      Sym s{};
+      s.name = p.name;
+      s.info = p.info;
+      s.other = p.other;
+      s.value = p.value;
+      s.size = p.size;
+      if (p.section == kAbsolute) {
+        s.shndx = SHN_ABS;
+      } else if (p.section >= SHN_LORESERVE) {
+        s.shndx = SHN_XINDEX;
+        extended = true;
+      } else {
+        s.shndx = static_cast<uint16_t>(p.section);
+      }
+      (void)table_.push(s);
+    }
+  }
+  if (extended) {
+    if (!shndx_.resize(n)) return Error(Errc::kNoMemory, "ELF image: out of memory for symbols");
+    size_t i = 1;
+    for (const Vec<Pending>* group : groups)
+      for (const Pending& p : *group) {
+        shndx_[i++] = p.section != kAbsolute && p.section >= SHN_LORESERVE ? p.section : 0;
+      }
+  }
+
+  ImageSection strtab;
+  strtab.name = ".strtab";
+  strtab.type = SHT_STRTAB;
+  if (names_.size() == 0) (void)MK_TRY(names_.add(""));  // "" at offset 0 even with no names
+  strtab.data = names_.data();
+  strtab.size = names_.size();
+  uint32_t strndx = MK_TRY(image.add(strtab));
+
+  ImageSection symtab;
+  symtab.name = ".symtab";
+  symtab.type = SHT_SYMTAB;
+  symtab.data = reinterpret_cast<const uint8_t*>(table_.begin());
+  symtab.size = n * sizeof(Sym);
+  symtab.link = strndx;
+  symtab.info = static_cast<uint32_t>(1 + locals_.size());
+  symtab.align = 8;
+  symtab.entsize = sizeof(Sym);
+  uint32_t symndx = MK_TRY(image.add(symtab));
+
+  if (extended) {
+    ImageSection x;
+    x.name = ".symtab_shndx";
+    x.type = SHT_SYMTAB_SHNDX;
+    x.data = reinterpret_cast<const uint8_t*>(shndx_.begin());
+    x.size = n * sizeof(uint32_t);
+    x.link = symndx;
+    x.align = 4;
+    x.entsize = sizeof(uint32_t);
+    (void)MK_TRY(image.add(x));
+  }
+  return Ok();
+}
+
+}  // namespace mk::symtab

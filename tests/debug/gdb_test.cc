@@ -1,0 +1,169 @@
+// gdb on module code, as a person would use it: `gdb -batch` runs a program
+// that loads a module built with -g through the embedding API or the
+// registry, and a program run with `modkit exec`; the breakpoint set by the
+// function's name is hit, `bt` names the module's frames and `list` prints
+// the module's source. Skipped only where gdb is absent.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "link/toolchain.h"
+
+namespace {
+
+using mk::test::Compiler;
+using mk::test::Quote;
+using mk::test::Run;
+using mk::test::Scratch;
+
+constexpr const char* kModule = R"(/* a module under the debugger */
+int mod_leaf(int x) {
+  int y = x * 7; /* LEAF-LINE */
+  return y + 1;
+}
+
+int mod_middle(int x) {
+  return mod_leaf(x + 1) * 2; /* MIDDLE-LINE */
+}
+
+int mod_entry(int x) {
+  return mod_middle(x) + 3;
+}
+)";
+
+// mod_entry(5) = (mod_leaf(6) * 2) + 3 = ((42 + 1) * 2) + 3
+constexpr const char* kResult = "result 89";
+
+bool HaveGdb() {
+  return Run("command -v gdb").status == 0;
+}
+
+std::string Gdb(const std::vector<std::string>& commands, const std::string& program_args) {
+  std::string cmd = "gdb -batch -nx -ex 'set debuginfod enabled off' -ex 'set confirm off'";
+  for (const std::string& c : commands)
+    cmd += " -ex " + Quote(c);
+  cmd += " --args " + program_args + " </dev/null";
+  return Run(cmd).output;
+}
+
+void ExpectModuleFrames(const std::string& out) {
+  EXPECT_NE(out.find("Breakpoint 1, mod_leaf (x=6) at "), std::string::npos) << out;
+  // bt: the module's three frames by name, with their source files, then the host's.
+  size_t leaf = out.find("#0  mod_leaf (x=6) at ");
+  size_t middle = out.find(" in mod_middle (x=5) at ");
+  size_t entry = out.find(" in mod_entry (x=5) at ");
+  EXPECT_NE(leaf, std::string::npos) << out;
+  EXPECT_NE(middle, std::string::npos) << out;
+  EXPECT_NE(entry, std::string::npos) << out;
+  EXPECT_LT(leaf, middle);
+  EXPECT_LT(middle, entry);
+  EXPECT_NE(out.find("mod.c:3"), std::string::npos) << out;
+  EXPECT_NE(out.find("mod.c:8"), std::string::npos) << out;  // mod_middle's call
+  // list: the module's own source around the stop.
+  EXPECT_NE(out.find("3\t  int y = x * 7; /* LEAF-LINE */"), std::string::npos) << out;
+  EXPECT_NE(out.find(kResult), std::string::npos) << out;
+  EXPECT_NE(out.find("exited normally"), std::string::npos) << out;
+}
+
+struct Case {
+  const Compiler* compiler;
+  const char* mode;  // debug_host's: kernel (embedding API) or system (registry)
+};
+
+class GdbTest : public ::testing::TestWithParam<Case> {
+ protected:
+  void SetUp() override {
+    if (!HaveGdb()) GTEST_SKIP() << "gdb is not installed: the debugger tests need it";
+    object_ = scratch_.Compile(*GetParam().compiler, "mod.c", kModule, {"-g", "-O0"});
+    ASSERT_FALSE(object_.empty());
+  }
+  std::string HostArgs() const {
+    return Quote(DEBUG_HOST_PATH) + " " + GetParam().mode + " " + Quote(object_) + " mod_entry 5";
+  }
+
+  Scratch scratch_;
+  std::string object_;
+};
+
+TEST_P(GdbTest, PendingBreakpointByNameIsHitWithModuleFramesAndSource) {
+  std::string out = Gdb(
+      {"set breakpoint pending on", "break mod_leaf", "run", "bt", "list", "continue"}, HostArgs());
+  ExpectModuleFrames(out);
+  EXPECT_EQ(out.find("warning: "), std::string::npos) << out;
+}
+
+TEST_P(GdbTest, BreakpointSetOnceTheModuleIsLoaded) {
+  std::string out = Gdb({"break host_loaded", "run", "delete 1", "break mod_leaf", "continue", "bt",
+                         "list", "continue"},
+                        HostArgs());
+  EXPECT_NE(out.find("Breakpoint 2 at 0x"), std::string::npos) << out;
+  EXPECT_NE(out.find("file " + object_.substr(0, object_.size() - 2)), std::string::npos) << out;
+  EXPECT_NE(out.find("Breakpoint 2, mod_leaf (x=6) at "), std::string::npos) << out;
+  EXPECT_NE(out.find(" in mod_entry (x=5) at "), std::string::npos) << out;
+  EXPECT_NE(out.find("3\t  int y = x * 7; /* LEAF-LINE */"), std::string::npos) << out;
+  EXPECT_NE(out.find(kResult), std::string::npos) << out;
+}
+
+TEST_P(GdbTest, UnloadedModuleIsGoneFromTheDebugger) {
+  // After the unload, gdb no longer knows the module's functions.
+  std::string out = Gdb({"break _exit", "run", "info functions mod_"}, HostArgs());
+  EXPECT_NE(out.find(kResult), std::string::npos) << out;
+  EXPECT_EQ(out.find("mod_leaf"), std::string::npos) << out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Hosts, GdbTest,
+                         ::testing::Values(Case{&mk::test::kGcc, "kernel"},
+                                           Case{&mk::test::kGcc, "system"},
+                                           Case{&mk::test::kClang, "kernel"},
+                                           Case{&mk::test::kClang, "system"}),
+                         [](const auto& info) {
+                           return std::string(info.param.compiler->label) + "_" + info.param.mode;
+                         });
+
+#ifdef MODKIT_TOOL_PATH
+constexpr const char* kProgram = R"(#include <stdio.h>
+static int square(int v) {
+  return v * v; /* SQUARE-LINE */
+}
+
+int prog_work(int n) {
+  int s = 0;
+  for (int i = 0; i < n; ++i)
+    s += square(i);
+  return s;
+}
+
+int main(int argc, char** argv) {
+  printf("sum %d\n", prog_work(argc + 3));
+  return 0;
+}
+)";
+
+TEST(GdbExecTest, ModkitExecProgramUnderGdb) {
+  if (!HaveGdb()) GTEST_SKIP() << "gdb is not installed: the debugger tests need it";
+  for (const Compiler* c : {&mk::test::kGcc, &mk::test::kClang}) {
+    SCOPED_TRACE(c->label);
+    Scratch scratch;
+    std::string obj = scratch.Compile(*c, "prog.c", kProgram, {"-g", "-O0"});
+    ASSERT_FALSE(obj.empty());
+    std::string out = Gdb(
+        {"set breakpoint pending on", "break square", "run", "bt", "list", "delete", "continue"},
+        Quote(MODKIT_TOOL_PATH) + " exec " + Quote(obj));
+    EXPECT_NE(out.find("Breakpoint 1, square (v=0) at "), std::string::npos) << out;
+    size_t sq = out.find("#0  square (v=0) at ");
+    size_t work = out.find(" in prog_work (n=4) at ");
+    size_t main_frame = out.find(" in main (argc=1, argv=");
+    EXPECT_NE(sq, std::string::npos) << out;
+    EXPECT_NE(work, std::string::npos) << out;
+    EXPECT_NE(main_frame, std::string::npos) << out;
+    EXPECT_LT(sq, work);
+    EXPECT_LT(work, main_frame);
+    EXPECT_NE(out.find("3\t  return v * v; /* SQUARE-LINE */"), std::string::npos) << out;
+    EXPECT_NE(out.find("sum 14"), std::string::npos) << out;  // 0 + 1 + 4 + 9
+    EXPECT_NE(out.find("exited normally"), std::string::npos) << out;
+  }
+}
+#endif
+
+}  // namespace
