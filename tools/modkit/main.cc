@@ -35,6 +35,8 @@ int main(int argc, char** argv) {
     modkit::tool::Run run = modkit::tool::add_sym(app);
     verbs[app.get_subcommands({}).back()] = run;
   }
+  for (auto& [sub, run] : modkit::tool::add_kernel_verbs(app))
+    verbs[sub] = run;
 
   try {
     app.parse(own, argv);

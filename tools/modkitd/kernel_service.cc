@@ -1,0 +1,313 @@
+#include "kernel_service.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <set>
+
+#include "module/registry.h"
+
+// GNU ld's bounds of this program's image: file 0's address and size in stat.
+extern "C" {
+extern char __executable_start[];
+extern char _end[];
+}
+
+namespace modkitd {
+
+namespace control = mk::hosted::control;
+using control::error_reply;
+using mk::module::File;
+using mk::module::Module;
+using mk::module::UnloadOptions;
+
+struct KernelService::FileInfo {
+  struct Mod {
+    std::string name;
+    uint32_t version;
+    std::string state;
+    uint32_t refs;
+  };
+  uint32_t id;
+  std::string name;
+  std::string state;
+  uint32_t holders;
+  bool autoloaded;
+  bool deferred;
+  uint64_t address;
+  uint64_t size;
+  std::vector<uint32_t> uses;
+  std::vector<Mod> modules;
+};
+
+KernelService::KernelService(mk::hosted::DaemonConfig config, std::string config_origin,
+                             std::function<void(const std::string&)> echo)
+    : config_(std::move(config)), origin_(std::move(config_origin)), echo_(std::move(echo)) {
+  mk::hosted::SystemConfig sc;
+  sc.module_path = config_.module_path;
+  sc.kpi_version = config_.kpi_version;
+  sc.static_modules = true;
+  sc.log = [this](const std::string& line) { on_log(line); };
+  system_ = std::make_unique<mk::hosted::System>(std::move(sc));
+}
+
+KernelService::~KernelService() {
+  shutdown();
+}
+
+void KernelService::on_log(const std::string& line) {
+  if (echo_) echo_(line);
+  {
+    std::lock_guard<std::mutex> g(log_mu_);
+    ++log_generation_;
+  }
+  log_cv_.notify_all();
+}
+
+bool KernelService::boot(std::string* err) {
+  log("modkitd: pid " + std::to_string(getpid()) + ", config " + origin_);
+  std::string path;
+  for (const std::string& d : config_.module_path)
+    path += (path.empty() ? "" : ":") + d;
+  log("modkitd: module_path " + (path.empty() ? std::string("(empty: load by path only)") : path));
+  log("modkitd: kpi_version " + std::to_string(config_.kpi_version));
+  switch (config_.signature_policy) {
+    case mk::hosted::SignaturePolicy::kOff:
+      break;
+    case mk::hosted::SignaturePolicy::kWarn:
+      log("modkitd: signature_policy warn: signature checks are not implemented yet; every module "
+          "loads unchecked");
+      break;
+    case mk::hosted::SignaturePolicy::kEnforce:
+      log("modkitd: signature_policy enforce: NOT ENFORCED: signature checks are not implemented "
+          "yet; every module loads unchecked");
+      break;
+  }
+  mk::Result<File*> k = system_->boot();
+  if (!k) {
+    *err = std::string("boot: ") + k.error().message();
+    return false;
+  }
+  if (!config_.devfs.empty()) log("devfs: not available yet; " + config_.devfs + " is not mounted");
+  preload();
+  return true;
+}
+
+void KernelService::preload() {
+  for (const mk::hosted::Preload& p : config_.preload) {
+    std::string who = "preload " + p.name + " (" + p.origin + ")";
+    for (const auto& [k, v] : p.params)
+      log(who + ": parameter " + k + "=" + v + " ignored: module parameters are not available yet");
+    json reply = do_load(json{{"verb", "load"}, {"name", p.name}});
+    if (!reply.value("ok", false)) {
+      log(who + ": failed: " + reply.value("error", std::string("?")));
+      continue;
+    }
+    std::string deps;
+    std::string file = reply["file"].value("name", "?");
+    for (const json& f : reply["loaded"])
+      if (f.value("name", "") != file) deps += (deps.empty() ? "" : ", ") + f.value("name", "?");
+    log(who + ": loaded " + file + (deps.empty() ? "" : " with its dependencies " + deps));
+  }
+}
+
+std::vector<KernelService::FileInfo> KernelService::snapshot() {
+  std::vector<FileInfo> out;
+  system_->registry().for_each_file(
+      [](void* ctx, const File& f) {
+        auto* v = static_cast<std::vector<FileInfo>*>(ctx);
+        FileInfo i;
+        i.id = f.id;
+        i.name = f.name;
+        i.state = mk::module::state_name(f.state);
+        i.holders = f.holders;
+        i.autoloaded = f.autoloaded;
+        i.deferred = f.deferred;
+        i.address = 0;
+        i.size = 0;
+        if (f.linked != nullptr) {
+          for (const mk::link::Block& b : f.linked->blocks)
+            if (b.size != 0 && (i.address == 0 || b.base < i.address)) i.address = b.base;
+          i.size = f.linked->memory();
+        } else if (f.id == 0) {
+          i.address = reinterpret_cast<uintptr_t>(__executable_start);
+          i.size = static_cast<uint64_t>(_end - __executable_start);
+        }
+        for (const File* u : f.uses)
+          i.uses.push_back(u->id);
+        for (const Module* m : f.modules)
+          i.modules.push_back({m->name, m->version, mk::module::state_name(m->state), m->refs});
+        v->push_back(std::move(i));
+      },
+      &out);
+  return out;
+}
+
+json KernelService::file_json(const FileInfo& f) {
+  json mods = json::array();
+  for (const FileInfo::Mod& m : f.modules)
+    mods.push_back(
+        {{"name", m.name}, {"version", m.version}, {"state", m.state}, {"refs", m.refs}});
+  return json{{"id", f.id},
+              {"name", f.name},
+              {"state", f.state},
+              {"refs", 1 + f.holders},
+              {"holders", f.holders},
+              {"address", f.address},
+              {"size", f.size},
+              {"autoloaded", f.autoloaded},
+              {"deferred", f.deferred},
+              {"uses", f.uses},
+              {"modules", mods}};
+}
+
+std::optional<json> KernelService::handle(const json& r, control::Connection* conn) {
+  std::string verb = r["verb"].get<std::string>();
+  if (verb == "ping")
+    return json{
+        {"ok", true}, {"protocol", control::kProtocol}, {"pid", getpid()}, {"uid", geteuid()}};
+  if (verb == "help") return json{{"ok", true}, {"verbs", control::verb_help()}};
+  if (verb == "stat") return do_stat();
+  if (verb == "log") return do_log(r, conn);
+  if (verb == "load") return do_load(r);
+  if (verb == "unload") return do_unload(r);
+  if (verb == "shutdown") {
+    std::vector<std::string> lines = shutdown();
+    if (on_shutdown) on_shutdown();
+    return json{{"ok", true}, {"log", lines}};
+  }
+  return error_reply(
+      "unknown_verb", "unknown verb \"" + verb + "\" (known: " + [] {
+        std::string known;
+        for (auto& [k, v] : control::verb_help().items())
+          known += (known.empty() ? "" : ", ") + k;
+        return known;
+      }() + ")");
+}
+
+json KernelService::do_stat() {
+  json files = json::array();
+  for (const FileInfo& f : snapshot())
+    files.push_back(file_json(f));
+  return json{{"ok", true}, {"files", files}};
+}
+
+json KernelService::do_load(const json& r) {
+  bool has_name = r.contains("name"), has_path = r.contains("path");
+  if (has_name == has_path)
+    return error_reply("bad_request", "load takes a module \"name\" or a file \"path\"");
+  std::string target = r[has_name ? "name" : "path"].get<std::string>();
+  if (target.empty() || target.find('\0') != std::string::npos || target.size() > 4096)
+    return error_reply("bad_request", "load: a name or path of 1 to 4096 bytes");
+  if (r.contains("params") && !r["params"].empty()) {
+    std::string list;
+    for (auto& [k, v] : r["params"].items())
+      list +=
+          (list.empty() ? "" : " ") + k + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
+    return error_reply("unsupported", "module parameters are not available yet: not loading " +
+                                          target + " with " + list);
+  }
+  std::lock_guard<std::mutex> g(change_mu_);
+  if (down_) return error_reply("shutting_down", "the kernel is shutting down");
+  std::set<uint32_t> before;
+  for (const FileInfo& f : snapshot())
+    before.insert(f.id);
+  mk::Result<File*> loaded =
+      has_name ? system_->registry().load_module(
+                     target.c_str(), mk::module::VersionRange{0, UINT32_MAX, UINT32_MAX})
+               : system_->registry().load_path(target.c_str());
+  if (!loaded) return error_reply(loaded.error());
+  uint32_t id = loaded.value()->id;
+  json reply = {{"ok", true}, {"loaded", json::array()}};
+  for (const FileInfo& f : snapshot()) {
+    if (f.id == id) reply["file"] = file_json(f);
+    if (before.count(f.id) == 0) reply["loaded"].push_back(file_json(f));
+  }
+  return reply;
+}
+
+json KernelService::do_unload(const json& r) {
+  if (!r.contains("name")) return error_reply("bad_request", "unload takes a module \"name\"");
+  std::string name = r["name"].get<std::string>();
+  UnloadOptions o;
+  std::string policy = r.value("policy", std::string("refuse"));
+  if (policy == "wait") {
+    o.policy = UnloadOptions::Policy::kWait;
+  } else if (policy == "defer") {
+    o.policy = UnloadOptions::Policy::kDefer;
+  } else if (policy != "refuse") {
+    return error_reply("bad_request",
+                       "unload: policy is refuse, wait or defer, not \"" + policy + "\"");
+  }
+  uint64_t ms = r.value("timeout_ms", uint64_t{0});
+  if (ms > 24ull * 3600 * 1000) return error_reply("bad_request", "unload: timeout_ms over a day");
+  o.timeout_ns = ms * 1000000;
+  o.cascade = r.value("cascade", false);
+  std::lock_guard<std::mutex> g(change_mu_);
+  if (down_) return error_reply("shutting_down", "the kernel is shutting down");
+  std::vector<FileInfo> before = snapshot();
+  mk::Result<mk::module::UnloadResult> u = system_->registry().unload_module(name.c_str(), o);
+  if (!u) return error_reply(u.error());
+  std::set<uint32_t> after;
+  for (const FileInfo& f : snapshot())
+    after.insert(f.id);
+  json gone = json::array();  // dependents go first: newest first
+  for (auto f = before.rbegin(); f != before.rend(); ++f)
+    if (after.count(f->id) == 0) gone.push_back(f->name);
+  return json{{"ok", true},
+              {"result", u.value() == mk::module::UnloadResult::kDone ? "done" : "deferred"},
+              {"unloaded", gone}};
+}
+
+std::optional<json> KernelService::do_log(const json& r, control::Connection* conn) {
+  size_t next = r.value("since", uint64_t{0});
+  bool follow = r.value("follow", false);
+  if (follow && conn == nullptr)
+    return error_reply("unsupported", "log --follow is for the control socket");
+  bool first = true;
+  for (;;) {
+    uint64_t generation;
+    bool closed;
+    {
+      std::lock_guard<std::mutex> g(log_mu_);
+      generation = log_generation_;
+      closed = log_closed_;  // read before the copy: when set, the copy has every line
+    }
+    std::vector<std::string> all = system_->log();
+    json lines = json::array();
+    for (size_t i = std::min(next, all.size()); i < all.size(); ++i)
+      lines.push_back(all[i]);
+    next = std::max(next, all.size());
+    json reply = {{"ok", true}, {"lines", lines}, {"next", next}};
+    if (!follow) return reply;
+    if (first || !lines.empty()) {
+      if (!conn->send(reply)) return std::nullopt;
+      first = false;
+    }
+    if (closed) return std::nullopt;
+    std::unique_lock<std::mutex> g(log_mu_);
+    log_cv_.wait(g, [&] { return log_generation_ != generation || log_closed_; });
+  }
+}
+
+std::vector<std::string> KernelService::shutdown() {
+  std::lock_guard<std::mutex> g(change_mu_);
+  if (!down_) {
+    down_ = true;
+    size_t from = system_->log().size();
+    log("modkitd: shutting down");
+    system_->shutdown();
+    log("modkitd: down");
+    std::vector<std::string> all = system_->log();
+    shutdown_log_.assign(all.begin() + static_cast<ptrdiff_t>(std::min(from, all.size())),
+                         all.end());
+    {
+      std::lock_guard<std::mutex> lg(log_mu_);
+      log_closed_ = true;
+    }
+    log_cv_.notify_all();
+  }
+  return shutdown_log_;
+}
+
+}  // namespace modkitd
