@@ -85,7 +85,6 @@ int run_sym(const SymOptions& o) {
   if (config.module_path.empty())  // dependencies next to the files given
     for (const std::string& f : o.load)
       config.module_path.push_back(dir_of(f));
-  config.log = [](const std::string& line) { fprintf(stderr, "kernel: %s\n", line.c_str()); };
   mk::hosted::System system(config);
   mk::Result<mk::module::File*> k = system.boot();
   if (!k) {
@@ -176,10 +175,13 @@ Run add_sym(CLI::App& app) {
   sub->add_option("--addr", o->addr, "an address (0x... or decimal): its owner and nearest symbol");
   sub->add_option("--ksyms", o->ksyms,
                   "write the ksyms image (an ELF file of every kernel and module symbol) to OUT");
+  // One value per flag: `--load a.ko NAME` must leave NAME to the query.
   sub->add_option("--load", o->load, "load this module file first (repeatable)")
-      ->check(CLI::ExistingFile);
+      ->check(CLI::ExistingFile)
+      ->allow_extra_args(false);
   sub->add_option("--module-path", o->module_path,
-                  "where dependencies are found (repeatable; default: the --load files' dirs)");
+                  "where dependencies are found (repeatable; default: the --load files' dirs)")
+      ->allow_extra_args(false);
   sub->add_flag("--json", o->json, "print the answer as JSON");
   sub->footer(
       "Until it talks to modkitd, the verb boots a kernel in this process and loads the\n"
