@@ -26,6 +26,7 @@ class HostRuntime final : public CodeRuntime {
   void register_debug(const link::LinkerFile& file, const elf::ValidatedObject* const* objects,
                       size_t count) override;
   void unregister_debug(const link::LinkerFile& file) override;
+  void sync_code(uintptr_t begin, size_t size) override;
 
  private:
   std::mutex mu_;

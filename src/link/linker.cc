@@ -210,6 +210,14 @@ Result<LinkerFile*> Linker::link(const LinkRequest& req) {
     job.copy();
     MK_TRY(job.apply());
     job.fill_slots();
+    // The code was written through the alias: the instruction side must see
+    // it where it runs (cache maintenance on aarch64 and riscv64).
+    if (runtime_ != nullptr) {
+      for (Class c : {Class::kText, Class::kInitText}) {
+        const Block& b = f->blocks[static_cast<int>(c)];
+        if (b.size != 0) runtime_->sync_code(b.base, b.size);
+      }
+    }
     MK_TRY(job.collect_symbols());
     MK_TRY(job.collect_ctors());
     MK_TRY(job.register_frames());

@@ -135,10 +135,10 @@ Result<void> LinkJob::scan() {
       if (st.place[rs.target].cls < 0) continue;
       for (uint64_t i = 0; i < rs.count; ++i) {
         Relocation rel = obj.relocation(rs, i);
-        if (rel.sym == 0) continue;
         const arch::RelocKind* k = machine->kind(rel.type);
         hi_count += k->pair == arch::Pair::kHi;
         lo_count += k->pair == arch::Pair::kLo;
+        if (rel.sym == 0) continue;
         SymRef* ref = MK_TRY(ref_of(o, rel.sym, rs, rel.offset));
         if (k->need == arch::Need::kGot && st.got[rel.sym] == 0) {
           if (!gots.push(SlotUse{o, rel.sym})) return Error(Errc::kNoMemory, "link: out of memory");

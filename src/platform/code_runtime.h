@@ -18,6 +18,11 @@
 //   the load: a debugger that cannot be told is not a reason to refuse a
 //   module. unregister_debug() is called for every file before its memory
 //   is freed, registered or not.
+// - sync_code(begin, size) is called once the linker has written code
+//   (through the writable alias) that will run at [begin, begin + size), before
+//   any of it runs: the instruction side must see the new bytes (nothing on
+//   x86_64; cache maintenance on aarch64 and riscv64, hosted:
+//   __builtin___clear_cache).
 // - All may be no-ops in a kernel that has no unwinder, no atexit or no
 //   debugger.
 #pragma once
@@ -42,6 +47,7 @@ class CodeRuntime {
   virtual void register_debug(const link::LinkerFile& file,
                               const elf::ValidatedObject* const* objects, size_t count) {}
   virtual void unregister_debug(const link::LinkerFile& file) {}
+  virtual void sync_code(uintptr_t begin, size_t size) {}
 
  protected:
   ~CodeRuntime() = default;
