@@ -164,8 +164,35 @@ const X86Kind* find(uint32_t type) {
 }
 
 // Little-endian store and load of exactly `width` bytes (0..8), at any
-// alignment, whatever the host's byte order.
+// alignment, whatever the host's byte order. On a little-endian host each is
+// one fixed-size copy (a single move), which matters: it runs once per
+// relocation, and assembling the bytes on the stack first stalled store
+// forwarding in the profile.
 void store_le(uint8_t* loc, unsigned width, uint64_t v) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  switch (width) {
+    case 1: {
+      uint8_t x = static_cast<uint8_t>(v);
+      mk_memcpy(loc, &x, 1);
+      return;
+    }
+    case 2: {
+      uint16_t x = static_cast<uint16_t>(v);
+      mk_memcpy(loc, &x, 2);
+      return;
+    }
+    case 4: {
+      uint32_t x = static_cast<uint32_t>(v);
+      mk_memcpy(loc, &x, 4);
+      return;
+    }
+    case 8:
+      mk_memcpy(loc, &v, 8);
+      return;
+    default:
+      break;
+  }
+#endif
   uint8_t b[8];
   for (unsigned i = 0; i < width; ++i)
     b[i] = static_cast<uint8_t>(v >> (8 * i));
@@ -173,6 +200,32 @@ void store_le(uint8_t* loc, unsigned width, uint64_t v) {
 }
 
 uint64_t load_le(const uint8_t* at, unsigned width) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  switch (width) {
+    case 1: {
+      uint8_t x;
+      mk_memcpy(&x, at, 1);
+      return x;
+    }
+    case 2: {
+      uint16_t x;
+      mk_memcpy(&x, at, 2);
+      return x;
+    }
+    case 4: {
+      uint32_t x;
+      mk_memcpy(&x, at, 4);
+      return x;
+    }
+    case 8: {
+      uint64_t x;
+      mk_memcpy(&x, at, 8);
+      return x;
+    }
+    default:
+      break;
+  }
+#endif
   uint8_t b[8];
   mk_memcpy(b, at, width);
   uint64_t v = 0;

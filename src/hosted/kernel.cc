@@ -24,6 +24,7 @@ namespace modkit {
 class File {
  public:
   mk::link::LinkerFile* linked = nullptr;
+  size_t index = 0;  // position in Kernel::Impl::files: unload is O(1)
 };
 
 namespace {
@@ -135,6 +136,7 @@ struct Kernel::Impl : mk::link::Resolver {
     }
     File* file = new File;
     file->linked = f.value();
+    file->index = files.size();
     files.push_back(file);
     return file;
   }
@@ -210,13 +212,12 @@ void* Kernel::symbol(File* f, const std::string& name) const {
 
 void Kernel::unload(File* f) {
   auto& files = impl_->files;
-  for (size_t i = 0; i < files.size(); ++i) {
-    if (files[i] != f) continue;
-    files.erase(files.begin() + static_cast<long>(i));
-    impl_->linker.unlink(f->linked);
-    delete f;
-    return;
-  }
+  if (f == nullptr || f->index >= files.size() || files[f->index] != f) return;  // not ours
+  files[f->index] = files.back();
+  files[f->index]->index = f->index;
+  files.pop_back();
+  impl_->linker.unlink(f->linked);
+  delete f;
 }
 
 size_t Kernel::arena_used() const {

@@ -101,6 +101,12 @@ Result<Mapping> LinuxPageMemory::map(uintptr_t lo, uintptr_t hi, size_t size, Pr
   int shared = prot == Prot::kReadExec ? MAP_PRIVATE : MAP_SHARED;
   int flags = MAP_FIXED_NOREPLACE | (fd >= 0 ? shared : MAP_PRIVATE | MAP_ANONYMOUS);
   void* base = MAP_FAILED;
+  // Chunks tend to follow each other: try right after the last one before
+  // paying for a scan of /proc/self/maps (which has tens of thousands of lines
+  // in a process with many libraries).
+  uintptr_t guess = (next_ + kGranule - 1) & ~(kGranule - 1);
+  if (guess >= lo && guess >= kLowest && guess < hi && size <= hi - guess)
+    base = mmap(reinterpret_cast<void*>(guess), size, view, flags, fd, 0);
   for (int attempt = 0; attempt < 4 && base == MAP_FAILED; ++attempt) {
     for (uintptr_t at : candidates(lo, hi, size)) {
       base = mmap(reinterpret_cast<void*>(at), size, view, flags, fd, 0);
@@ -114,6 +120,7 @@ Result<Mapping> LinuxPageMemory::map(uintptr_t lo, uintptr_t hi, size_t size, Pr
   }
   Mapping m;
   m.base = reinterpret_cast<uintptr_t>(base);
+  next_ = m.base + size;
   m.alias = m.base;
   m.size = size;
   if (fd >= 0) {

@@ -14,6 +14,9 @@ class LinuxPageMemory final : public PageMemory {
   size_t page_size() const override;
   Result<Mapping> map(uintptr_t lo, uintptr_t hi, size_t size, Prot prot) override;
   void unmap(const Mapping& m) override;
+
+ private:
+  uintptr_t next_ = 0;  // just past the last mapping made: tried first, without reading maps
 };
 
 }  // namespace mk::hosted

@@ -15,6 +15,7 @@ struct Chunk {
   Mapping map;
   Prot prot = Prot::kReadWrite;
   Vec<Range> free;
+  size_t free_bytes = 0;  // sum of the free ranges: lets a search skip full chunks at once
 };
 
 namespace {
@@ -110,6 +111,7 @@ Result<Chunk*> Arena::grow(const Window& w, Class c, size_t size, size_t align) 
   ch->map = m.value();
   ch->prot = prot_of(c);
   ch->free[0] = Range{ch->map.base, ch->map.base + ch->map.size};
+  ch->free_bytes = ch->map.size;
   (void)chunks_.push(ch);  // reserved above
   return ch;
 }
@@ -121,11 +123,21 @@ Result<Block> Arena::allocate(const Window& w, Class c, size_t size, size_t alig
   Prot prot = prot_of(c);
   uintptr_t at = 0;
   Chunk* found = nullptr;
-  for (Chunk* ch : chunks_) {
-    if (ch->prot != prot || !w.contains(ch->map.base, ch->map.size)) continue;
-    if (take(*ch, size, align, &at)) {
-      found = ch;
-      break;
+  // The chunk that served this class last is the likeliest to serve it again;
+  // then first fit over the others, skipping chunks without enough free bytes.
+  Chunk*& hint = last_[static_cast<int>(c)];
+  auto fits_here = [&](Chunk* ch) {
+    return ch->prot == prot && ch->free_bytes >= size && w.contains(ch->map.base, ch->map.size) &&
+           take(*ch, size, align, &at);
+  };
+  if (hint != nullptr && fits_here(hint)) {
+    found = hint;
+  } else {
+    for (Chunk* ch : chunks_) {
+      if (ch != hint && fits_here(ch)) {
+        found = ch;
+        break;
+      }
     }
   }
   if (found == nullptr) {
@@ -133,6 +145,8 @@ Result<Block> Arena::allocate(const Window& w, Class c, size_t size, size_t alig
     if (!take(*found, size, align, &at))
       return Error(Errc::kNoMemory, "arena: out of memory for free-list bookkeeping");
   }
+  hint = found;
+  found->free_bytes -= size;
   used_ += size;
   return Block{at, found->map.alias + (at - found->map.base), size, found};
 }
@@ -141,6 +155,7 @@ void Arena::free(const Block& b) {
   if (b.size == 0 || b.chunk == nullptr) return;
   Chunk& ch = *b.chunk;
   used_ -= b.size;
+  ch.free_bytes += b.size;
   uintptr_t lo = b.base, hi = b.base + b.size;
   // Find the first free range above the block, then merge with neighbours.
   size_t i = 0;

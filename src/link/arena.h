@@ -81,6 +81,7 @@ class Arena {
   size_t chunk_size_;
   Vec<Chunk*> chunks_;
   size_t used_ = 0;
+  Chunk* last_[kClassCount] = {};  // per class: the chunk that served it last
 };
 
 }  // namespace mk::link
