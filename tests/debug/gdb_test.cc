@@ -105,6 +105,29 @@ TEST_P(GdbTest, BreakpointSetOnceTheModuleIsLoaded) {
   EXPECT_NE(out.find(kResult), std::string::npos) << out;
 }
 
+// A breakpoint makes the page it is in the process's own copy (the executing
+// view is a private mapping): a module loaded afterwards into the same page
+// must still run its own code there, and gdb still stops at the breakpoint.
+TEST_P(GdbTest, ModuleLoadedBesideABreakpointRuns) {
+  std::string second =
+      scratch_.Compile(*GetParam().compiler, "second.c",
+                       "int second_entry(int x) { return x * 100 + 7; }\n", {"-g", "-O0"});
+  ASSERT_FALSE(second.empty());
+  std::string out =
+      Gdb({"set breakpoint pending on", "break mod_leaf", "run", "continue", "continue"},
+          HostArgs() + " " + Quote(second) + " second_entry");
+  EXPECT_NE(out.find("Breakpoint 1, mod_leaf (x=6) at "), std::string::npos) << out;
+  EXPECT_NE(out.find(kResult), std::string::npos) << out;
+  EXPECT_NE(out.find("result 507"), std::string::npos) << out;  // second_entry(5)
+  EXPECT_NE(out.find("exited normally"), std::string::npos) << out;
+  // Both in one page: the case this is about.
+  size_t a = out.find("loaded at 0x"), b = out.find("loaded at 0x", a + 1);
+  ASSERT_NE(b, std::string::npos) << out;
+  uint64_t fa = std::stoull(out.substr(a + 10, 18), nullptr, 16);
+  uint64_t fb = std::stoull(out.substr(b + 10, 18), nullptr, 16);
+  EXPECT_EQ(fa / 4096, fb / 4096) << std::hex << fa << " " << fb;
+}
+
 TEST_P(GdbTest, UnloadedModuleIsGoneFromTheDebugger) {
   // After the unload, gdb no longer knows the module's functions.
   std::string out = Gdb({"break _exit", "run", "info functions mod_"}, HostArgs());
