@@ -25,7 +25,11 @@ class PCondVar final : public CondVar {
   }
   bool wait_until(Mutex& m, uint64_t deadline_ns) override {
     std::unique_lock<std::mutex> l(static_cast<PMutex&>(m).m, std::adopt_lock);
-    auto deadline = std::chrono::steady_clock::time_point(std::chrono::nanoseconds(deadline_ns));
+    // The clock counts in int64_t: a later deadline (UINT64_MAX: never) would
+    // turn negative, into the past.
+    if (deadline_ns > static_cast<uint64_t>(INT64_MAX)) deadline_ns = INT64_MAX;
+    auto deadline = std::chrono::steady_clock::time_point(
+        std::chrono::nanoseconds(static_cast<int64_t>(deadline_ns)));
     bool in_time = cv.wait_until(l, deadline) == std::cv_status::no_timeout;
     l.release();
     return in_time;

@@ -141,6 +141,11 @@ File* Registry::find_file(const char* name) {
   return nullptr;
 }
 
+File* Registry::kernel() {
+  LockGuard g(*mu_);  // a load may be growing files_
+  return files_.empty() ? nullptr : files_[0];
+}
+
 size_t Registry::file_count() {
   LockGuard g(*mu_);
   return files_.size();
@@ -165,6 +170,16 @@ Result<void> Registry::get(Module* m) {
     return Error(Errc::kBusy, "module %s is %s: no new references", m->name, state_name(m->state));
   ++m->refs;
   return Ok();
+}
+
+Result<Module*> Registry::get(const char* name) {
+  LockGuard g(*mu_);
+  Module* m = find_module_nolock(name);
+  if (m == nullptr) return Error(Errc::kNotFound, "module %s is not loaded", name);
+  if (m->state != State::kLive)
+    return Error(Errc::kBusy, "module %s is %s: no new references", m->name, state_name(m->state));
+  ++m->refs;
+  return m;
 }
 
 void Registry::put(Module* m) {
@@ -595,9 +610,14 @@ void Registry::destroy_file(File* f) {
 // ---- unload ----
 
 Result<UnloadResult> Registry::unload_module(const char* name, const UnloadOptions& o) {
+  // The name is resolved under the loader lock: a concurrent unload could
+  // free the module between an unlocked lookup and our use of it.
+  enter();
   Module* m = find_module(name);
-  if (m == nullptr) return Error(Errc::kNotFound, "module %s is not loaded", name);
-  return unload(m->file, o);
+  Result<UnloadResult> r = m != nullptr ? unload_locked(m->file, o)
+                                        : Error(Errc::kNotFound, "module %s is not loaded", name);
+  leave();
+  return r;
 }
 
 Result<UnloadResult> Registry::unload(File* f, const UnloadOptions& o) {
@@ -642,6 +662,15 @@ Result<UnloadResult> Registry::unload_locked(File* f, const UnloadOptions& o) {
     if (r.value() == UnloadResult::kDeferred)
       return Error(Errc::kBusy, "%s is in use by %s, whose unload is deferred", f->name,
                    holder->name);
+    // The holder may have taken f with it (f was loaded only as its
+    // dependency, and nothing else used it): then f is freed, and done.
+    bool listed = false;
+    {
+      LockGuard g(*mu_);
+      for (File* x : files_)
+        listed = listed || x == f;
+    }
+    if (!listed) return UnloadResult::kDone;
   }
 
   // QUIESCE, last started first. A veto undoes it: RESUME to those asked.
@@ -674,7 +703,8 @@ Result<UnloadResult> Registry::unload_locked(File* f, const UnloadOptions& o) {
     f->state = State::kGoing;
     for (Module* m : f->modules)
       m->state = State::kGoing;
-    uint64_t deadline = d_.threads->now_ns() + o.timeout_ns;
+    uint64_t now = d_.threads->now_ns();  // UINT64_MAX waits for ever: no wrap-around
+    uint64_t deadline = o.timeout_ns > UINT64_MAX - now ? UINT64_MAX : now + o.timeout_ns;
     for (;;) {
       Module* busy = nullptr;
       for (Module* m : f->modules)
@@ -686,8 +716,7 @@ Result<UnloadResult> Registry::unload_locked(File* f, const UnloadOptions& o) {
              busy->name);
         return UnloadResult::kDeferred;
       }
-      bool timed_out =
-          o.policy == UnloadOptions::Policy::kRefuse || !cv_->wait_until(*mu_, deadline);
+      bool timed_out = o.policy == UnloadOptions::Policy::kRefuse || !drain_wait(deadline);
       if (!timed_out) continue;
       bool still_busy = false;
       for (Module* m : f->modules)
@@ -710,6 +739,31 @@ Result<UnloadResult> Registry::unload_locked(File* f, const UnloadOptions& o) {
   }
   finish_unload(f);
   return UnloadResult::kDone;
+}
+
+// Waits on cv_ (mu_ held) for a put, until the deadline. When this thread's
+// outermost request holds the loader lock, it lets go of it meanwhile: a
+// thread holding one of the references may need it before it can put (to
+// load something first, or to complete a deferred unload with another put),
+// and would wait for us while we wait for it. The draining file is GOING, so
+// nothing binds to it, unloads it or frees it in between. A nested request
+// (an unload from a LOAD handler) keeps the lock: its outer one is half done.
+bool Registry::drain_wait(uint64_t deadline) {
+  uint64_t self = loader_owner_;
+  bool release = loader_depth_ == 1;
+  if (release) {
+    loader_owner_ = 0;
+    loader_depth_ = 0;
+    cv_->broadcast();
+  }
+  bool in_time = cv_->wait_until(*mu_, deadline);
+  if (release) {
+    while (loader_owner_ != 0)
+      cv_->wait(*mu_);
+    loader_owner_ = self;
+    loader_depth_ = 1;
+  }
+  return in_time;
 }
 
 // UNLOAD events, SYSUNINITs, exports, destructors, memory, references; then
@@ -736,9 +790,11 @@ void Registry::finish_unload(File* f) {
       bool present = false;
       for (File* x : files_)
         present = present || x == u;
+      // u may be freed already: an earlier entry of deps took it as its own
+      // unused dependency. Only a listed u may be looked at.
       unused = present && u->autoloaded && u->holders == 0 && u->state == State::kLive;
-      for (Module* m : u->modules)
-        unused = unused && m->refs == 0;
+      for (size_t i = 0; unused && i < u->modules.size(); ++i)
+        unused = u->modules[i]->refs == 0;
     }
     if (unused) (void)unload_locked(u, UnloadOptions{});
   }
@@ -864,16 +920,30 @@ void Registry::shutdown() {
   }
   // Then the dynamic files go, newest first (finish_unload may take unused
   // dependencies with it, so look again each time); a shutdown cannot be vetoed.
+  // But a file still referenced is not freed under its holders: it goes GOING
+  // and unloads at its last put, as a deferred unload does (one already
+  // deferred is left to its put, which may be waiting for the loader lock to
+  // finish it), and the files it uses stay until then.
   for (;;) {
     File* f = nullptr;
     {
       LockGuard g(*mu_);
-      if (files_.size() <= 1) break;
-      f = files_.back();
-      f->state = State::kGoing;
-      for (Module* m : f->modules)
-        m->state = State::kGoing;
+      for (size_t i = files_.size(); i > 1 && f == nullptr; --i) {
+        File* c = files_[i - 1];
+        if (c->state == State::kGoing || c->holders > 0) continue;
+        bool referenced = false;
+        for (Module* m : c->modules)
+          referenced = referenced || m->refs > 0;
+        c->state = State::kGoing;
+        for (Module* m : c->modules)
+          m->state = State::kGoing;
+        if (referenced)
+          c->deferred = true;
+        else
+          f = c;
+      }
     }
+    if (f == nullptr) break;
     finish_unload(f);
   }
   leave();

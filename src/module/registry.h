@@ -17,7 +17,9 @@
 //
 // Concurrency: one load or unload runs at a time (a loader lock, recursive
 // for the thread that holds it, like FreeBSD's kld_sx, so an init that loads
-// another module works). The registry mutex guards the lists and the
+// another module works). An unload that waits for references to drain lets
+// go of it meanwhile, as Linux's delete_module drops module_mutex: a holder
+// may need it before it can put. The registry mutex guards the lists and the
 // reference counts; it is never held while module code runs, so lookups,
 // get and put proceed while a module initialises.
 #pragma once
@@ -141,13 +143,21 @@ class Registry {
   [[nodiscard]] Result<UnloadResult> unload_module(const char* name, const UnloadOptions& o);
 
   // References held by code calling into a module. get fails (kBusy) unless
-  // the module is LIVE.
+  // the module is LIVE. The caller must know that m is still there: it holds
+  // a reference already, its file uses m's file, or it is m's own code.
   [[nodiscard]] Result<void> get(Module* m);
+  // Finds the module of this name and references it in one step under the
+  // registry mutex (kNotFound, kBusy): what a caller without any hold on the
+  // module must use, since a find_module result may be unloaded at once.
+  [[nodiscard]] Result<Module*> get(const char* name);
   void put(Module* m);
 
+  // The module of this name, or nullptr. Unless the caller holds it (see
+  // get), another thread may unload it at any moment: compare the pointer,
+  // do not follow it.
   Module* find_module(const char* name);
   File* find_file(const char* name);
-  File* kernel() { return files_.empty() ? nullptr : files_[0]; }
+  File* kernel();
 
   // SHUTDOWN to every module, dependents first (files in reverse load order,
   // modules of a file in reverse start order), then unloads every dynamic
@@ -173,6 +183,7 @@ class Registry {
   void destroy_file(File* f);
   Result<UnloadResult> unload_locked(File* f, const UnloadOptions& o);
   void finish_unload(File* f);
+  bool drain_wait(uint64_t deadline);
   void unload_unused_deps(File* f);
   int send(Module* m, int event);
   void enter();
