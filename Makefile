@@ -1,6 +1,7 @@
 # modkit's entry points. A newcomer needs two:
 #   make run    build modkit and run the demo (examples/hello) through `modkit exec`
-#   make test   build and run every test, then again under ASan+UBSan
+#   make test   build and run every test, then again under ASan+UBSan, then the
+#               concurrency tests under TSan
 # Both install missing Debian packages first (scripts/deps.sh).
 
 SHELL := /bin/bash
@@ -9,6 +10,7 @@ SHELL := /bin/bash
 
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
 JOBS ?= 2
 CMAKE ?= cmake
 
@@ -17,23 +19,29 @@ CONFIGURE = $(CMAKE) -S . -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
 TEST_TIMEOUT ?= 600
 CTEST = ctest --output-on-failure --no-tests=error --timeout $(TEST_TIMEOUT) -j$(JOBS) --test-dir
 SANITIZER_ENV = ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+TSAN_ENV = TSAN_OPTIONS='halt_on_error=1 second_deadlock_stack=1'
 
 MODKIT = $(BUILD)/tools/modkit/modkit
 HELLO_OBJ = $(BUILD)/examples/hello/hello.o
 
 .DEFAULT_GOAL := build
-.PHONY: run test test-quick test-asan build build-asan build-modkit build-bench bench bench-quick deps format
+.PHONY: run test test-quick test-asan test-tsan build build-asan build-tsan build-modkit build-bench bench bench-quick deps format
 
 run: build-modkit $(HELLO_OBJ)
 	$(MODKIT) exec $(HELLO_OBJ)
 
-test: test-quick test-asan
+test: test-quick test-asan test-tsan
 
 test-quick: build
 	$(CTEST) $(BUILD)
 
 test-asan: build-asan
 	$(SANITIZER_ENV) $(CTEST) $(ASAN_BUILD)
+
+# ThreadSanitizer: only the tests labelled `concurrency` (tests/concurrency),
+# and only what they need is built.
+test-tsan: build-tsan
+	$(TSAN_ENV) $(CTEST) $(TSAN_BUILD) -L concurrency
 
 # modkit against dlopen (bench/): a table, CSV and plot in $(BUILD)/bench/out.
 bench: build-bench
@@ -53,12 +61,18 @@ $(BUILD)/build.ninja: | deps
 $(ASAN_BUILD)/build.ninja: | deps
 	$(CONFIGURE) -B $(ASAN_BUILD) -DMODKIT_SANITIZE=address
 
+$(TSAN_BUILD)/build.ninja: | deps
+	$(CONFIGURE) -B $(TSAN_BUILD) -DMODKIT_SANITIZE=thread
+
 build: $(BUILD)/build.ninja
 	$(CMAKE) --build $(BUILD) -j $(JOBS)
 
 # Test discovery runs the instrumented binaries while building.
 build-asan: $(ASAN_BUILD)/build.ninja
 	$(SANITIZER_ENV) $(CMAKE) --build $(ASAN_BUILD) -j $(JOBS)
+
+build-tsan: $(TSAN_BUILD)/build.ninja
+	$(TSAN_ENV) $(CMAKE) --build $(TSAN_BUILD) -j $(JOBS) --target concurrency_test
 
 build-modkit: $(BUILD)/build.ninja
 	$(CMAKE) --build $(BUILD) -j $(JOBS) --target modkit
