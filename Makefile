@@ -1,5 +1,6 @@
 # modkit's entry points. A newcomer needs two:
-#   make run    build modkit and run the demo (examples/hello) through `modkit exec`
+#   make run    build and boot the hosted kernel modkitd on the sample modules: its
+#               console on a terminal, else the scripted demo (tools/modkitd/demo.sh)
 #   make test   build and run every test, then again under ASan+UBSan, then the
 #               concurrency tests under TSan
 # Both install missing Debian packages first (scripts/deps.sh).
@@ -25,10 +26,10 @@ MODKIT = $(BUILD)/tools/modkit/modkit
 HELLO_OBJ = $(BUILD)/examples/hello/hello.o
 
 .DEFAULT_GOAL := build
-.PHONY: run test test-quick test-asan test-tsan build build-asan build-tsan build-modkit build-bench bench bench-quick deps format
+.PHONY: run test test-quick test-asan test-tsan build build-asan build-tsan build-modkit build-kernel build-bench bench bench-quick deps format
 
-run: build-modkit $(HELLO_OBJ)
-	$(MODKIT) exec $(HELLO_OBJ)
+run: build-kernel
+	bash tools/modkitd/demo.sh $(BUILD)
 
 test: test-quick test-asan test-tsan
 
@@ -76,6 +77,10 @@ build-tsan: $(TSAN_BUILD)/build.ninja
 
 build-modkit: $(BUILD)/build.ninja
 	$(CMAKE) --build $(BUILD) -j $(JOBS) --target modkit
+
+# What `make run` needs: the kernel, the command, the sample modules and their hints.
+build-kernel: $(BUILD)/build.ninja
+	$(CMAKE) --build $(BUILD) -j $(JOBS) --target modkitd modkit modkit_sample_modules
 
 build-bench: $(BUILD)/build.ninja
 	$(CMAKE) --build $(BUILD) -j $(JOBS) --target modkit_bench

@@ -283,10 +283,13 @@ void Server::serve(Client* c) {
         reply = std::move(*r);
       } catch (const json::exception& e) {
         reply = error_reply("bad_request", std::string("bad argument: ") + e.what());
+      } catch (const std::exception& e) {  // never let one request take the kernel down
+        reply = error_reply("invalid", std::string("request failed: ") + e.what());
       }
     }
     if (!c->conn.send(reply)) break;
   }
+  shutdown(c->fd, SHUT_RDWR);  // the client sees the end now; reap() closes the fd
   c->done = true;
 }
 
@@ -407,6 +410,45 @@ bool Client::read(json* message, std::string* err) {
   return true;
 }
 
+// ---- symbols ----
+
+json symbol_json(const SymbolInfo& s) {
+  return json{{"name", s.name},     {"address", s.address},  {"size", s.size},
+              {"type", s.type},     {"bind", s.bind},        {"file", s.file},
+              {"module", s.module}, {"exported", s.exported}};
+}
+
+SymbolInfo symbol_from_json(const json& j) {
+  SymbolInfo s;
+  s.name = j.value("name", "");
+  s.address = j.value("address", uint64_t{0});
+  s.size = j.value("size", uint64_t{0});
+  s.type = j.value("type", "");
+  s.bind = j.value("bind", "");
+  s.file = j.value("file", "");
+  s.module = j.value("module", "");
+  s.exported = j.value("exported", false);
+  return s;
+}
+
+json address_json(const AddressInfo& a, bool found) {
+  return json{{"found", found},     {"address", a.address},     {"file", a.file},
+              {"module", a.module}, {"section", a.section},     {"symbol", a.symbol},
+              {"offset", a.offset}, {"in_module", a.in_module}, {"text", a.text}};
+}
+
+bool address_from_json(const json& j, AddressInfo* out) {
+  out->address = j.value("address", uint64_t{0});
+  out->file = j.value("file", "");
+  out->module = j.value("module", "");
+  out->section = j.value("section", "");
+  out->symbol = j.value("symbol", "");
+  out->offset = j.value("offset", uint64_t{0});
+  out->in_module = j.value("in_module", false);
+  out->text = j.value("text", "");
+  return j.value("found", false);
+}
+
 // ---- text forms ----
 
 namespace {
@@ -466,6 +508,9 @@ json verb_help() {
       {"unload",
        "unload NAME [--wait SECONDS|--defer] [--cascade]  unload the file of module NAME"},
       {"stat", "stat [-v]  the loaded files (and with -v their modules), like kldstat"},
+      {"sym",
+       "sym NAME | sym 0xADDR | sym --ksyms FILE  where a symbol is, who owns an address, "
+       "or write the ksyms image"},
       {"log", "log  the kernel's log"},
       {"shutdown", "shutdown  SHUTDOWN to every module (dependents first), unload all, exit"},
       {"ping", "ping  is the kernel there (its pid and protocol version)"},
@@ -523,6 +568,19 @@ bool parse_command(const std::string& line, json* request, std::string* err) {
     for (size_t i = 1; i < w.size(); ++i) {
       if (w[i] != "-v") return usage("unknown option \"" + w[i] + "\"");
       r["verbose"] = true;
+    }
+  } else if (verb == "sym") {
+    if (w.size() == 3 && w[1] == "--ksyms") {
+      r["ksyms"] = w[2];
+    } else if (w.size() == 2 && w[1].rfind("0x", 0) == 0) {
+      char* end = nullptr;
+      uint64_t a = strtoull(w[1].c_str(), &end, 16);
+      if (*end != '\0') return usage("\"" + w[1] + "\" is not an address");
+      r["address"] = a;
+    } else if (w.size() == 2) {
+      r["name"] = w[1];
+    } else {
+      return usage("sym takes one name or address");
     }
   } else if (verb == "log" || verb == "shutdown" || verb == "help" || verb == "ping") {
     if (w.size() > 1) return usage(verb + " takes no arguments");
@@ -620,9 +678,28 @@ std::string format_reply(const json& request, const json& reply) {
   }
   if (verb == "help") {
     std::string out;
-    for (auto& [k, v] : reply.value("verbs", json::object()).items())
+    json verbs = reply.value("verbs", json::object());  // items() needs it alive
+    for (auto& [k, v] : verbs.items())
       out += "  " + v.get<std::string>() + "\n";
     return out + "  (end of input, SIGINT or SIGTERM: shutdown)\n";
+  }
+  if (verb == "sym") {
+    if (reply.contains("path")) return "wrote " + reply.value("path", "") + "\n";
+    if (reply.contains("symbols")) {
+      std::string out;
+      for (const json& j : reply["symbols"]) {
+        SymbolInfo s = symbol_from_json(j);
+        out += "0x" + hex(s.address, 16) + " " + pad_left(std::to_string(s.size), 8) + " " +
+               pad_right(s.type, 6) + " " + pad_right(s.bind, 6) + " " + s.name + " [" +
+               (s.module.empty() ? s.file : s.module) + "]" + (s.exported ? " exported" : "") +
+               "\n";
+      }
+      return out.empty() ? "no such symbol\n" : out;
+    }
+    AddressInfo a;
+    if (!address_from_json(reply, &a)) return "not in the kernel or any loaded file\n";
+    return "0x" + hex(a.address, 16) + " " + a.text +
+           (a.section.empty() ? "" : " section " + a.section) + " file " + a.file + "\n";
   }
   if (verb == "ping")
     return "modkitd pid " + std::to_string(reply.value("pid", 0)) + ", protocol " +

@@ -31,12 +31,19 @@
 //                              {"lines": [TEXT...], "next": N}; with follow, more
 //                              such replies as lines are logged, until the daemon
 //                              goes down (then the socket closes)
+//   sym    {"name": S} | {"address": N} | {"ksyms": PATH}
+//          S: every symbol of that name {"symbols": [SYMBOL...]} (maybe none);
+//          N: its owner and nearest symbol {"found": bool, ADDRESS...};
+//          PATH (absolute): writes the ksyms image there {"path": PATH}
 //   shutdown                   {"log": [TEXT...]} what the shutdown logged, sent
 //                              once every module got SHUTDOWN and every file is
 //                              unloaded; the daemon then exits
 //   FILE = {"id", "name", "state", "refs" (1 + files holding it, as kldstat),
 //           "holders", "address", "size", "autoloaded", "deferred",
 //           "uses": [ID...], "modules": [{"name", "version", "state", "refs"}]}
+//   SYMBOL = {"name", "address", "size", "type", "bind", "file", "module", "exported"}
+//   ADDRESS = {"address", "file", "module", "section", "symbol", "offset",
+//              "in_module", "text"} (hosted/symbols.h)
 //
 // Errors: {"ok": false, "error": "what went wrong, in words", "code": C},
 // where C is one of kErrorCodes: a registry error's category (busy,
@@ -57,6 +64,7 @@
 #include <string>
 #include <thread>
 
+#include "hosted/symbols.h"
 #include "support/error.h"
 
 namespace mk::hosted::control {
@@ -196,10 +204,19 @@ class Client {
   std::string path_;
 };
 
+// ---- symbols (hosted/symbols.h) as protocol data ----
+
+json symbol_json(const SymbolInfo& s);
+SymbolInfo symbol_from_json(const json& j);
+json address_json(const AddressInfo& a, bool found);
+// False when the reply says the address was not found.
+bool address_from_json(const json& j, AddressInfo* out);
+
 // ---- text forms (the console and the modkit command print the same) ----
 
 // A console line ("load NAME [k=v...]", "unload NAME [--wait S|--defer]
-// [--cascade]", "stat [-v]", "log", "shutdown", "help") as a request. False
+// [--cascade]", "stat [-v]", "sym NAME|0xADDR", "log", "shutdown", "help")
+// as a request. False
 // with a usage message.
 bool parse_command(const std::string& line, json* request, std::string* err);
 // kldstat -v: Id Refs Address Size Name, and with verbose the modules.

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <set>
 
+#include "hosted/symbols.h"
 #include "module/registry.h"
 
 // GNU ld's bounds of this program's image: file 0's address and size in stat.
@@ -171,18 +172,17 @@ std::optional<json> KernelService::handle(const json& r, control::Connection* co
   if (verb == "log") return do_log(r, conn);
   if (verb == "load") return do_load(r);
   if (verb == "unload") return do_unload(r);
+  if (verb == "sym") return do_sym(r);
   if (verb == "shutdown") {
     std::vector<std::string> lines = shutdown();
     if (on_shutdown) on_shutdown();
     return json{{"ok", true}, {"log", lines}};
   }
-  return error_reply(
-      "unknown_verb", "unknown verb \"" + verb + "\" (known: " + [] {
-        std::string known;
-        for (auto& [k, v] : control::verb_help().items())
-          known += (known.empty() ? "" : ", ") + k;
-        return known;
-      }() + ")");
+  std::string known;
+  json help = control::verb_help();  // items() needs it alive
+  for (auto& [k, v] : help.items())
+    known += (known.empty() ? "" : ", ") + k;
+  return error_reply("unknown_verb", "unknown verb \"" + verb + "\" (known: " + known + ")");
 }
 
 json KernelService::do_stat() {
@@ -257,6 +257,36 @@ json KernelService::do_unload(const json& r) {
   return json{{"ok", true},
               {"result", u.value() == mk::module::UnloadResult::kDone ? "done" : "deferred"},
               {"unloaded", gone}};
+}
+
+// The symbol queries must not run while a load or unload changes the
+// export index or the address map (hosted/symbols.h): under change_mu_.
+json KernelService::do_sym(const json& r) {
+  int asked = r.contains("name") + r.contains("address") + r.contains("ksyms");
+  if (asked != 1)
+    return error_reply("bad_request", "sym takes one of \"name\", \"address\" or \"ksyms\"");
+  std::lock_guard<std::mutex> g(change_mu_);
+  if (down_) return error_reply("shutting_down", "the kernel is shutting down");
+  if (r.contains("name")) {
+    json symbols = json::array();
+    for (const mk::hosted::SymbolInfo& s :
+         mk::hosted::sym_lookup(*system_, r["name"].get<std::string>()))
+      symbols.push_back(control::symbol_json(s));
+    return json{{"ok", true}, {"symbols", symbols}};
+  }
+  if (r.contains("address")) {
+    mk::hosted::AddressInfo a;
+    bool found = mk::hosted::addr_lookup(*system_, r["address"].get<uint64_t>(), &a);
+    json reply = control::address_json(a, found);
+    reply["ok"] = true;
+    return reply;
+  }
+  std::string path = r["ksyms"].get<std::string>();
+  if (path.empty() || path[0] != '/')
+    return error_reply("bad_request", "sym: the ksyms path must be absolute");
+  std::string err;
+  if (!mk::hosted::write_ksyms_file(*system_, path, &err)) return error_reply("io", err);
+  return json{{"ok", true}, {"path", path}};
 }
 
 std::optional<json> KernelService::do_log(const json& r, control::Connection* conn) {

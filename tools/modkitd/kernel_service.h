@@ -4,9 +4,10 @@
 //
 // Concurrency: requests arrive on several threads (a thread per client, the
 // console). Reads (stat, log) go straight to the registry, which is
-// thread-safe. Requests that change the kernel (load, unload, shutdown) take
-// change_mu_ in turn, so a reply lists exactly the files its request loaded
-// or unloaded, and nothing is loaded after the shutdown.
+// thread-safe. Requests that change the kernel (load, unload, shutdown) and
+// the symbol queries (which must not overlap a load) take change_mu_ in turn,
+// so a reply lists exactly the files its request loaded or unloaded, and
+// nothing is loaded after the shutdown.
 #pragma once
 
 #include <condition_variable>
@@ -56,6 +57,7 @@ class KernelService {
   json do_load(const json& r);
   json do_unload(const json& r);
   json do_stat();
+  json do_sym(const json& r);
   std::optional<json> do_log(const json& r, mk::hosted::control::Connection* conn);
   void preload();
   void on_log(const std::string& line);
