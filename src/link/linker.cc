@@ -138,7 +138,11 @@ Result<void> LinkJob::collect_ctors() {
       uint32_t prio = 0;
       bool has = false;
       bool is_init = false, reversed = false;
-      if (s.type == SHT_INIT_ARRAY && priority_of(s.name, ".init_array", &prio, &has)) {
+      if (s.type == SHT_PREINIT_ARRAY) {
+        is_init = true;  // runs before every other constructor, as in a program
+        has = true;
+        prio = 0;
+      } else if (s.type == SHT_INIT_ARRAY && priority_of(s.name, ".init_array", &prio, &has)) {
         is_init = true;
       } else if (s.type == SHT_FINI_ARRAY && priority_of(s.name, ".fini_array", &prio, &has)) {
       } else if (s.type == SHT_PROGBITS && priority_of(s.name, ".ctors", &prio, &has)) {
@@ -249,10 +253,12 @@ void Linker::run_constructors(LinkerFile& f, int argc, char** argv, char** envp)
   using InitFn = void (*)(int, char**, char**);
   for (uintptr_t fn : f.init)
     reinterpret_cast<InitFn>(fn)(argc, argv, envp);
-  // Init-only text is dead now: give it back.
+  // Init-only text is dead now: give it back. Its symbols stay listed (with
+  // their old addresses, for the record) but find() no longer answers them.
   Block& init_text = f.blocks[static_cast<int>(Class::kInitText)];
   arena_.free(init_text);
   init_text = Block{};
+  f.init_released = true;
 }
 
 void Linker::unlink(LinkerFile* f) {

@@ -43,18 +43,24 @@ class LinkerFile {
 
   Block blocks[kClassCount];
   Vec<FileSection> sections;
-  Vec<FileSymbol> symbols;   // every named symbol, locals included
-  NameTable globals;         // name -> index into symbols (global, weak and unique only)
-  Vec<uintptr_t> init;       // constructors, in the order they run
-  Vec<uintptr_t> fini;       // destructors, in the order they run
-  Vec<uintptr_t> eh_frames;  // registered .eh_frame sections
-  uintptr_t dso_handle = 0;  // this file's __dso_handle
-  bool initialized = false;  // constructors have run
+  Vec<FileSymbol> symbols;     // every named symbol, locals included
+  NameTable globals;           // name -> index into symbols (global, weak and unique only)
+  Vec<uintptr_t> init;         // constructors, in the order they run
+  Vec<uintptr_t> fini;         // destructors, in the order they run
+  Vec<uintptr_t> eh_frames;    // registered .eh_frame sections
+  uintptr_t dso_handle = 0;    // this file's __dso_handle
+  bool initialized = false;    // constructors have run
+  bool init_released = false;  // init-only text was given back after them
 
   // A defined global (or weak) symbol of this file, or nullptr.
+  // Symbols in init-only text are not answered once that text is released.
   const FileSymbol* find(const char* name) {
     NameTable::Slot* s = globals.find(name);
-    return s == nullptr ? nullptr : &symbols[s->value];
+    if (s == nullptr) return nullptr;
+    const FileSymbol& sym = symbols[s->value];
+    if (init_released && sym.section != UINT32_MAX && sections[sym.section].cls == Class::kInitText)
+      return nullptr;
+    return &sym;
   }
   // Bytes of arena memory the file holds.
   size_t memory() const {

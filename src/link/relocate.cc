@@ -209,10 +209,21 @@ Result<void> LinkJob::scan() {
   uint64_t got_at = reserve(Class::kRodata, gots.size() * 8, 8);
   if (got_at != got_off) got_off = got_at;  // nothing else is reserved in rodata after layout
   stub_off = reserve(Class::kText, stubs.size() * machine->stub_size, machine->stub_align);
-  // Data read PC-relatively must be within reach; a file that must lie low
-  // keeps read-only data as its own copy instead (typeinfo, vtables).
+  // Data read PC-relatively must be within reach. When the targets cannot
+  // all be reached from one place (a low -fno-pic file; or host-program data
+  // and library data more than 2 GiB apart), read-only targets (typeinfo,
+  // vtables) become copies inside the file, as copy relocations would, and
+  // only the writable ones constrain placement.
+  uint64_t all_min = UINT64_MAX, all_max = 0;
+  for (const Outside& out : outside) {
+    if (!out.pcrel_data) continue;
+    if (out.sym.addr < all_min) all_min = out.sym.addr;
+    if (out.sym.addr > all_max) all_max = out.sym.addr;
+  }
+  bool spread = all_max > all_min && all_max - all_min >= (uint64_t{1} << 31) / 2;
   for (Outside& out : outside) {
-    if (out.copy || (out.pcrel_data && need_low && out.sym.read_only && out.sym.size != 0)) {
+    bool copyable = out.sym.read_only && out.sym.size != 0;
+    if (out.copy || (out.pcrel_data && (need_low || spread) && copyable)) {
       out.copy = true;
       out.copy_off = reserve(Class::kRodata, out.sym.size, 16);
     } else if (out.pcrel_data) {

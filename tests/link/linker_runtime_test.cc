@@ -406,6 +406,72 @@ int get_value(void) { return value; }
   EXPECT_EQ(h.used(), before);
 }
 
+// .preinit_array runs before every constructor, as in a program.
+TEST_P(RuntimeTest, PreinitArrayRunsBeforeConstructors) {
+  std::string obj = scratch.Compile(cc(), "preinit.c", R"(
+extern void record(const char *);
+static void early(void) { record("preinit"); }
+__attribute__((constructor(101))) static void ctor(void) { record("ctor 101"); }
+static void (*const preinit[])(void) __attribute__((section(".preinit_array"), used)) = {early};
+)");
+  ASSERT_FALSE(obj.empty());
+  LinkHarness h;
+  h.Export("record", reinterpret_cast<void*>(&RecordTrace));
+  g_trace.clear();
+  LinkerFile* f = h.MustLink({obj});
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(g_trace, (std::vector<std::string>{"preinit", "ctor 101"}));
+  h.Unlink(f);
+}
+
+// Once init-only text is released, its symbols are no longer looked up: their
+// addresses may already belong to the next file.
+TEST_P(RuntimeTest, InitOnlySymbolsAreNotFoundAfterRelease) {
+  std::string obj = scratch.Compile(cc(), "initsym.c", R"(
+static int value;
+__attribute__((section(".init.text"), noinline)) int init_helper(void) { return 42; }
+__attribute__((constructor)) static void setup(void) { value = init_helper(); }
+int get_value(void) { return value; }
+)");
+  ASSERT_FALSE(obj.empty());
+  LinkHarness h;
+  LinkerFile* f = h.MustLink({obj});
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(h.Sym<int (*)()>(f, "get_value")(), 42);
+  EXPECT_EQ(f->find("init_helper"), nullptr);
+  EXPECT_NE(f->find("get_value"), nullptr);
+  h.Unlink(f);
+}
+
+// A default (PIE) C++ module that reads data of the host program and throws
+// a library exception: the program's data and libstdc++'s typeinfo are more
+// than 2 GiB apart, so the typeinfo (read-only) is copied into the module.
+int g_host_counter = 0;
+
+TEST_P(RuntimeTest, PieModuleReadsHostDataAndThrowsLibraryExceptions) {
+  std::string obj = scratch.Compile(cc(), "spread.cc", R"(
+#include <stdexcept>
+extern int host_counter;
+extern "C" int bump(void) {
+  ++host_counter;
+  try {
+    throw std::runtime_error("spread");
+  } catch (const std::exception& e) {
+    return host_counter * 10 + (e.what()[0] == 's');
+  }
+}
+)");
+  ASSERT_FALSE(obj.empty());
+  LinkHarness h;
+  h.Export("host_counter", &g_host_counter, elf::STT_OBJECT, sizeof g_host_counter);
+  g_host_counter = 4;
+  LinkerFile* f = h.MustLink({obj});
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(h.Sym<int (*)()>(f, "bump")(), 51);
+  EXPECT_EQ(g_host_counter, 5);
+  h.Unlink(f);
+}
+
 INSTANTIATE_TEST_SUITE_P(Compilers, RuntimeTest, ::testing::ValuesIn(AllCompilers()),
                          [](const auto& p) { return std::string(p.param.label); });
 
