@@ -104,8 +104,9 @@ MODKIT_DEPEND(moody, kernel, 1, 1, 1);
     {"nester", R"(#include <modkit/module.h>
 static int nester_event(struct mk_module* m, int event, void* arg) {
   if (event != MK_EVENT_LOAD) return 0;
+  /* Already there, or going away (a deferred unload): solo is optional. */
   int err = mk_module_load("solo");
-  return err == MK_EEXIST ? 0 : err;
+  return err == MK_EEXIST || err == MK_EBUSY ? 0 : err;
 }
 MODKIT_MODULE(nester, 1, nester_event, NULL);
 MODKIT_DEPEND(nester, kernel, 1, 1, 1);

@@ -31,10 +31,10 @@
 
 namespace mk::test {
 
-// The modules a stress run picks from (nester is left to its own test).
+// The modules a stress run picks from.
 inline const std::vector<std::string>& StressModules() {
-  static const std::vector<std::string> names{"base", "mid",  "top",  "diamond",
-                                              "kite", "solo", "moody"};
+  static const std::vector<std::string> names{"base", "mid",  "top",   "diamond",
+                                              "kite", "solo", "moody", "nester"};
   return names;
 }
 
