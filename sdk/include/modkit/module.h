@@ -28,9 +28,9 @@
  *
  * Record format (version MK_META_VERSION): each record starts with a header
  * (magic, version, kind, size) and is a multiple of 8 bytes; records follow
- * each other in the section (an object may have several sections of that
- * name: their contents are read in section order, as a static link
- * concatenates them). Strings are NUL-terminated inside their fixed fields.
+ * each other in the one section of that name a file may have (compilers
+ * emit one per translation unit and `ld -r` merges them; a second one is
+ * refused). Strings are NUL-terminated inside their fixed fields.
  */
 #ifndef MODKIT_MODULE_H
 #define MODKIT_MODULE_H
