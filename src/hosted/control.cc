@@ -185,26 +185,47 @@ bool Server::listen(std::string* err) {
       return false;
     }
   }
+  // The socket appears at `path` already listening: bound and listening
+  // under a temporary name, then hard-linked into place, which fails if
+  // anything got there first (another instance starting at the same time).
+  // When the temporary name would not fit in sun_path, bind in place.
+  std::string tmp = path_ + ".tmp." + std::to_string(getpid());
+  sockaddr_un tmp_sa;
+  std::string why;
+  bool staged = socket_address(tmp, &tmp_sa, &why);
+  const std::string& bound = staged ? tmp : path_;
+  if (staged) unlink(tmp.c_str());  // a leftover of an earlier process with this pid
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     *err = std::string("socket: ") + strerror(errno);
     return false;
   }
   mode_t old = umask(0177);  // owner read/write only, from the first moment it exists
-  int rc = bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+  int rc = bind(fd, reinterpret_cast<sockaddr*>(staged ? &tmp_sa : &sa), sizeof sa);
   int e = errno;
   umask(old);
   if (rc != 0) {
     close(fd);
     *err = e == EADDRINUSE ? "another modkitd is already serving " + path_
-                           : path_ + ": bind: " + strerror(e);
+                           : bound + ": bind: " + strerror(e);
     return false;
   }
   if (::listen(fd, 16) != 0 || pipe2(wake_, O_CLOEXEC) != 0) {
     *err = path_ + ": listen: " + strerror(errno);
     close(fd);
-    unlink(path_.c_str());
+    unlink(bound.c_str());
     return false;
+  }
+  if (staged) {
+    rc = ::link(tmp.c_str(), path_.c_str());
+    e = errno;
+    unlink(tmp.c_str());
+    if (rc != 0) {
+      close(fd);
+      *err = e == EEXIST ? "another modkitd is already serving " + path_
+                         : path_ + ": link: " + strerror(e);
+      return false;
+    }
   }
   listen_fd_ = fd;
   return true;
@@ -656,9 +677,10 @@ std::string format_reply(const json& request, const json& reply) {
            reply.value("code", std::string("?")) + ")\n";
   std::string verb = request.value("verb", "");
   if (verb == "stat") return format_stat(reply, request.value("verbose", false));
-  if (verb == "log" || verb == "shutdown") {
+  if (verb == "shutdown") return "";  // the console shows the kernel's log as it is written
+  if (verb == "log") {
     std::string out;
-    for (const json& l : reply.value(verb == "log" ? "lines" : "log", json::array()))
+    for (const json& l : reply.value("lines", json::array()))
       out += l.get<std::string>() + "\n";
     return out;
   }

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <utility>
@@ -76,13 +77,11 @@ void print_json(const json& j) {
   printf("%s\n", j.dump(2, ' ', false, json::error_handler_t::replace).c_str());
 }
 
+// The daemon's working directory is not ours: send absolute paths.
 std::string absolute(const std::string& path) {
-  if (path.empty() || path[0] == '/') return path;
-  char* cwd = getcwd(nullptr, 0);
-  if (cwd == nullptr) return path;
-  std::string out = std::string(cwd) + "/" + path;
-  free(cwd);
-  return out;
+  std::error_code ec;
+  std::filesystem::path p = std::filesystem::absolute(path, ec);
+  return ec ? path : p.lexically_normal().string();
 }
 
 // ---- load ----
@@ -98,7 +97,7 @@ int run_load(const LoadArgs& a) {
   bool has_slash = a.target.find('/') != std::string::npos;
   bool is_ko = a.target.size() > 3 && a.target.compare(a.target.size() - 3, 3, ".ko") == 0;
   if (has_slash)
-    request["path"] = absolute(a.target);  // the daemon's directory is not ours
+    request["path"] = absolute(a.target);
   else if (is_ko)
     request["path"] = a.target;  // searched in the module path, as kldload does
   else

@@ -89,6 +89,7 @@ bool KernelService::boot(std::string* err) {
     *err = std::string("boot: ") + k.error().message();
     return false;
   }
+  booted_ = true;
   if (!config_.devfs.empty()) log("devfs: not available yet; " + config_.devfs + " is not mounted");
   preload();
   return true;
@@ -322,7 +323,7 @@ std::optional<json> KernelService::do_log(const json& r, control::Connection* co
 
 std::vector<std::string> KernelService::shutdown() {
   std::lock_guard<std::mutex> g(change_mu_);
-  if (!down_) {
+  if (!down_ && booted_) {
     down_ = true;
     size_t from = system_->log().size();
     log("modkitd: shutting down");

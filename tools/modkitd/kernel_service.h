@@ -68,7 +68,8 @@ class KernelService {
   std::unique_ptr<mk::hosted::System> system_;
 
   std::mutex change_mu_;  // load, unload, shutdown: one at a time
-  bool down_ = false;     // under change_mu_
+  bool booted_ = false;
+  bool down_ = false;  // under change_mu_
   std::vector<std::string> shutdown_log_;
 
   std::mutex log_mu_;  // followers wait for new lines here

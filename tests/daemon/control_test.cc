@@ -1,0 +1,401 @@
+// hosted/control.h in process: the credential rule (with crafted
+// credentials), line framing at its limit, console commands, the text forms,
+// and a Server with a test handler: owner-only socket, second server refused,
+// stale and foreign files at its path, bad requests answered, a throwing
+// handler never ends the server.
+#include "hosted/control.h"
+
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <stdexcept>
+#include <string>
+
+#include "gtest/gtest.h"
+
+namespace mk::hosted::control {
+namespace {
+
+TEST(PeerAllowed, SameUserOrRoot) {
+  EXPECT_TRUE(peer_allowed(PeerCred{1, 1000, 1000}, 1000));
+  EXPECT_TRUE(peer_allowed(PeerCred{1, 0, 0}, 1000));
+  EXPECT_FALSE(peer_allowed(PeerCred{1, 1001, 1000}, 1000));
+  EXPECT_FALSE(peer_allowed(PeerCred{1, 65534, 65534}, 1000));
+  EXPECT_FALSE(peer_allowed(PeerCred{1, 65534, 0}, 0));  // root's group is not root
+  EXPECT_TRUE(peer_allowed(PeerCred{1, 0, 0}, 0));
+}
+
+TEST(PeerCredentials, OfASocketPair) {
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  PeerCred p;
+  std::string err;
+  ASSERT_TRUE(peer_credentials(sv[0], &p, &err)) << err;
+  EXPECT_EQ(p.pid, getpid());
+  EXPECT_EQ(p.uid, geteuid());
+  EXPECT_EQ(p.gid, getegid());
+  close(sv[0]);
+  close(sv[1]);
+}
+
+TEST(LineReader, SplitsLinesAcrossWrites) {
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  ASSERT_TRUE(write_all(sv[1], "{\"a\"\n{\"b"));
+  ASSERT_TRUE(write_all(sv[1], "\"}\n\nlast without newline"));
+  shutdown(sv[1], SHUT_WR);
+  LineReader r(sv[0]);
+  std::string line;
+  ASSERT_EQ(r.next(&line), LineReader::Status::kLine);
+  EXPECT_EQ(line, "{\"a\"");
+  ASSERT_EQ(r.next(&line), LineReader::Status::kLine);
+  EXPECT_EQ(line, "{\"b\"}");
+  ASSERT_EQ(r.next(&line), LineReader::Status::kLine);
+  EXPECT_EQ(line, "");
+  EXPECT_EQ(r.next(&line), LineReader::Status::kEof);
+  close(sv[0]);
+  close(sv[1]);
+}
+
+// The limit counts the newline: kMaxLine bytes with it pass, one more does not.
+TEST(LineReader, LimitBoundaryPair) {
+  for (size_t total : {kMaxLine, kMaxLine + 1}) {
+    int sv[2];
+    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    std::thread writer([&] { write_all(sv[1], std::string(total - 1, 'x') + "\n"); });
+    LineReader r(sv[0]);
+    std::string line;
+    LineReader::Status st = r.next(&line);
+    writer.join();
+    if (total == kMaxLine) {
+      ASSERT_EQ(st, LineReader::Status::kLine);
+      EXPECT_EQ(line.size(), kMaxLine - 1);
+    } else {
+      EXPECT_EQ(st, LineReader::Status::kTooLarge);
+    }
+    close(sv[0]);
+    close(sv[1]);
+  }
+}
+
+TEST(Encode, InvalidUtf8IsReplacedNotThrown) {
+  std::string s = encode(json{{"line", std::string("bad \xff\xfe byte")}});
+  EXPECT_EQ(s.back(), '\n');
+  EXPECT_EQ(s.find('\n'), s.size() - 1);
+  EXPECT_NE(s.find("bad "), std::string::npos);
+}
+
+TEST(ErrorReply, CarriesCodeAndMessage) {
+  json e = error_reply(Error(Errc::kBusy, "x.ko is in use by y.ko"));
+  EXPECT_EQ(e, (json{{"ok", false}, {"error", "x.ko is in use by y.ko"}, {"code", "busy"}}));
+  EXPECT_STREQ(error_code(Errc::kDuplicate), "exists");
+  EXPECT_STREQ(error_code(Errc::kNotFound), "not_found");
+}
+
+json Command(const std::string& line) {
+  json r;
+  std::string err;
+  EXPECT_TRUE(parse_command(line, &r, &err)) << line << ": " << err;
+  return r;
+}
+
+std::string CommandError(const std::string& line) {
+  json r;
+  std::string err;
+  EXPECT_FALSE(parse_command(line, &r, &err)) << line;
+  return err;
+}
+
+TEST(ParseCommand, Requests) {
+  EXPECT_EQ(Command("load chain_top"), (json{{"verb", "load"}, {"name", "chain_top"}}));
+  EXPECT_EQ(Command("  load  hello.ko "), (json{{"verb", "load"}, {"path", "hello.ko"}}));
+  EXPECT_EQ(Command("load ./x a=1 b="),
+            (json{{"verb", "load"}, {"path", "./x"}, {"params", {{"a", "1"}, {"b", ""}}}}));
+  EXPECT_EQ(Command("unload m"), (json{{"verb", "unload"}, {"name", "m"}, {"policy", "refuse"}}));
+  EXPECT_EQ(Command("unload m --wait 1.5 --cascade"), (json{{"verb", "unload"},
+                                                            {"name", "m"},
+                                                            {"policy", "wait"},
+                                                            {"timeout_ms", 1500},
+                                                            {"cascade", true}}));
+  EXPECT_EQ(Command("unload m --defer"),
+            (json{{"verb", "unload"}, {"name", "m"}, {"policy", "defer"}}));
+  EXPECT_EQ(Command("stat -v"), (json{{"verb", "stat"}, {"verbose", true}}));
+  EXPECT_EQ(Command("sym chain_mid_value"), (json{{"verb", "sym"}, {"name", "chain_mid_value"}}));
+  EXPECT_EQ(Command("sym 0x10"), (json{{"verb", "sym"}, {"address", 16}}));
+  EXPECT_EQ(Command("log"), (json{{"verb", "log"}}));
+  EXPECT_EQ(Command("shutdown"), (json{{"verb", "shutdown"}}));
+}
+
+TEST(ParseCommand, Errors) {
+  EXPECT_EQ(CommandError(""), "empty command");
+  EXPECT_EQ(CommandError("frob"), "unknown command \"frob\" (try help)");
+  EXPECT_EQ(CommandError("load").rfind("load needs a module; usage: load NAME|FILE.ko", 0), 0u);
+  EXPECT_EQ(CommandError("load x y").rfind("\"y\" is not param=value; usage:", 0), 0u);
+  EXPECT_EQ(CommandError("unload m --wait x").rfind("--wait takes seconds", 0), 0u);
+  EXPECT_EQ(CommandError("unload m --force").rfind("unknown option \"--force\"", 0), 0u);
+  EXPECT_EQ(CommandError("log more").rfind("log takes no arguments", 0), 0u);
+  EXPECT_EQ(CommandError("sym 0xzz").rfind("\"0xzz\" is not an address", 0), 0u);
+}
+
+json StatReply() {
+  return json{
+      {"ok", true},
+      {"files",
+       {{{"id", 0},
+         {"name", "kernel"},
+         {"state", "LIVE"},
+         {"refs", 3},
+         {"address", 0x1000},
+         {"size", 0x2000},
+         {"autoloaded", false},
+         {"uses", json::array()},
+         {"modules", {{{"name", "kernel"}, {"version", 1}, {"state", "LIVE"}, {"refs", 0}}}}},
+        {{"id", 2},
+         {"name", "base.ko"},
+         {"state", "LIVE"},
+         {"refs", 2},
+         {"address", 0x7f0000},
+         {"size", 0x2d0},
+         {"autoloaded", true},
+         {"uses", {0}},
+         {"modules", {{{"name", "base"}, {"version", 2}, {"state", "LIVE"}, {"refs", 1}}}}},
+        {{"id", 1},
+         {"name", "top \"q\".ko"},
+         {"state", "GOING"},
+         {"deferred", true},
+         {"refs", 1},
+         {"address", 0x7f0400},
+         {"size", 0x388},
+         {"uses", {2, 0}},
+         {"modules", json::array()}}}}};
+}
+
+TEST(FormatStat, LikeKldstat) {
+  EXPECT_EQ(format_stat(StatReply(), false),
+            "Id Refs Address                Size Name\n"
+            " 0    3 0x0000000000001000     2000 kernel\n"
+            " 2    2 0x00000000007f0000      2d0 base.ko\n"
+            " 1    1 0x00000000007f0400      388 top \"q\".ko (GOING, unload deferred)\n");
+  EXPECT_EQ(format_stat(StatReply(), true),
+            "Id Refs Address                Size Name\n"
+            " 0    3 0x0000000000001000     2000 kernel\n"
+            "\tContained modules:\n"
+            "\t\tVersion State      Refs Name\n"
+            "\t\t      1 LIVE          0 kernel\n"
+            " 2    2 0x00000000007f0000      2d0 base.ko\n"
+            "\tUses: kernel (0)\n"
+            "\tLoaded as a dependency\n"
+            "\tContained modules:\n"
+            "\t\tVersion State      Refs Name\n"
+            "\t\t      2 LIVE          1 base\n"
+            " 1    1 0x00000000007f0400      388 top \"q\".ko (GOING, unload deferred)\n"
+            "\tUses: base.ko (2), kernel (0)\n"
+            "\tContained modules:\n"
+            "\t\tVersion State      Refs Name\n");
+}
+
+TEST(FormatGraph, Dot) {
+  std::string dot = format_graph(StatReply());
+  EXPECT_NE(dot.find("digraph modkit {\n"), std::string::npos);
+  EXPECT_NE(dot.find("  f0 [label=\"kernel (0)\\nkernel v1\", style=bold];\n"), std::string::npos);
+  EXPECT_NE(dot.find("  f2 [label=\"base.ko (2)\\nbase v2\", style=dashed];\n"), std::string::npos);
+  EXPECT_NE(dot.find("  f1 [label=\"top \\\"q\\\".ko (1)\"];\n"), std::string::npos) << dot;
+  EXPECT_NE(dot.find("  f1 -> f2;\n  f1 -> f0;\n"), std::string::npos);
+  EXPECT_EQ(dot.substr(dot.size() - 2), "}\n");
+}
+
+TEST(FormatReply, ConsoleText) {
+  EXPECT_EQ(format_reply({{"verb", "load"}}, error_reply("not_found", "no module x")),
+            "error: no module x (not_found)\n");
+  EXPECT_EQ(
+      format_reply({{"verb", "load"}}, {{"ok", true},
+                                        {"file", {{"name", "top.ko"}}},
+                                        {"loaded", {{{"name", "base.ko"}}, {{"name", "top.ko"}}}}}),
+      "loaded top.ko with base.ko\n");
+  EXPECT_EQ(format_reply({{"verb", "unload"}},
+                         {{"ok", true}, {"result", "done"}, {"unloaded", {"a.ko", "b.ko"}}}),
+            "unloaded a.ko, b.ko\n");
+  EXPECT_EQ(format_reply({{"verb", "log"}}, {{"ok", true}, {"lines", {"one", "two"}}}),
+            "one\ntwo\n");
+}
+
+TEST(Symbols, RoundTrip) {
+  SymbolInfo s;
+  s.name = "f";
+  s.address = 0xffff800000001000;
+  s.size = 21;
+  s.type = "func";
+  s.bind = "global";
+  s.file = "a.ko";
+  s.module = "a";
+  s.exported = true;
+  SymbolInfo t = symbol_from_json(json::parse(encode(symbol_json(s))));
+  EXPECT_EQ(t.name, s.name);
+  EXPECT_EQ(t.address, s.address);
+  EXPECT_EQ(t.size, s.size);
+  EXPECT_EQ(t.module, s.module);
+  EXPECT_TRUE(t.exported);
+  AddressInfo a;
+  a.address = 0x1234;
+  a.symbol = "f";
+  a.offset = 4;
+  a.text = "f+0x4 [a]";
+  AddressInfo b;
+  EXPECT_TRUE(address_from_json(address_json(a, true), &b));
+  EXPECT_EQ(b.text, a.text);
+  EXPECT_EQ(b.offset, 4u);
+  EXPECT_FALSE(address_from_json(address_json(a, false), &b));
+}
+
+// ---- a Server with a test handler ----
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char dir[] = "/tmp/modkit-control-XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    dir_ = dir;
+    path_ = dir_ + "/s.sock";
+  }
+  void TearDown() override {
+    unlink(path_.c_str());
+    unlink((dir_ + "/file").c_str());
+    rmdir(dir_.c_str());
+  }
+
+  static std::optional<json> Handle(const json& r, Connection& c) {
+    std::string verb = r["verb"].get<std::string>();
+    if (verb == "echo") return json{{"ok", true}, {"n", r["n"].get<int>()}};
+    if (verb == "throw") throw std::runtime_error("boom");
+    if (verb == "stream") {
+      for (int i = 0; i < 3; ++i)
+        c.send({{"ok", true}, {"i", i}});
+      return std::nullopt;
+    }
+    return error_reply("unknown_verb", "unknown verb \"" + verb + "\"");
+  }
+
+  int Connect() {
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un sa = {};
+    sa.sun_family = AF_UNIX;
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path_.c_str());
+    EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+    return fd;
+  }
+
+  std::string dir_, path_;
+};
+
+TEST_F(ServerTest, OwnerOnlySocketAndRequests) {
+  Server server(path_, &ServerTest::Handle);
+  std::string err;
+  ASSERT_TRUE(server.listen(&err)) << err;
+  struct stat st;
+  ASSERT_EQ(lstat(path_.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISSOCK(st.st_mode));
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  server.start();
+
+  int fd = Connect();
+  LineReader in(fd, size_t{1} << 20);
+  auto ask = [&](const std::string& raw) {
+    EXPECT_TRUE(write_all(fd, raw));
+    std::string line;
+    EXPECT_EQ(in.next(&line), LineReader::Status::kLine) << raw;
+    return json::parse(line);
+  };
+  EXPECT_EQ(ask("{\"verb\":\"echo\",\"n\":5}\n"), (json{{"ok", true}, {"n", 5}}));
+  EXPECT_EQ(ask("nonsense\n")["code"], "bad_request");
+  EXPECT_EQ(ask("\x01\xff\xfe\n")["code"], "bad_request");
+  EXPECT_EQ(ask("[1]\n")["error"], "a request is a JSON object, not array");
+  EXPECT_EQ(ask("{}\n")["error"], "a request needs a string \"verb\"");
+  EXPECT_EQ(ask("{\"verb\":1}\n")["code"], "bad_request");
+  EXPECT_EQ(ask("{\"verb\":\"echo\",\"n\":\"x\"}\n")["code"], "bad_request");
+  EXPECT_EQ(ask("{\"verb\":\"throw\"}\n"),
+            (json{{"ok", false}, {"error", "request failed: boom"}, {"code", "invalid"}}));
+  EXPECT_EQ(ask("{\"verb\":\"nope\"}\n")["code"], "unknown_verb");
+  EXPECT_EQ(ask("{\"verb\":\"stream\"}\n")["i"], 0);
+  std::string line;
+  ASSERT_EQ(in.next(&line), LineReader::Status::kLine);
+  ASSERT_EQ(in.next(&line), LineReader::Status::kLine);
+  EXPECT_EQ(json::parse(line)["i"], 2);
+  EXPECT_EQ(ask("{\"verb\":\"echo\",\"n\":6}\n")["n"], 6);  // still serving this client
+
+  // Oversized: an error, then the connection ends.
+  std::thread big([&] { write_all(fd, std::string(kMaxLine + 10, 'x')); });
+  ASSERT_EQ(in.next(&line), LineReader::Status::kLine);
+  EXPECT_EQ(json::parse(line)["code"], "too_large");
+  EXPECT_EQ(in.next(&line), LineReader::Status::kEof);
+  big.join();
+  close(fd);
+
+  // Another client is served as before.
+  Client c;
+  ASSERT_TRUE(c.connect(path_, &err)) << err;
+  json reply;
+  ASSERT_TRUE(c.call({{"verb", "echo"}, {"n", 7}}, &reply, &err)) << err;
+  EXPECT_EQ(reply["n"], 7);
+
+  server.stop();
+  EXPECT_NE(access(path_.c_str(), F_OK), 0);  // removed
+}
+
+TEST_F(ServerTest, SecondServerRefused) {
+  Server first(path_, &ServerTest::Handle);
+  std::string err;
+  ASSERT_TRUE(first.listen(&err)) << err;
+  first.start();
+  Server second(path_, &ServerTest::Handle);
+  EXPECT_FALSE(second.listen(&err));
+  EXPECT_EQ(err, "another modkitd (pid " + std::to_string(getpid()) + ") is already serving " +
+                     path_ +
+                     "; stop it first (modkit shutdown), or give this one another --socket");
+  // The first still serves.
+  Client c;
+  json reply;
+  ASSERT_TRUE(c.connect(path_, &err)) << err;
+  ASSERT_TRUE(c.call({{"verb", "echo"}, {"n", 1}}, &reply, &err)) << err;
+  EXPECT_EQ(reply["n"], 1);
+}
+
+TEST_F(ServerTest, StaleSocketReplaced) {
+  int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un sa = {};
+  sa.sun_family = AF_UNIX;
+  snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path_.c_str());
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+  close(fd);  // the file stays; nobody listens
+  Server server(path_, &ServerTest::Handle);
+  std::string err;
+  ASSERT_TRUE(server.listen(&err)) << err;
+}
+
+TEST_F(ServerTest, ForeignFileAndLongPathRefused) {
+  std::string file = dir_ + "/file";
+  FILE* f = fopen(file.c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  fclose(f);
+  Server server(file, &ServerTest::Handle);
+  std::string err;
+  EXPECT_FALSE(server.listen(&err));
+  EXPECT_EQ(err, file + " exists and is not a socket; not replacing it");
+  Server long_path(dir_ + "/" + std::string(120, 'x'), &ServerTest::Handle);
+  EXPECT_FALSE(long_path.listen(&err));
+  EXPECT_NE(err.find("must be 1 to 107 bytes long"), std::string::npos) << err;
+}
+
+TEST_F(ServerTest, ClientMessages) {
+  Client c;
+  std::string err;
+  EXPECT_FALSE(c.connect(path_, &err));
+  EXPECT_EQ(err, "cannot reach modkitd at " + path_ +
+                     ": no such socket (is modkitd running? give its socket with --socket or "
+                     "$MODKIT_SOCKET)");
+}
+
+}  // namespace
+}  // namespace mk::hosted::control
