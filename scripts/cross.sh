@@ -83,6 +83,9 @@ for arch in $ARCHES; do
   echo "=== $arch ==="
   register_binfmt "$arch"
   export QEMU_LD_PREFIX=$sysroot
+  # qemu-user does not see code written through the arena's alias mapping:
+  # HostRuntime::sync_code makes it drop stale translations (code_runtime.cc).
+  export MODKIT_QEMU_USER=1
 
   t0=$(now)
   target_flags=(-DCMAKE_SYSTEM_NAME=Linux -DCMAKE_SYSTEM_PROCESSOR="$arch"

@@ -1,5 +1,6 @@
 #include "hosted/code_runtime.h"
 
+#include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -44,6 +45,23 @@ void HostRuntime::sync_code(uintptr_t begin, size_t size) {
   // machine needs them (aarch64, riscv64); nothing on x86_64. By the
   // executing address: the caches see the alias's writes there too.
   __builtin___clear_cache(reinterpret_cast<char*>(begin), reinterpret_cast<char*>(begin + size));
+  // qemu-user keeps its translation of a guest page until that page is
+  // written at its own address or becomes writable: writes through the
+  // alias go unseen, and code loaded where a file was unloaded would run the
+  // old file's translation (its cache instructions are no-ops). Under qemu
+  // (MODKIT_QEMU_USER=1, which scripts/cross.sh sets) the pages are made
+  // writable-not-executable and back, which drops them. Never otherwise: the
+  // pages hold other files' code, which must stay executable.
+  static const bool qemu_user = [] {
+    const char* v = getenv("MODKIT_QEMU_USER");
+    return v != nullptr && v[0] == '1';
+  }();
+  if (!qemu_user) return;
+  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const uintptr_t lo = begin & ~(page - 1), hi = (begin + size + page - 1) & ~(page - 1);
+  void* at = reinterpret_cast<void*>(lo);
+  if (mprotect(at, hi - lo, PROT_READ | PROT_WRITE) == 0)
+    mprotect(at, hi - lo, PROT_READ | PROT_EXEC);
 }
 
 void HostRuntime::finalize(uintptr_t dso_handle) {

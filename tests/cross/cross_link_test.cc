@@ -266,6 +266,8 @@ void CompareWithGnuLd(const Cross& x, const std::string& opt, const std::string&
   ASSERT_EQ(l.Link(obj), "");
   const arch::Machine* m = arch::machine_for(x.machine);
   ASSERT_NE(m, nullptr);
+  for (const link::FileSymbol& s : l.file->symbols)
+    EXPECT_NE(s.name[0], '$') << "a mapping symbol listed: " << s.name;
 
   // GNU ld: every loaded section where ours is, every outside name where
   // our resolver put it.
