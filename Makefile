@@ -26,7 +26,7 @@ MODKIT = $(BUILD)/tools/modkit/modkit
 HELLO_OBJ = $(BUILD)/examples/hello/hello.o
 
 .DEFAULT_GOAL := build
-.PHONY: run test test-quick test-asan test-tsan build build-asan build-tsan build-modkit build-kernel build-bench bench bench-quick deps format
+.PHONY: run hello test test-quick test-asan test-tsan build build-asan build-tsan build-modkit build-kernel build-bench bench bench-quick deps format
 
 run: build-kernel
 	bash tools/modkitd/demo.sh $(BUILD)
@@ -43,6 +43,10 @@ test-asan: build-asan
 # and only what they need is built.
 test-tsan: build-tsan
 	$(TSAN_ENV) $(CTEST) $(TSAN_BUILD) -L concurrency
+
+# `modkit exec` on the demo program examples/hello (compiled with `cc -c`).
+hello: build-modkit $(HELLO_OBJ)
+	$(MODKIT) exec $(HELLO_OBJ)
 
 # modkit against dlopen (bench/): a table, CSV and plot in $(BUILD)/bench/out.
 bench: build-bench
