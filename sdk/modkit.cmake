@@ -42,6 +42,16 @@
 #              modules: the sanitizer runtime is not part of the KPI.
 #   Unwind tables (.eh_frame) stay: modkit registers them, so C++ unwinding and
 #   backtraces work in module code.
+# Per machine (CMAKE_SYSTEM_PROCESSOR), added to MODKIT_MODULE_FLAGS:
+#   aarch64  -mno-outline-atomics: gcc otherwise calls libgcc.a's
+#            __aarch64_ldadd4_acq_rel and friends for atomics, which no shared
+#            library exports, so no kernel can resolve them; the atomics are
+#            inlined instead. (BL reaches +-128 MiB: KPI calls farther than
+#            that go through veneers the linker makes; ADRP reaches +-4 GiB.)
+#   riscv64  -mno-relax: modkit does no linker relaxation. R_RISCV_RELAX hints
+#            are harmless, but with relaxation on the assembler may leave
+#            R_RISCV_ALIGN (padding only a relaxing linker can size), which
+#            modkit refuses; -mno-relax makes it emit the exact padding.
 # C++ only (MODKIT_MODULE_CXX_FLAGS): -fno-exceptions -fno-rtti
 #   -fno-threadsafe-statics, as kernel C++ is written: the KPI exports no C++
 #   runtime (no __cxa_throw, typeinfo or __cxa_guard_acquire). Not a rule of
@@ -58,6 +68,11 @@ set(MODKIT_SDK_INCLUDE_DIR "${CMAKE_CURRENT_LIST_DIR}/include")
 set(MODKIT_MODULE_FLAGS -fPIC -fno-semantic-interposition -fno-stack-protector -U_FORTIFY_SOURCE
     -fno-common -fno-sanitize=all)
 set(MODKIT_MODULE_CXX_FLAGS -fno-exceptions -fno-rtti -fno-threadsafe-statics)
+if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(aarch64|arm64)$")
+  list(APPEND MODKIT_MODULE_FLAGS -mno-outline-atomics)
+elseif(CMAKE_SYSTEM_PROCESSOR MATCHES "^riscv64")
+  list(APPEND MODKIT_MODULE_FLAGS -mno-relax)
+endif()
 set_property(GLOBAL PROPERTY MODKIT_SDK_INCLUDE_DIR "${MODKIT_SDK_INCLUDE_DIR}")
 set_property(GLOBAL PROPERTY MODKIT_MODULE_FLAGS "${MODKIT_MODULE_FLAGS}")
 set_property(GLOBAL PROPERTY MODKIT_MODULE_CXX_FLAGS "${MODKIT_MODULE_CXX_FLAGS}")
