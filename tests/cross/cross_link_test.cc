@@ -616,3 +616,30 @@ TEST(CrossRiscV64, DefaultRelaxObjectsLinkWithRelaxHintsIgnored) {
 
 }  // namespace
 }  // namespace mk::test
+
+namespace mk::test {
+namespace {
+
+// Thread-local storage is refused on every machine, naming what is
+// thread-local (bad-input.md, class 8; the TLS relocation kinds themselves
+// are marked in the tables, aarch64_test.cc and riscv64_test.cc).
+TEST(CrossTls, ThreadLocalObjectsAreRefusedNamingTls) {
+  for (const Cross* x : {&kAArch64, &kRiscV64}) {
+    if (!Have(x->cc.cc)) continue;
+    SCOPED_TRACE(x->label);
+    Scratch scratch;
+    std::string obj = scratch.Compile(x->cc, "tls.c", R"(
+extern __thread int ext_tls;
+int get(void) { return ext_tls; }
+)",
+                                      {"-O2"});
+    ASSERT_FALSE(obj.empty());
+    CrossLink l;
+    std::string err = l.Link(obj);
+    EXPECT_NE(err.find("thread-local"), std::string::npos) << err;
+    EXPECT_NE(err.find("ext_tls"), std::string::npos) << "names the symbol: " << err;
+  }
+}
+
+}  // namespace
+}  // namespace mk::test
