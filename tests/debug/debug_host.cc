@@ -87,6 +87,7 @@ int main(int argc, char** argv) {
     fprintf(stderr, "usage: debug_host kernel|system OBJECT FUNCTION ARG [OBJECT2 FUNCTION2]\n");
     return 2;
   }
+  setvbuf(stdout, nullptr, _IOLBF, 0);  // lines reach gdb's transcript as they are printed
   int arg = atoi(argv[4]);
   std::vector<Job> jobs{{argv[2], argv[3]}};
   if (argc == 7) jobs.push_back({argv[5], argv[6]});

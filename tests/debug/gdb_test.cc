@@ -40,7 +40,10 @@ bool HaveGdb() {
 }
 
 std::string Gdb(const std::vector<std::string>& commands, const std::string& program_args) {
-  std::string cmd = "gdb -batch -nx -ex 'set debuginfod enabled off' -ex 'set confirm off'";
+  // LeakSanitizer cannot run under ptrace: sanitizer builds of the programs
+  // would fail at exit.
+  std::string cmd = "ASAN_OPTIONS=detect_leaks=0 gdb -batch -nx";
+  cmd += " -ex 'set debuginfod enabled off' -ex 'set confirm off'";
   for (const std::string& c : commands)
     cmd += " -ex " + Quote(c);
   cmd += " --args " + program_args + " </dev/null";

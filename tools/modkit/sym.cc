@@ -172,16 +172,20 @@ Run add_sym(CLI::App& app) {
   CLI::App* sub =
       app.add_subcommand("sym", "Look up kernel symbols and addresses, or write the ksyms image");
   sub->add_option("NAME", o->name, "a symbol name: its address, size, type and owner");
-  sub->add_option("--addr", o->addr, "an address (0x... or decimal): its owner and nearest symbol");
+  sub->add_option("--addr", o->addr, "an address (0x... or decimal): its owner and nearest symbol")
+      ->option_text("ADDR");
   sub->add_option("--ksyms", o->ksyms,
-                  "write the ksyms image (an ELF file of every kernel and module symbol) to OUT");
+                  "write the ksyms image (an ELF file of every kernel and module symbol) to OUT")
+      ->option_text("OUT");
   // One value per flag: `--load a.ko NAME` must leave NAME to the query.
   sub->add_option("--load", o->load, "load this module file first (repeatable)")
       ->check(CLI::ExistingFile)
-      ->allow_extra_args(false);
+      ->allow_extra_args(false)
+      ->option_text("X.ko");
   sub->add_option("--module-path", o->module_path,
                   "where dependencies are found (repeatable; default: the --load files' dirs)")
-      ->allow_extra_args(false);
+      ->allow_extra_args(false)
+      ->option_text("DIR");
   sub->add_flag("--json", o->json, "print the answer as JSON");
   sub->footer(
       "Until it talks to modkitd, the verb boots a kernel in this process and loads the\n"
