@@ -7,7 +7,7 @@
 // a terminal, also a console with the same commands. SIGTERM, SIGINT, the end
 // of the console's input or a `shutdown` request shut it down in order
 // (SHUTDOWN events dependents first, every file unloaded), remove the socket
-// and exit 0.
+// and exit 0; so does SIGHUP in the foreground (the terminal is gone).
 //
 // Without --foreground it detaches, and the starting command returns once the
 // socket is served (exit 0), or with the reason it could not start (exit 1).
@@ -150,7 +150,14 @@ void console_and_wait(modkitd::KernelService& kernel, bool console) {
     if (p[0].revents != 0) return;
     if (p[1].revents == 0) continue;
     std::string line;
-    if (in.next(&line) != control::LineReader::Status::kLine) {
+    control::LineReader::Status st = in.next(&line);
+    if (st == control::LineReader::Status::kTooLarge) {
+      printf("error: a command is at most %zu bytes\nmodkit> ", control::kMaxLine - 1);
+      fflush(stdout);
+      in = control::LineReader(0);  // drop the rest of it
+      continue;
+    }
+    if (st != control::LineReader::Status::kLine) {
       printf("\n");
       return;
     }
@@ -241,6 +248,7 @@ int main(int argc, char** argv) {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
+  if (foreground) sigaction(SIGHUP, &sa, nullptr);  // the terminal went away
   signal(SIGPIPE, SIG_IGN);
 
   std::mutex echo_mu;
