@@ -56,12 +56,22 @@ void HostRuntime::sync_code(uintptr_t begin, size_t size) {
     const char* v = getenv("MODKIT_QEMU_USER");
     return v != nullptr && v[0] == '1';
   }();
-  if (!qemu_user) return;
   const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
   const uintptr_t lo = begin & ~(page - 1), hi = (begin + size + page - 1) & ~(page - 1);
   void* at = reinterpret_cast<void*>(lo);
-  if (mprotect(at, hi - lo, PROT_READ | PROT_WRITE) == 0)
-    mprotect(at, hi - lo, PROT_READ | PROT_EXEC);
+  if (qemu_user) {
+    if (mprotect(at, hi - lo, PROT_READ | PROT_WRITE) == 0)
+      mprotect(at, hi - lo, PROT_READ | PROT_EXEC);
+    return;
+  }
+  // The executing view is a private mapping of what the alias writes
+  // (hosted/page_memory.cc), so that a debugger can insert breakpoints. A
+  // page a debugger wrote is this process's own copy, blind to what was just
+  // written into the same page: drop such copies, so that the page reads
+  // through to the memfd again. The debugger puts its breakpoints back when
+  // it stops for the file's registration (register_debug). Without a
+  // debugger this costs a minor fault per page on the next call into it.
+  madvise(at, hi - lo, MADV_DONTNEED);
 }
 
 void HostRuntime::finalize(uintptr_t dso_handle) {
@@ -70,22 +80,6 @@ void HostRuntime::finalize(uintptr_t dso_handle) {
 
 void HostRuntime::register_debug(const link::LinkerFile& file,
                                  const elf::ValidatedObject* const* objects, size_t count) {
-  // The executing view of code is a private mapping of what the linker
-  // wrote through the alias (hosted/page_memory.cc). A page a debugger has
-  // put a breakpoint in is this process's own copy, blind to the new file
-  // just written into the same page: drop such copies so that the page reads
-  // through to what was written. The debugger puts its breakpoints back when
-  // it stops for the registration below. Without a debugger this only costs
-  // a minor fault per page on the next call into it.
-  static const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
-  for (link::Class c : {link::Class::kText, link::Class::kInitText}) {
-    const link::Block& b = file.blocks[static_cast<int>(c)];
-    if (b.size == 0) continue;
-    uintptr_t lo = b.base & ~(page - 1);
-    uintptr_t hi = (b.base + b.size + page - 1) & ~(page - 1);
-    madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
-  }
-
   Vec<uint8_t> image(g_debug_heap);
   if (!build_debug_object(file, objects, count, g_debug_heap, &image)) return;
   GdbJitEntry* e = gdb_jit_register(static_cast<Vec<uint8_t>&&>(image));

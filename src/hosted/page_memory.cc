@@ -96,7 +96,7 @@ Result<Mapping> LinuxPageMemory::map(uintptr_t lo, uintptr_t hi, size_t size, Pr
   // would refuse that write (the kernel lets ptrace write a read-only
   // mapping only by copy-on-write) and gdb's breakpoints in module code
   // would never trigger. A page a debugger wrote becomes this process's own
-  // copy: HostRuntime::register_debug drops such copies from the pages each
+  // copy: HostRuntime::sync_code drops such copies from the pages each
   // new file is written to, before the debugger hears of the file.
   int shared = prot == Prot::kReadExec ? MAP_PRIVATE : MAP_SHARED;
   int flags = MAP_FIXED_NOREPLACE | (fd >= 0 ? shared : MAP_PRIVATE | MAP_ANONYMOUS);
