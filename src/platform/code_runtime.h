@@ -20,9 +20,10 @@
 //   is freed, registered or not.
 // - sync_code(begin, size) is called once the linker has written code
 //   (through the writable alias) that will run at [begin, begin + size), before
-//   any of it runs: the instruction side must see the new bytes (nothing on
-//   x86_64; cache maintenance on aarch64 and riscv64, hosted:
-//   __builtin___clear_cache).
+//   any of it runs: the instruction side must see the new bytes (cache
+//   maintenance on aarch64 and riscv64, hosted: __builtin___clear_cache;
+//   hosted on every machine, the executing view's pages a debugger has
+//   copied are dropped: hosted/page_memory.cc).
 // - All may be no-ops in a kernel that has no unwinder, no atexit or no
 //   debugger.
 #pragma once
