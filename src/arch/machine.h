@@ -26,10 +26,10 @@ enum class Need : uint8_t {
 // Whether the kind's value depends on where the module lands relative to its
 // target, which constrains placement (see link/placement.h).
 enum class Reach : uint8_t {
-  kAny,       // absolute 64-bit, GOT-relative 64-bit, sizes: any placement works
-  kPcRel32,   // S+A-P must fit 32 bits signed: target within +-2 GiB of the module
-  kAbs32,     // S+A must fit 32 bits: the symbol must lie in the low 2/4 GiB
-  kNarrow,    // 8/16-bit fields: only meaningful for small constants
+  kAny,      // absolute 64-bit, GOT-relative 64-bit, sizes: any placement works
+  kPcRel32,  // S+A-P must fit 32 bits signed: target within +-2 GiB of the module
+  kAbs32,    // S+A must fit 32 bits: the symbol must lie in the low 2/4 GiB
+  kNarrow,   // 8/16-bit fields: only meaningful for small constants
 };
 
 // Kinds that are one instruction of several building one value (aarch64

@@ -117,11 +117,11 @@ class ValidatedObject {
  public:
   explicit ValidatedObject(Allocator& a) : sections(a), symbols(a), relocs(a), groups(a) {}
 
-  ByteView bytes;                       // the whole input
+  ByteView bytes;  // the whole input
   const MachineRules* machine = nullptr;
-  uint32_t symtab = 0;                  // index of the SHT_SYMTAB section
-  uint32_t first_global = 0;            // symtab sh_info: first non-local symbol
-  uint32_t modinfo = 0;                 // the modkit_modinfo section (module metadata), 0 if none
+  uint32_t symtab = 0;        // index of the SHT_SYMTAB section
+  uint32_t first_global = 0;  // symtab sh_info: first non-local symbol
+  uint32_t modinfo = 0;       // the modkit_modinfo section (module metadata), 0 if none
   Vec<Section> sections;
   Vec<Symbol> symbols;
   Vec<RelocSection> relocs;

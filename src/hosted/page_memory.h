@@ -1,8 +1,8 @@
 // LinuxPageMemory: PageMemory on Linux user space. Read-only and executable
 // mappings are dual-mapped from one memfd: the executing view is never
 // writable, the alias is never executable. The executing view of code is a
-// private mapping, so that a debugger can insert breakpoints (page_memory.cc). Placement inside [lo, hi) picks the
-// free gap (from /proc/self/maps) nearest the middle of the window.
+// private mapping, so that a debugger can insert breakpoints (page_memory.cc). Placement inside
+// [lo, hi) picks the free gap (from /proc/self/maps) nearest the middle of the window.
 #pragma once
 
 #include "platform/page_memory.h"

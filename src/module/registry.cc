@@ -468,7 +468,8 @@ Result<File*> Registry::load_bytes_locked(ByteView bytes, const char* name, Load
   {
     LockGuard g(*mu_);
     f->state = State::kLive;
-    for (Module* m : f->modules) m->state = State::kLive;
+    for (Module* m : f->modules)
+      m->state = State::kLive;
     f->loader = 0;
     // Keep files_ in the order files went LIVE (dependencies before their
     // users): shutdown walks it backwards.

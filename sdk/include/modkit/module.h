@@ -91,10 +91,10 @@ typedef int (*mk_event_fn)(struct mk_module* module, int event, void* arg);
 typedef void (*mk_sysinit_fn)(void* arg);
 
 struct mk_meta_header {
-  uint32_t magic;   /* MK_META_MAGIC */
-  uint8_t version;  /* MK_META_VERSION */
-  uint8_t kind;     /* enum mk_record_kind */
-  uint16_t size;    /* whole record, a multiple of 8 */
+  uint32_t magic;  /* MK_META_MAGIC */
+  uint8_t version; /* MK_META_VERSION */
+  uint8_t kind;    /* enum mk_record_kind */
+  uint16_t size;   /* whole record, a multiple of 8 */
 };
 
 struct mk_meta_module {
@@ -129,8 +129,8 @@ struct mk_meta_sysinit {
 struct mk_meta_export {
   struct mk_meta_header h;
   char module[MK_NAME_MAX];
-  char ns[32];   /* symbol namespace, "" for none */
-  char name[];   /* the exported symbol, NUL-padded to a multiple of 8 */
+  char ns[32]; /* symbol namespace, "" for none */
+  char name[]; /* the exported symbol, NUL-padded to a multiple of 8 */
 };
 
 /* ---- KPI: what the kernel provides to every module (module `kernel`) ---- */
@@ -166,37 +166,54 @@ void mk_printf(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
   { MK_META_MAGIC, MK_META_VERSION, (kind), (uint16_t)sizeof(type) }
 
 /* Declares module `name` (a C identifier) at `version` with its event handler. */
-#define MODKIT_MODULE(name, version, handler, arg)                                    \
-  static struct mk_meta_module MK__CAT(mk__module_, name) MK__META_ATTR = {           \
-      MK__HEADER(MK_REC_MODULE, struct mk_meta_module), #name, (version), __LINE__, (handler), \
-      (arg)}
+#define MODKIT_MODULE(name, version, handler, arg)                       \
+  static struct mk_meta_module MK__CAT(mk__module_, name)                \
+      MK__META_ATTR = {MK__HEADER(MK_REC_MODULE, struct mk_meta_module), \
+                       #name,                                            \
+                       (version),                                        \
+                       __LINE__,                                         \
+                       (handler),                                        \
+                       (arg)}
 
 /* `name` needs module `target` with a version in [min, max], preferring `preferred`. */
-#define MODKIT_DEPEND(name, target, min, preferred, max)                                       \
-  static struct mk_meta_depend MK__CAT(MK__CAT(mk__depend_, name), MK__CAT(_, target)) MK__META_ATTR = { \
-      MK__HEADER(MK_REC_DEPEND, struct mk_meta_depend), #name, #target, (min), (preferred),    \
-      (max), 0}
+#define MODKIT_DEPEND(name, target, min, preferred, max)                               \
+  static struct mk_meta_depend MK__CAT(MK__CAT(mk__depend_, name), MK__CAT(_, target)) \
+      MK__META_ATTR = {MK__HEADER(MK_REC_DEPEND, struct mk_meta_depend),               \
+                       #name,                                                          \
+                       #target,                                                        \
+                       (min),                                                          \
+                       (preferred),                                                    \
+                       (max),                                                          \
+                       0}
 
-#define MK__SYSINIT(name, sub, order, fn, arg, uninit)                               \
-  static struct mk_meta_sysinit MK__CAT(MK__CAT(mk__sysinit_, name), __LINE__) MK__META_ATTR = { \
-      MK__HEADER(MK_REC_SYSINIT, struct mk_meta_sysinit), #name, (sub), (order), (uninit), 0,   \
-      (mk_sysinit_fn)(fn), (arg)}
+#define MK__SYSINIT(name, sub, order, fn, arg, uninit)                         \
+  static struct mk_meta_sysinit MK__CAT(MK__CAT(mk__sysinit_, name), __LINE__) \
+      MK__META_ATTR = {MK__HEADER(MK_REC_SYSINIT, struct mk_meta_sysinit),     \
+                       #name,                                                  \
+                       (sub),                                                  \
+                       (order),                                                \
+                       (uninit),                                               \
+                       0,                                                      \
+                       (mk_sysinit_fn)(fn),                                    \
+                       (arg)}
 
 /* Runs fn(arg) when `name` loads, ordered by (subsystem, order). */
 #define MODKIT_SYSINIT(name, sub, order, fn, arg) MK__SYSINIT(name, sub, order, fn, arg, 0)
 /* Runs fn(arg) when `name` unloads, in the reverse of (subsystem, order). */
 #define MODKIT_SYSUNINIT(name, sub, order, fn, arg) MK__SYSINIT(name, sub, order, fn, arg, 1)
 
-#define MK__EXPORT(name, ns, sym)                                                        \
-  static struct {                                                                        \
-    struct mk_meta_header h;                                                             \
-    char module[MK_NAME_MAX];                                                            \
-    char ns_[32];                                                                        \
-    char sym_[MK__ALIGN8(sizeof(#sym))];                                                 \
-  } MK__CAT(mk__export_, sym) MK__META_ATTR = {                                          \
-      {MK_META_MAGIC, MK_META_VERSION, MK_REC_EXPORT,                                    \
+#define MK__EXPORT(name, ns, sym)                                                                \
+  static struct {                                                                                \
+    struct mk_meta_header h;                                                                     \
+    char module[MK_NAME_MAX];                                                                    \
+    char ns_[32];                                                                                \
+    char sym_[MK__ALIGN8(sizeof(#sym))];                                                         \
+  } MK__CAT(mk__export_, sym) MK__META_ATTR = {                                                  \
+      {MK_META_MAGIC, MK_META_VERSION, MK_REC_EXPORT,                                            \
        (uint16_t)(sizeof(struct mk_meta_header) + MK_NAME_MAX + 32 + MK__ALIGN8(sizeof(#sym)))}, \
-      #name, ns, #sym}
+      #name,                                                                                     \
+      ns,                                                                                        \
+      #sym}
 
 /* Makes `sym` (a global of this module) visible to modules that depend on `name`. */
 #define MODKIT_EXPORT(name, sym) MK__EXPORT(name, "", sym)
