@@ -94,9 +94,13 @@ Result<void> LinkJob::collect_symbols() {
       const Symbol& s = obj.symbols[i];
       if (s.shndx == SHN_UNDEF || s.name[0] == '\0' || s.type == STT_SECTION || s.type == STT_FILE)
         continue;
-      // aarch64 and riscv mapping symbols ($x, $d, $x<isa>...) mark where code
-      // and data start; they name nothing (a backtrace must not say `$x').
-      if (s.local() && s.type == STT_NOTYPE && s.name[0] == '$') continue;
+      // Local markers name nothing (a backtrace must not say `$x'): aarch64
+      // and riscv mapping symbols ($x, $d, $x<isa>...) and the assembler's
+      // local labels that riscv objects keep for their %pcrel_lo partners
+      // (".L0 ").
+      if (s.local() && s.type == STT_NOTYPE &&
+          (s.name[0] == '$' || (s.name[0] == '.' && s.name[1] == 'L')))
+        continue;
       const SymRef& r = st.syms[i];
       if (r.in_discarded) continue;
       if (s.shndx == SHN_COMMON) {

@@ -266,8 +266,10 @@ void CompareWithGnuLd(const Cross& x, const std::string& opt, const std::string&
   ASSERT_EQ(l.Link(obj), "");
   const arch::Machine* m = arch::machine_for(x.machine);
   ASSERT_NE(m, nullptr);
-  for (const link::FileSymbol& s : l.file->symbols)
+  for (const link::FileSymbol& s : l.file->symbols) {
     EXPECT_NE(s.name[0], '$') << "a mapping symbol listed: " << s.name;
+    EXPECT_NE(std::string(s.name).rfind(".L", 0), 0u) << "a local label listed: " << s.name;
+  }
 
   // GNU ld: every loaded section where ours is, every outside name where
   // our resolver put it.
