@@ -13,6 +13,13 @@ namespace {
 constexpr uint64_t kReach = uint64_t{1} << 31;  // +-2 GiB: 32-bit signed displacement
 constexpr uint64_t kLowLimit = uint64_t{1} << 31;
 
+// Stops at the first difference (never reads past the end of s).
+bool has_prefix(const char* s, const char* prefix) {
+  for (; *prefix != '\0'; ++s, ++prefix)
+    if (*s != *prefix) return false;
+  return true;
+}
+
 uint64_t sat_sub(uint64_t a, uint64_t b) {
   return a > b ? a - b : 0;
 }
@@ -58,9 +65,14 @@ Result<SymRef*> LinkJob::ref_of(uint32_t o, uint32_t s, const RelocSection& rs, 
   r.resolved = true;
   if (sym.local()) {
     // A local in a discarded COMDAT section: only unwind and debug data may
-    // point there (their entries for the discarded copy become dead).
+    // point there (their entries for the discarded copy become dead). That
+    // includes the LSDAs in .gcc_except_table: riscv objects built with
+    // linker relaxation leave their call-site ranges (label differences) to
+    // the linker, as ADD/SUB pairs, even for a COMDAT function's LSDA.
     const Section& target = st.obj->sections[rs.target];
-    if (str_eq(target.name, ".eh_frame") || !target.alloc()) return &r;
+    if (str_eq(target.name, ".eh_frame") || !target.alloc() ||
+        has_prefix(target.name, ".gcc_except_table"))
+      return &r;
     return Error(Errc::kMalformed,
                  "%s: relocation at %s+%#lx refers to `%s', in a COMDAT group discarded "
                  "for another object's copy",

@@ -23,6 +23,7 @@
 #include <algorithm>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <set>
 #include <sstream>
 #include <string>
@@ -149,6 +150,35 @@ struct CrossLink {
 
   ~CrossLink() {
     if (file != nullptr) linker.unlink(file);
+  }
+
+  // Validates and links several objects as one file; the error, or "".
+  std::vector<std::vector<uint8_t>> more_bytes;
+  std::vector<std::unique_ptr<elf::ValidatedObject>> more;
+  std::string LinkAll(const std::vector<std::string>& paths) {
+    more_bytes.reserve(paths.size());
+    std::vector<const elf::ValidatedObject*> objs;
+    std::vector<const char*> names;
+    for (const std::string& p : paths) {
+      more_bytes.push_back(ReadBytes(p));
+      const std::vector<uint8_t>& b = more_bytes.back();
+      Result<elf::ValidatedObject> v =
+          elf::validate(ByteView(b.data(), b.size()), arch::rules_for, alloc);
+      if (!v) return std::string("validate: ") + v.error().message();
+      more.push_back(std::make_unique<elf::ValidatedObject>(std::move(v).value()));
+      objs.push_back(more.back().get());
+      names.push_back(p.c_str());
+    }
+    link::LinkRequest req;
+    req.objects = objs.data();
+    req.count = objs.size();
+    req.names = names.data();
+    req.resolver = &resolver;
+    req.run_constructors = false;
+    Result<link::LinkerFile*> f = linker.link(req);
+    if (!f) return f.error().message();
+    file = f.value();
+    return "";
   }
 
   // Validates and links `path`; the error message, or "" on success.
@@ -578,6 +608,33 @@ orphan:
   EXPECT_NE(err.find("R_RISCV_PCREL_LO12_I at .text+0x0"), std::string::npos) << err;
   EXPECT_NE(err.find("a %pcrel_lo without its %pcrel_hi"), std::string::npos) << err;
   EXPECT_EQ(l.arena.stats().used, 0u) << "a failed link leaves nothing";
+}
+
+TEST(CrossRiscV64, ExceptTablesOfDiscardedComdatCopiesAreDead) {
+  // With relaxation on, the call-site ranges of an LSDA are label
+  // differences left to the linker (ADD32/SUB32 pairs). The LSDA of the
+  // second object's copy of an inline function points into a COMDAT group
+  // that the first object's copy wins: like its FDE, it is dead, not an error.
+  REQUIRE_CROSS(kRiscV64);
+  Scratch scratch;
+  const std::string shared = R"(
+#include <stdexcept>
+inline int shared(int x) {
+  try { if (x > 2) throw std::runtime_error("big"); return x; }
+  catch (const std::exception &) { return -1; }
+}
+)";
+  std::string a =
+      scratch.Compile(kRiscV64.cc, "a.cc", shared + "int use_a(int x) { return shared(x); }\n");
+  std::string b =
+      scratch.Compile(kRiscV64.cc, "b.cc", shared + "int use_b(int x) { return shared(x) + 1; }\n");
+  ASSERT_FALSE(a.empty() || b.empty());
+  bool deferred = false;
+  for (const Reloc& r : Relocations(b))
+    deferred |= r.section.rfind(".gcc_except_table", 0) == 0 && r.type == "R_RISCV_ADD32";
+  EXPECT_TRUE(deferred) << "expected the assembler to leave LSDA ranges to the linker";
+  CrossLink l;
+  EXPECT_EQ(l.LinkAll({a, b}), "");
 }
 
 TEST(CrossRiscV64, AlignIsRefusedNamingMnoRelax) {
