@@ -52,6 +52,8 @@
 #            are harmless, but with relaxation on the assembler may leave
 #            R_RISCV_ALIGN (padding only a relaxing linker can size), which
 #            modkit refuses; -mno-relax makes it emit the exact padding.
+#            -fasynchronous-unwind-tables: gcc emits no .eh_frame for C code
+#            on riscv64 by default, and backtraces through a module need it.
 # C++ only (MODKIT_MODULE_CXX_FLAGS): -fno-exceptions -fno-rtti
 #   -fno-threadsafe-statics, as kernel C++ is written: the KPI exports no C++
 #   runtime (no __cxa_throw, typeinfo or __cxa_guard_acquire). Not a rule of
@@ -71,7 +73,7 @@ set(MODKIT_MODULE_CXX_FLAGS -fno-exceptions -fno-rtti -fno-threadsafe-statics)
 if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(aarch64|arm64)$")
   list(APPEND MODKIT_MODULE_FLAGS -mno-outline-atomics)
 elseif(CMAKE_SYSTEM_PROCESSOR MATCHES "^riscv64")
-  list(APPEND MODKIT_MODULE_FLAGS -mno-relax)
+  list(APPEND MODKIT_MODULE_FLAGS -mno-relax -fasynchronous-unwind-tables)
 endif()
 set_property(GLOBAL PROPERTY MODKIT_SDK_INCLUDE_DIR "${MODKIT_SDK_INCLUDE_DIR}")
 set_property(GLOBAL PROPERTY MODKIT_MODULE_FLAGS "${MODKIT_MODULE_FLAGS}")
