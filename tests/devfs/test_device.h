@@ -1,0 +1,52 @@
+// TestDevice: a Device for the devfs tests. It counts opens and closes (and
+// fails the test on a close of a cookie it never opened or closed twice),
+// keeps a per-open buffer that write() fills and read() returns, answers
+// ioctl 1 by doubling a uint32_t argument, and can be told to block inside
+// read() until released, so a test can hold a call in flight.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include "devfs/device.h"
+
+namespace mk::testing {
+
+class TestDevice final : public Device {
+ public:
+  int open(uint32_t flags, void** cookie) override;
+  void close(void* cookie) override;
+  int64_t read(void* cookie, uint64_t offset, void* buf, size_t len) override;
+  int64_t write(void* cookie, uint64_t offset, const void* buf, size_t len) override;
+  int ioctl(void* cookie, uint32_t cmd, void* arg, size_t len) override;
+  uint32_t poll(void* cookie, uint32_t events) override;
+  uint64_t size() override { return 42; }
+
+  // From now on read() waits inside the device until release_readers().
+  void block_reads();
+  void release_readers();
+  // Waits until `n` readers are blocked inside read().
+  void wait_blocked(int n);
+
+  std::atomic<int> opens{0};
+  std::atomic<int> closes{0};
+  std::atomic<int> calls_inside{0};  // calls running in the device now
+  std::atomic<int> fail_open{0};     // when non-zero, open() returns it
+
+  int live_opens();
+
+ private:
+  struct Open {
+    std::string data;
+  };
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::set<Open*> live_;
+  bool block_ = false;
+  int blocked_ = 0;
+};
+
+}  // namespace mk::testing
