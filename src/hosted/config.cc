@@ -144,7 +144,7 @@ bool parse_config(const std::string& text, const std::string& origin, const std:
       *err = where + why;
       return false;
     }
-    if (key != "preload" && !seen.insert(key).second) {
+    if (key != "preload" && key != "trusted_key" && !seen.insert(key).second) {
       *err = where + "`" + key + "` is set twice";
       return false;
     }
@@ -195,6 +195,12 @@ bool parse_config(const std::string& text, const std::string& origin, const std:
         *err = where + "signature_policy is off, warn or enforce, not \"" + value + "\"";
         return false;
       }
+    } else if (key == "trusted_key") {
+      if (value.empty()) {
+        *err = where + "trusted_key needs the path of a public key file (KEY.pub)";
+        return false;
+      }
+      config->trusted_keys.push_back(anchored(value, base_dir));
     } else if (key == "kpi_version") {
       char* end = nullptr;
       unsigned long v = strtoul(value.c_str(), &end, 10);
@@ -205,7 +211,8 @@ bool parse_config(const std::string& text, const std::string& origin, const std:
       config->kpi_version = static_cast<uint32_t>(v);
     } else {
       *err = where + "unknown key `" + key +
-             "` (known: module_path, preload, devfs, socket, signature_policy, kpi_version)";
+             "` (known: module_path, preload, devfs, socket, signature_policy, trusted_key, "
+             "kpi_version)";
       return false;
     }
   }

@@ -12,10 +12,12 @@
 //   devfs = DIR                  devfs mount point (devices: not available yet)
 //   socket = PATH                the control socket
 //   signature_policy = off|warn|enforce
+//   trusted_key = PATH           a public key (KEY.pub of `modkit keygen`) whose
+//                                signatures the kernel accepts (repeatable)
 //   kpi_version = N              the version of the module `kernel`
 //
 // An unknown key, a missing `=`, a bad value, or a repeated key other than
-// preload is an error that names the file and line.
+// preload and trusted_key is an error that names the file and line.
 #pragma once
 
 #include <stdint.h>
@@ -45,6 +47,7 @@ struct DaemonConfig {
   std::string devfs;  // "" = none
   std::string socket;
   SignaturePolicy signature_policy = SignaturePolicy::kOff;
+  std::vector<std::string> trusted_keys;  // paths of public key files
   uint32_t kpi_version = 1;
 };
 
@@ -52,7 +55,7 @@ struct DaemonConfig {
 DaemonConfig default_config();
 
 // Applies the lines of `text` to *config (later lines override earlier ones;
-// preload lines add). `origin` names the text in messages ("FILE" or
+// preload and trusted_key lines add). `origin` names the text in messages ("FILE" or
 // "--option"); `base_dir` anchors relative paths ("" = the current directory).
 // False with a message "ORIGIN:LINE: what is wrong" on the first bad line.
 bool parse_config(const std::string& text, const std::string& origin, const std::string& base_dir,

@@ -25,6 +25,14 @@ System* g_current = nullptr;
 
 void anchor() {}  // the default placement: near this program's code
 
+std::unique_ptr<SignatureVerifier> make_verifier(const SystemConfig& c, System* s,
+                                                 std::string* key_error) {
+  std::vector<PublicKey> keys;
+  if (!read_trusted_keys(c.trusted_keys, &keys, key_error)) keys.clear();
+  return std::make_unique<SignatureVerifier>(c.signature_policy, std::move(keys),
+                                             [s](const std::string& line) { s->add_log(line); });
+}
+
 struct KpiSymbol {
   const char* name;
   void* addr;
@@ -40,11 +48,12 @@ System* current_system() {
 System::System(SystemConfig config)
     : config_(std::move(config)),
       source_(config_.module_path),
+      verifier_(make_verifier(config_, this, &key_error_)),
       arena_(pages_, alloc_),
       linker_(arena_, alloc_, &runtime_, reinterpret_cast<uintptr_t>(&anchor)),
       symbols_(alloc_),
       registry_(module::RegistryDeps{&alloc_, &threads_, &linker_, &symbols_, &source_,
-                                     &System::log_thunk, this}) {}
+                                     &System::log_thunk, this, verifier_.get()}) {}
 
 System::~System() {
   shutdown();
@@ -70,6 +79,7 @@ std::vector<std::string> System::log() const {
 }
 
 Result<module::File*> System::boot() {
+  if (!key_error_.empty()) return Error(Errc::kInvalid, "%s", key_error_.c_str());
   {
     std::lock_guard<std::mutex> g(g_current_mu);
     g_current = this;

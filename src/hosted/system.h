@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -18,6 +19,7 @@
 #include "hosted/malloc_allocator.h"
 #include "hosted/module_path.h"
 #include "hosted/page_memory.h"
+#include "hosted/signature_verifier.h"
 #include "hosted/threads.h"
 #include "link/arena.h"
 #include "link/linker.h"
@@ -31,6 +33,11 @@ struct SystemConfig {
   uint32_t kpi_version = 1;
   // Boot the static modules linked into this program (its modkit_modinfo section).
   bool static_modules = true;
+  // Module signatures (hosted/signature_verifier.h): the policy and the
+  // public key files (KEY.pub of `modkit keygen`) whose signatures it trusts.
+  // A key file that cannot be read makes boot() fail.
+  SignaturePolicy signature_policy = SignaturePolicy::kOff;
+  std::vector<std::string> trusted_keys;
   // Where log lines go (no newline). Default: kept in memory only (log()).
   std::function<void(const std::string&)> log;
 };
@@ -53,6 +60,12 @@ class System {
   link::Arena& arena() { return arena_; }
   link::Linker& linker() { return linker_; }
   ModulePath& module_path() { return source_; }
+  SignatureVerifier& signatures() { return *verifier_; }
+  // Raising is allowed at any time; lowering from enforce is refused until a
+  // restart (a new System).
+  [[nodiscard]] Result<void> set_signature_policy(SignaturePolicy p) {
+    return verifier_->set_policy(p);
+  }
 
   std::vector<std::string> log() const;
   void add_log(const std::string& line);
@@ -66,6 +79,8 @@ class System {
   HostRuntime runtime_;
   PosixThreads threads_;
   ModulePath source_;
+  std::string key_error_;  // why a trusted key could not be read; boot() reports it
+  std::unique_ptr<SignatureVerifier> verifier_;
   link::Arena arena_;
   link::Linker linker_;
   symtab::KernelSymbols symbols_;

@@ -327,6 +327,9 @@ static void order_modules(Vec<Module*>& mods, const Metadata& md) {
 
 Result<File*> Registry::load_bytes_locked(ByteView bytes, const char* name, LoadCtx& ctx,
                                           bool autoloaded) {
+  // Signature policy first, over the raw bytes: nothing parses an unchecked
+  // file. The linker sees only what the signature covers.
+  if (d_.signature != nullptr) bytes = MK_TRY(d_.signature->check(bytes, name));
   Result<elf::ValidatedObject> vo = elf::validate(bytes, arch::rules_for, alloc_);
   if (!vo) {
     Error e = vo.error();

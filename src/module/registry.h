@@ -33,6 +33,7 @@
 #include "module/metadata.h"
 #include "module/version.h"
 #include "platform/module_source.h"
+#include "platform/signature_check.h"
 #include "platform/thread.h"
 #include "support/result.h"
 #include "support/vector.h"
@@ -114,6 +115,8 @@ struct RegistryDeps {
   // Logs one line (no newline). May be nullptr.
   void (*log)(void* ctx, const char* line) = nullptr;
   void* log_ctx = nullptr;
+  // Applied to every file before it is parsed; nullptr: no signature policy.
+  SignatureCheck* signature = nullptr;
 };
 
 class Registry {

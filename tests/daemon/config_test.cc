@@ -43,6 +43,8 @@ TEST(Config, EveryKey) {
       "devfs = dev\n"
       "socket = /run/k.sock\n"
       "signature_policy = warn\n"
+      "trusted_key = keys/a.pub\n"
+      "trusted_key = /etc/keys/b.pub\n"
       "kpi_version = 7\n");
   EXPECT_EQ(c.module_path,
             (std::vector<std::string>{"/srv/mods", "/etc/modkit/relative/mods", "/abs"}));
@@ -56,6 +58,8 @@ TEST(Config, EveryKey) {
   EXPECT_EQ(c.devfs, "/etc/modkit/dev");
   EXPECT_EQ(c.socket, "/run/k.sock");
   EXPECT_EQ(c.signature_policy, SignaturePolicy::kWarn);
+  EXPECT_EQ(c.trusted_keys,
+            (std::vector<std::string>{"/etc/modkit/keys/a.pub", "/etc/keys/b.pub"}));
   EXPECT_EQ(c.kpi_version, 7u);
 }
 
@@ -65,6 +69,7 @@ TEST(Config, Defaults) {
   EXPECT_TRUE(c.preload.empty());
   EXPECT_EQ(c.devfs, "");
   EXPECT_EQ(c.signature_policy, SignaturePolicy::kOff);
+  EXPECT_TRUE(c.trusted_keys.empty());
   EXPECT_EQ(c.kpi_version, 1u);
   EXPECT_NE(c.socket.find("modkitd-" + std::to_string(getuid()) + ".sock"), std::string::npos)
       << c.socket;
@@ -103,7 +108,9 @@ TEST(Config, UidWithoutEnvironment) {
 TEST(Config, ExactErrors) {
   EXPECT_EQ(Error("module_path = /a\nbogus = 1\n"),
             "test.conf:2: unknown key `bogus` (known: module_path, preload, devfs, socket, "
-            "signature_policy, kpi_version)");
+            "signature_policy, trusted_key, kpi_version)");
+  EXPECT_EQ(Error("trusted_key =\n"),
+            "test.conf:1: trusted_key needs the path of a public key file (KEY.pub)");
   EXPECT_EQ(Error("just words\n"), "test.conf:1: expected `key = value`, got \"just words\"");
   EXPECT_EQ(Error("signature_policy = strict\n"),
             "test.conf:1: signature_policy is off, warn or enforce, not \"strict\"");

@@ -468,7 +468,7 @@ TEST_F(Daemon, ClientErrorsAndExitCodes) {
 
 TEST_F(Daemon, PreloadParamsDevfsAndPolicyReported) {
   WriteConfig("preload = chain_top depth=3\npreload = no_such_module\ndevfs = " + dir_ +
-              "/dev\nsignature_policy = enforce\n");
+              "/dev\nsignature_policy = warn\n");
   StartDaemon();
   json stat = StatJson();
   EXPECT_EQ(stat["files"].size(), 4u) << stat.dump();
@@ -487,8 +487,68 @@ TEST_F(Daemon, PreloadParamsDevfsAndPolicyReported) {
       << o.out;
   EXPECT_NE(o.out.find("devfs: not available yet; " + dir_ + "/dev is not mounted\n"),
             std::string::npos);
-  EXPECT_NE(o.out.find("modkitd: signature_policy enforce: NOT ENFORCED"), std::string::npos);
+  EXPECT_NE(o.out.find("modkitd: signature_policy warn, trusted keys: none\n"), std::string::npos)
+      << o.out;
+  // warn: the unsigned modules load, each with its warning.
+  EXPECT_NE(o.out.find("chain_base.ko: signature not accepted, loading anyway (signature_policy "
+                       "warn): not signed: "),
+            std::string::npos)
+      << o.out;
   EXPECT_FALSE(fs::exists(dir_ + "/dev"));
+}
+
+// signature_policy = enforce with a trusted key: signed modules load (by name,
+// with dependencies, and at boot), an unsigned dependency or a changed byte
+// refuses the whole request with the file and the reason, and nothing of it
+// stays loaded.
+TEST_F(Daemon, EnforcedSignatures) {
+  const std::string mods = dir_ + "/mods", key = dir_ + "/release.key";
+  fs::create_directory(mods);
+  for (const char* m : {"chain_base.ko", "chain_mid.ko", "chain_top.ko", "hello.ko"})
+    fs::copy_file(ModuleDir() + "/" + m, mods + "/" + m);
+  ASSERT_EQ(Mk({"keygen", "-o", key}).exit_code, 0);
+  for (const char* m : {"chain_mid.ko", "chain_top.ko", "hello.ko"})
+    ASSERT_EQ(Mk({"sign", "--key", key, mods + "/" + m}).exit_code, 0) << m;
+  ASSERT_EQ(Mk({"xref", mods}).exit_code, 0);
+  WriteFile(config_, "module_path = " + mods + "\nsocket = " + socket_ +
+                         "\nsignature_policy = enforce\ntrusted_key = release.key.pub\n"
+                         "preload = hello\n");
+  StartDaemon();
+  Outcome o = Mk({"log"});
+  EXPECT_NE(o.out.find("modkitd: signature_policy enforce, trusted keys: "), std::string::npos)
+      << o.out;
+  EXPECT_NE(o.out.find("(" + key + ".pub)\n"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("preload hello (" + config_ + ":5): loaded hello.ko\n"), std::string::npos)
+      << o.out;
+
+  // chain_base is not signed: loading chain_top by name fails as a whole.
+  o = Mk({"load", "chain_top"});
+  EXPECT_EQ(o.exit_code, 1);
+  EXPECT_NE(o.err.find("chain_base.ko: refused by signature_policy enforce: not signed: the file "
+                       "does not end in a signature trailer"),
+            std::string::npos)
+      << o.err;
+  EXPECT_EQ(StatJson()["files"].size(), 2u);  // the kernel and hello
+
+  // A signed file changed after signing.
+  std::string evil = dir_ + "/evil.ko";
+  std::string bytes = ReadFile(mods + "/chain_base.ko");
+  ASSERT_EQ(Mk({"sign", "--key", key, mods + "/chain_base.ko", "-o", evil}).exit_code, 0);
+  bytes = ReadFile(evil);
+  bytes[64] ^= 1;
+  WriteFile(evil, bytes);
+  o = Mk({"load", evil});
+  EXPECT_EQ(o.exit_code, 1);
+  EXPECT_NE(o.err.find(evil + ": refused by signature_policy enforce: bad signature: "),
+            std::string::npos)
+      << o.err;
+  EXPECT_EQ(StatJson()["files"].size(), 2u);
+
+  // Signed, the chain loads.
+  ASSERT_EQ(Mk({"sign", "--key", key, mods + "/chain_base.ko"}).exit_code, 0);
+  o = Mk({"load", "chain_top"});
+  EXPECT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_EQ(StatJson()["files"].size(), 5u);
 }
 
 TEST_F(Daemon, SecondInstanceRefuses) {
@@ -570,7 +630,7 @@ TEST_F(Daemon, ConfigErrorsStopTheStart) {
   EXPECT_EQ(o.exit_code, 1);
   EXPECT_EQ(o.err, "modkitd: " + config_ +
                        ":3: unknown key `bogus` (known: module_path, preload, devfs, socket, "
-                       "signature_policy, kpi_version)\n");
+                       "signature_policy, trusted_key, kpi_version)\n");
   o = Run({Modkitd(), "-c", dir_ + "/none.conf"});
   EXPECT_EQ(o.exit_code, 1);
   EXPECT_NE(o.err.find(dir_ + "/none.conf: "), std::string::npos);

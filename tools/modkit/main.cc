@@ -35,6 +35,10 @@ int main(int argc, char** argv) {
     modkit::tool::Run run = modkit::tool::add_sym(app);
     verbs[app.get_subcommands({}).back()] = run;
   }
+  for (auto add : {modkit::tool::add_keygen, modkit::tool::add_sign, modkit::tool::add_verify}) {
+    modkit::tool::Run run = add(app);
+    verbs[app.get_subcommands({}).back()] = run;
+  }
   for (auto& [sub, run] : modkit::tool::add_kernel_verbs(app))
     verbs[sub] = run;
 

@@ -22,6 +22,11 @@ using Run = std::function<int()>;
 Run add_exec(CLI::App& app, std::vector<std::string>* program_args);
 // `xref DIR`: the hints index of a module directory.
 Run add_xref(CLI::App& app);
+// `keygen -o KEY`, `sign --key KEY FILE.ko`, `verify --key KEY.pub FILE.ko...`:
+// module signatures (hosted/signing_key.h).
+Run add_keygen(CLI::App& app);
+Run add_sign(CLI::App& app);
+Run add_verify(CLI::App& app);
 // `sym NAME | --addr ADDR | --ksyms OUT`: symbol queries and the ksyms image.
 Run add_sym(CLI::App& app);
 // How `sym` prints its answers (text, or JSON with --json), wherever they come from.

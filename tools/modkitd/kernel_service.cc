@@ -47,6 +47,8 @@ KernelService::KernelService(mk::hosted::DaemonConfig config, std::string config
   mk::hosted::SystemConfig sc;
   sc.module_path = config_.module_path;
   sc.kpi_version = config_.kpi_version;
+  sc.signature_policy = config_.signature_policy;
+  sc.trusted_keys = config_.trusted_keys;
   sc.static_modules = true;
   sc.log = [this](const std::string& line) { on_log(line); };
   system_ = std::make_unique<mk::hosted::System>(std::move(sc));
@@ -72,17 +74,13 @@ bool KernelService::boot(std::string* err) {
     path += (path.empty() ? "" : ":") + d;
   log("modkitd: module_path " + (path.empty() ? std::string("(empty: load by path only)") : path));
   log("modkitd: kpi_version " + std::to_string(config_.kpi_version));
-  switch (config_.signature_policy) {
-    case mk::hosted::SignaturePolicy::kOff:
-      break;
-    case mk::hosted::SignaturePolicy::kWarn:
-      log("modkitd: signature_policy warn: signature checks are not implemented yet; every module "
-          "loads unchecked");
-      break;
-    case mk::hosted::SignaturePolicy::kEnforce:
-      log("modkitd: signature_policy enforce: NOT ENFORCED: signature checks are not implemented "
-          "yet; every module loads unchecked");
-      break;
+  if (config_.signature_policy != mk::hosted::SignaturePolicy::kOff) {
+    std::string keys;
+    for (const mk::hosted::PublicKey& k : system_->signatures().trusted())
+      keys += (keys.empty() ? "" : ", ") + mk::hosted::hex(k.id) + " (" + k.origin + ")";
+    log(std::string("modkitd: signature_policy ") +
+        mk::hosted::signature_policy_name(config_.signature_policy) + ", trusted keys: " +
+        (keys.empty() ? std::string("none") : keys));
   }
   mk::Result<File*> k = system_->boot();
   if (!k) {

@@ -72,6 +72,7 @@ json config_json(const mk::hosted::DaemonConfig& c) {
               {"devfs", c.devfs},
               {"socket", c.socket},
               {"signature_policy", mk::hosted::signature_policy_name(c.signature_policy)},
+              {"trusted_keys", c.trusted_keys},
               {"kpi_version", c.kpi_version}};
 }
 
