@@ -592,6 +592,15 @@ void Registry::stop(File& f, size_t started) {
     const SysinitEntry& s = f.sysinits[i - 1];
     if (s.uninit) reinterpret_cast<SysinitFn>(s.fn)(reinterpret_cast<void*>(s.arg));
   }
+  notify_stopped(f);
+}
+
+// Every module of the file, last started first: a SYSINIT may register for a
+// module whose LOAD never ran.
+void Registry::notify_stopped(File& f) {
+  if (listener_.stopped == nullptr) return;
+  for (size_t i = f.modules.size(); i > 0; --i)
+    listener_.stopped(listener_.ctx, f.modules[i - 1]);
 }
 
 // Frees a file that is no longer in files_ (or never was): exports, linked
@@ -701,26 +710,41 @@ Result<UnloadResult> Registry::unload_locked(File* f, const UnloadOptions& o) {
                  m->veto[0] != '\0' ? m->veto : "busy");
   }
 
-  // GOING: no new references. Drain the ones held, by policy.
+  // GOING: no new references. Drain the ones held, by policy; a forced
+  // unload first revokes the open handles that hold references.
+  UnloadOptions::Policy policy = o.policy;
+  uint64_t timeout_ns = o.timeout_ns;
   {
     LockGuard g(*mu_);
     f->state = State::kGoing;
     for (Module* m : f->modules)
       m->state = State::kGoing;
+  }
+  if (o.force) {
+    if (listener_.revoking != nullptr)
+      for (size_t k = f->modules.size(); k > 0; --k)
+        listener_.revoking(listener_.ctx, f->modules[k - 1]);
+    if (policy == UnloadOptions::Policy::kRefuse) {
+      policy = UnloadOptions::Policy::kWait;
+      if (timeout_ns == 0) timeout_ns = 5000000000ull;
+    }
+  }
+  {
+    LockGuard g(*mu_);
     uint64_t now = d_.threads->now_ns();  // UINT64_MAX waits for ever: no wrap-around
-    uint64_t deadline = o.timeout_ns > UINT64_MAX - now ? UINT64_MAX : now + o.timeout_ns;
+    uint64_t deadline = timeout_ns > UINT64_MAX - now ? UINT64_MAX : now + timeout_ns;
     for (;;) {
       Module* busy = nullptr;
       for (Module* m : f->modules)
         if (m->refs > 0 && busy == nullptr) busy = m;
       if (busy == nullptr) break;
-      if (o.policy == UnloadOptions::Policy::kDefer) {
+      if (policy == UnloadOptions::Policy::kDefer) {
         f->deferred = true;
         logf("%s: unload deferred until %u reference(s) to %s are put", f->name, busy->refs,
              busy->name);
         return UnloadResult::kDeferred;
       }
-      bool timed_out = o.policy == UnloadOptions::Policy::kRefuse || !drain_wait(deadline);
+      bool timed_out = policy == UnloadOptions::Policy::kRefuse || !drain_wait(deadline);
       if (!timed_out) continue;
       bool still_busy = false;
       for (Module* m : f->modules)
@@ -734,11 +758,11 @@ Result<UnloadResult> Registry::unload_locked(File* f, const UnloadOptions& o) {
       for (size_t k = f->modules.size(); k > 0; --k)
         (void)send(f->modules[k - 1], kEventResume);
       mu_->lock();
-      if (o.policy == UnloadOptions::Policy::kRefuse)
+      if (policy == UnloadOptions::Policy::kRefuse)
         return Error(Errc::kBusy, "module %s of %s has %u reference(s) in use", busy->name, f->name,
                      refs);
       return Error(Errc::kBusy, "module %s of %s still has %u reference(s) after waiting %lu ms",
-                   busy->name, f->name, refs, static_cast<uint64_t>(o.timeout_ns / 1000000));
+                   busy->name, f->name, refs, static_cast<uint64_t>(timeout_ns / 1000000));
     }
   }
   finish_unload(f);
@@ -892,6 +916,7 @@ Result<File*> Registry::boot(const ByteView* spans, size_t count, uint32_t kpi_v
         if (s.uninit && k->modules[s.module] == m)
           reinterpret_cast<SysinitFn>(s.fn)(reinterpret_cast<void*>(s.arg));
       }
+      if (listener_.stopped != nullptr) listener_.stopped(listener_.ctx, m);
       continue;
     }
     m->loaded = true;

@@ -99,6 +99,22 @@ struct UnloadOptions {
   Policy policy = Policy::kRefuse;
   uint64_t timeout_ns = 0;
   bool cascade = false;  // unload the files that use this one first
+  // Revoke open handles (the listener's `revoking`) once GOING, so their
+  // references drain; calls already running are waited for (kRefuse then
+  // waits up to timeout_ns, 5 s when 0).
+  bool force = false;
+};
+
+// Hooks of the layer above (the service layer's owned registrations). Both
+// are called without the registry mutex held, from the thread doing the load
+// or unload.
+struct ModuleListener {
+  // m stopped: its UNLOAD and SYSUNINITs ran, or its file's start failed.
+  // Revoke whatever it left registered.
+  void (*stopped)(void* ctx, Module* m) = nullptr;
+  // A forced unload: m is GOING; revoke its open handles.
+  void (*revoking)(void* ctx, Module* m) = nullptr;
+  void* ctx = nullptr;
 };
 
 enum class UnloadResult : uint8_t { kDone, kDeferred };
@@ -175,6 +191,9 @@ class Registry {
   // The veto reason of a module in QUIESCE (mk_module_veto).
   static void set_veto(Module* m, const char* reason);
 
+  // Installs the service layer's hooks; before boot, once.
+  void set_listener(const ModuleListener& l) { listener_ = l; }
+
  private:
   struct LoadCtx;
   Result<File*> load_module_locked(const char* module, const VersionRange& r, LoadCtx& ctx);
@@ -194,7 +213,10 @@ class Registry {
   void logf(const char* fmt, ...) __attribute__((format(printf, 2, 3)));
   Module* find_module_nolock(const char* name);
 
+  void notify_stopped(File& f);
+
   RegistryDeps d_;
+  ModuleListener listener_;
   Allocator& alloc_;
   Mutex* mu_ = nullptr;    // guards files_, states and reference counts
   CondVar* cv_ = nullptr;  // reference drops, loader hand-offs
