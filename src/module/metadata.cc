@@ -11,7 +11,9 @@ namespace {
 // and the fixed-width numbers are copied out; names are checked in place.
 constexpr uint32_t kMagic = 0x444d4b4d;  // "MKMD"
 constexpr uint8_t kFormatVersion = 1;
-constexpr uint8_t kKindModule = 1, kKindDepend = 2, kKindSysinit = 3, kKindExport = 4;
+constexpr uint8_t kKindModule = 1, kKindDepend = 2, kKindSysinit = 3, kKindExport = 4,
+                  kKindImportNs = 5;
+constexpr uint8_t kKinds = 6;  // one more than the highest kind
 
 struct Header {
   uint32_t magic;
@@ -25,8 +27,8 @@ constexpr uint32_t kHeaderSize = 8;
 constexpr uint32_t kModuleSize = kHeaderSize + kNameMax + 4 + 4 + 8 + 8;   // 96
 constexpr uint32_t kDependSize = kHeaderSize + 2 * kNameMax + 4 * 4;       // 152
 constexpr uint32_t kSysinitSize = kHeaderSize + kNameMax + 4 * 4 + 8 + 8;  // 104
-constexpr uint32_t kNsMax = 32;
-constexpr uint32_t kExportFixed = kHeaderSize + kNameMax + kNsMax;  // 104, then the name
+constexpr uint32_t kExportFixed = kHeaderSize + kNameMax + kNsMax;         // 104, then the name
+constexpr uint32_t kImportNsSize = kHeaderSize + kNameMax + kNsMax;        // 104
 static_assert(kModuleHandlerOffset == kModuleSize - 16);
 static_assert(kSysinitFnOffset == kSysinitSize - 16);
 
@@ -37,7 +39,7 @@ struct Record {
   uint16_t size = 0;
   const char* module = nullptr;  // every kind: the module it belongs to (or declares)
   const char* target = nullptr;  // depend
-  const char* ns = nullptr;      // export
+  const char* ns = nullptr;      // export, import_ns
   const char* name = nullptr;    // export: the symbol
   uint32_t n[3] = {};            // module: version, line; depend: min, preferred, max;
                                  // sysinit: subsystem, order, uninit
@@ -156,6 +158,9 @@ Result<Record> decode(const Context& c, uint32_t si, uint64_t off) {
     case kKindExport:
       kind_name = "export";
       break;
+    case kKindImportNs:
+      kind_name = "namespace import";
+      break;
     default:
       return Error(Errc::kMalformed, "%s: record kind %u is unknown", where(p).text, h.kind);
   }
@@ -237,6 +242,11 @@ Result<Record> decode(const Context& c, uint32_t si, uint64_t off) {
                      where(p).text, h.size, want, r.name);
       break;
     }
+    case kKindImportNs:
+      MK_TRY(exact(kImportNsSize));
+      r.module = MK_TRY(name_field(p, span, at, kNameMax, "namespace import's module name", false));
+      r.ns = MK_TRY(name_field(p, span, at + kNameMax, kNsMax, "imported namespace", false));
+      break;
   }
   return r;
 }
@@ -268,17 +278,20 @@ Result<Metadata> read(const Context& c, Allocator& alloc) {
   }
 
   // Pass 1: every record on its own, and how many of each kind there are.
-  size_t counts[5] = {};
+  size_t counts[kKinds] = {};
   MK_TRY(each_record(c, [&](uint32_t, uint32_t, const Record& r) -> Result<void> {
     ++counts[r.kind];
     return Ok();
   }));
-  size_t total = counts[1] + counts[2] + counts[3] + counts[4];
+  size_t total = 0;
+  for (size_t n : counts)
+    total += n;
 
   Metadata md(alloc);
   NameTable by_name(alloc);
   if (!md.modules.reserve(counts[kKindModule]) || !md.depends.reserve(counts[kKindDepend]) ||
       !md.sysinits.reserve(counts[kKindSysinit]) || !md.exports.reserve(counts[kKindExport]) ||
+      !md.imports.reserve(counts[kKindImportNs]) ||
       (counts[kKindModule] != 0 && !by_name.reserve(counts[kKindModule])))
     return no_memory(total);
 
@@ -305,7 +318,8 @@ Result<Metadata> read(const Context& c, Allocator& alloc) {
     if (m == nullptr) {
       const char* what = r.kind == kKindDepend    ? "dependency"
                          : r.kind == kKindSysinit ? "sysinit"
-                                                  : "export";
+                         : r.kind == kKindExport  ? "export"
+                                                  : "namespace import";
       return Error(Errc::kMalformed, "%s: %s names module `%s', which this file does not declare",
                    where(c, si, off).text, what, r.module);
     }
@@ -320,6 +334,9 @@ Result<Metadata> read(const Context& c, Allocator& alloc) {
         break;
       case kKindExport:
         ok = md.exports.push(ExportDecl{m->value, r.ns, r.name});
+        break;
+      case kKindImportNs:
+        ok = md.imports.push(ImportNsDecl{m->value, r.ns});
         break;
     }
     return ok ? Result<void>(Ok()) : Result<void>(no_memory(total));

@@ -17,15 +17,16 @@
 // (exports: header + fixed part + a NUL-terminated name, NUL-padded to a
 // multiple of 8, so the padding is less than 8 bytes); there is no padding
 // between records; every name is NUL-terminated inside its field, non-empty, a
-// C identifier (an export's namespace may be empty); a sysinit's uninit flag is
-// 0 or 1 and reserved fields are 0; a module is declared once per file;
-// dependencies, sysinits and exports name a module of the same file (records
-// may come in any order); min <= preferred <= max; no module depends on
-// itself. A dependency on another module of the same file is allowed (the
-// kernel image holds every static module): the registry satisfies it inside
-// the file and starts the modules in dependency order. A module may list the
-// same target more than once (several sources of one module each declaring
-// it): every range must be met.
+// C identifier (an export's namespace may be empty, an import's may not); a
+// sysinit's uninit flag is 0 or 1 and reserved fields are 0; a module is
+// declared once per file; dependencies, sysinits, exports and namespace
+// imports name a module of the same file (records may come in any order);
+// min <= preferred <= max; no module depends on itself. A dependency on
+// another module of the same file is allowed (the kernel image holds every
+// static module): the registry satisfies it inside the file and starts the
+// modules in dependency order. A module may list the same target more than
+// once (several sources of one module each declaring it): every range must
+// be met.
 //
 // Declarations keep section order (modules too: `line` is what orders the
 // modules of one source, since compilers may reorder records).
@@ -47,6 +48,7 @@
 namespace mk::module {
 
 inline constexpr size_t kNameMax = 64;  // MK_NAME_MAX
+inline constexpr size_t kNsMax = 32;    // a symbol namespace, including the NUL
 inline constexpr const char kModinfoSection[] = "modkit_modinfo";
 
 struct RecordAt {
@@ -81,12 +83,19 @@ struct ExportDecl {
   const char* name;
 };
 
+// MODKIT_IMPORT_NS: `module` may bind to exports in namespace `ns`.
+struct ImportNsDecl {
+  uint32_t module;
+  const char* ns;  // a C identifier, shorter than kNsMax
+};
+
 struct Metadata {
-  explicit Metadata(Allocator& a) : modules(a), depends(a), sysinits(a), exports(a) {}
+  explicit Metadata(Allocator& a) : modules(a), depends(a), sysinits(a), exports(a), imports(a) {}
   Vec<ModuleDecl> modules;
   Vec<DependDecl> depends;
   Vec<SysinitDecl> sysinits;
   Vec<ExportDecl> exports;
+  Vec<ImportNsDecl> imports;
 };
 
 // Reads and checks the records of `spans`. Names point into the spans.

@@ -5,6 +5,7 @@
 #include "arch/machine.h"
 #include "elf/elf.h"
 #include "elf/validate.h"
+#include "module/file_resolver.h"
 #include "support/format.h"
 
 namespace mk::module {
@@ -36,20 +37,6 @@ bool sysinit_before(const SysinitEntry& a, const SysinitEntry& b) {
   if (a.order != b.order) return a.order < b.order;
   return a.seq < b.seq;
 }
-
-// Resolves a loading file's undefined symbols through the export scope.
-class FileResolver final : public link::Resolver {
- public:
-  FileResolver(ExportScope& scope, File& f) : scope_(scope), f_(f) {}
-  bool resolve(const char* name, uint32_t hash, link::ResolvedSymbol* out) override {
-    File* owner = nullptr;
-    return scope_.resolve(f_, name, hash, out, &owner);
-  }
-
- private:
-  ExportScope& scope_;
-  File& f_;
-};
 
 }  // namespace
 
@@ -410,10 +397,19 @@ Result<File*> Registry::load_bytes_locked(ByteView bytes, const char* name, Load
     return e;
   };
 
+  if (!f->import_ns.reserve(md.imports.size()))
+    return fail(Error(Errc::kNoMemory, "%s: out of memory", name));
+  for (const ImportNsDecl& i : md.imports) {
+    if (f->imports(i.ns)) continue;
+    Namespace n{};
+    copy_name(n.name, sizeof n.name, i.ns);
+    (void)f->import_ns.push(n);  // reserved
+  }
+
   Result<void> sat = satisfy(*f, md, ctx);
   if (!sat) return fail(sat.error());
 
-  FileResolver resolver(*d_.exports, *f);
+  FileResolver resolver(*d_.exports, *f, md, alloc_);
   const elf::ValidatedObject* objs[1] = {&obj};
   const char* names[1] = {name};
   link::LinkRequest req;
@@ -423,8 +419,18 @@ Result<File*> Registry::load_bytes_locked(ByteView bytes, const char* name, Load
   req.resolver = &resolver;
   req.run_constructors = false;
   Result<link::LinkerFile*> lf = d_.linker->link(req);
+  if (lf) f->linked = lf.value();
+  if (resolver.refused()) return fail(resolver.refusal());
   if (!lf) return fail(lf.error());
-  f->linked = lf.value();
+  for (size_t i = resolver.unused_import(0); i < md.imports.size();
+       i = resolver.unused_import(i + 1)) {
+    const char* mod = md.modules[md.imports[i].module].name;
+    logf(
+        "%s: warning: module %s imports namespace %s but binds to no symbol in it, so the import "
+        "does nothing (none of its dependencies exports into %s, or the name is misspelt): "
+        "remove MODKIT_IMPORT_NS(%s, %s)",
+        name, mod, md.imports[i].ns, md.imports[i].ns, mod, md.imports[i].ns);
+  }
 
   // Where the metadata records landed: read handlers and SYSINIT functions.
   uintptr_t span_addr[16] = {};

@@ -71,9 +71,15 @@ struct SysinitEntry {
   uintptr_t arg;
 };
 
+// A symbol namespace a file imports (MODKIT_IMPORT_NS), copied out of its
+// metadata: the file's bytes do not outlive the load.
+struct Namespace {
+  char name[kNsMax];
+};
+
 class File {
  public:
-  explicit File(Allocator& a) : modules(a), uses(a), sysinits(a), exports(a) {}
+  explicit File(Allocator& a) : modules(a), uses(a), sysinits(a), exports(a), import_ns(a) {}
 
   uint32_t id = 0;                     // 0: the kernel image
   char name[256] = {};                 // path or name it was loaded as
@@ -86,8 +92,13 @@ class File {
   bool deferred = false;       // unload completes when the last user reference goes
   Vec<SysinitEntry> sysinits;  // sorted by (subsystem, order, seq)
   Vec<const char*> exports;    // names it exports (owned by the export index)
-  const char* import_ns = "";  // reserved for symbol namespaces
-  uint64_t loader = 0;         // thread that is loading it
+  Vec<Namespace> import_ns;    // namespaces any of its modules imports, each once
+  bool imports(const char* ns) const {
+    for (const Namespace& n : import_ns)
+      if (str_eq(n.name, ns)) return true;
+    return false;
+  }
+  uint64_t loader = 0;  // thread that is loading it
 };
 
 struct UnloadOptions {

@@ -4,11 +4,34 @@
 
 namespace mk::symtab {
 
-ExportIndex::ExportIndex(Allocator& a) : alloc_(a), table_(a), entries_(a), free_(a) {}
+ExportIndex::ExportIndex(Allocator& a)
+    : alloc_(a), table_(a), entries_(a), free_(a), ns_table_(a), ns_names_(a) {}
 
 ExportIndex::~ExportIndex() {
   for (ExportEntry& e : entries_)
     if (e.name != nullptr) alloc_.deallocate(const_cast<char*>(e.name), mk_strlen(e.name) + 1, 1);
+  for (char* n : ns_names_)
+    alloc_.deallocate(n, mk_strlen(n) + 1, 1);
+}
+
+const char* ExportIndex::intern_ns(const char* ns) {
+  if (ns[0] == '\0') return "";
+  uint32_t hash = name_hash(ns);
+  if (NameTable::Slot* s = ns_table_.find(ns, hash)) return ns_names_[s->value];
+  char* owned = copy(ns);
+  if (owned == nullptr) return nullptr;
+  NameTable::Slot* dup = nullptr;
+  auto idx = static_cast<uint32_t>(ns_names_.size());
+  if (!ns_names_.push(owned)) {
+    alloc_.deallocate(owned, mk_strlen(owned) + 1, 1);
+    return nullptr;
+  }
+  if (!ns_table_.insert(owned, hash, idx, &dup)) {
+    ns_names_.pop();
+    alloc_.deallocate(owned, mk_strlen(owned) + 1, 1);
+    return nullptr;
+  }
+  return owned;
 }
 
 char* ExportIndex::copy(const char* s) {
@@ -96,6 +119,14 @@ Result<void> ExportIndex::add(module::File& file, const module::Metadata& md) {
       --live_;
     }
     ExportEntry e{nullptr, addr, size, type, &file, true};
+    e.ns = intern_ns(x.ns);
+    if (e.ns == nullptr) {
+      remove(file);
+      return Error(Errc::kNoMemory, "%s: out of memory for export namespaces", file.name);
+    }
+    e.module = "?";
+    for (const module::Module* m : file.modules)
+      if (str_eq(m->name, md.modules[x.module].name)) e.module = m->name;
     Result<uint32_t> r = insert(x.name, name_hash(x.name), e);
     if (!r) {
       remove(file);
@@ -121,17 +152,20 @@ void ExportIndex::remove(module::File& file) {
   file.exports.clear();
 }
 
-bool ExportIndex::resolve(const module::File& importer, const char* name, uint32_t hash,
-                          link::ResolvedSymbol* out, module::File** owner) {
+module::Bind ExportIndex::resolve(const module::File& importer, const char* name, uint32_t hash,
+                                  module::Binding* out) {
   const ExportEntry* e = find(name, hash);
-  if (e == nullptr) return false;
+  if (e == nullptr) return module::Bind::kNotVisible;
   bool visible = e->owner == nullptr || e->owner->id == 0;
   for (module::File* u : importer.uses)
     visible = visible || u == e->owner;
-  if (!visible) return false;
-  *out = link::ResolvedSymbol{e->addr, e->size, e->type};
-  *owner = e->owner;
-  return true;
+  if (!visible) return module::Bind::kNotVisible;
+  out->sym = link::ResolvedSymbol{e->addr, e->size, e->type};
+  out->owner = e->owner;
+  out->module = e->module;
+  out->ns = e->ns;
+  if (e->ns[0] != '\0' && !importer.imports(e->ns)) return module::Bind::kNotImported;
+  return module::Bind::kBound;
 }
 
 }  // namespace mk::symtab

@@ -6,6 +6,14 @@
 // ExportScope).
 //
 // Names are copied into the index, so entries outlive the input bytes.
+//
+// Namespaces (as Linux symbol namespaces): an export may be in a namespace
+// (MODKIT_EXPORT_NS). Names stay unique across namespaces, since an object's
+// undefined symbol carries only a name; the namespace is a condition on
+// binding: an importer must declare it (MODKIT_IMPORT_NS), or resolve()
+// answers kNotImported and the registry refuses the load naming the symbol,
+// the namespace, the exporting module and the fix. Namespace strings are
+// interned: entries of one namespace share one copy.
 #pragma once
 
 #include <stdint.h>
@@ -21,9 +29,11 @@ struct ExportEntry {
   const char* name;  // owned by the index
   uint64_t addr;
   uint64_t size;
-  uint8_t type;         // elf::STT_*
-  module::File* owner;  // nullptr: the kernel image (added with add_kernel_symbol)
-  bool live;            // false once removed (slot reused by the next insert)
+  uint8_t type;                   // elf::STT_*
+  module::File* owner;            // nullptr: the kernel image (added with add_kernel_symbol)
+  bool live;                      // false once removed (slot reused by the next insert)
+  const char* ns = "";            // its namespace ("" for none), owned by the index
+  const char* module = "kernel";  // the exporting module's name (lives as long as the owner)
 };
 
 class ExportIndex {
@@ -49,17 +59,20 @@ class ExportIndex {
   // The contract of module::ExportScope.
   [[nodiscard]] Result<void> add(module::File& file, const module::Metadata& md);
   void remove(module::File& file);
-  bool resolve(const module::File& importer, const char* name, uint32_t hash,
-               link::ResolvedSymbol* out, module::File** owner);
+  module::Bind resolve(const module::File& importer, const char* name, uint32_t hash,
+                       module::Binding* out);
 
  private:
   Result<uint32_t> insert(const char* name, uint32_t hash, const ExportEntry& e);
   char* copy(const char* s);
+  const char* intern_ns(const char* ns);  // "" for ""; nullptr when out of memory
 
   Allocator& alloc_;
   NameTable table_;  // name -> index into entries_
   Vec<ExportEntry> entries_;
-  Vec<uint32_t> free_;  // removed entries to reuse
+  Vec<uint32_t> free_;   // removed entries to reuse
+  NameTable ns_table_;   // namespace -> index into ns_names_
+  Vec<char*> ns_names_;  // interned namespaces, owned
   size_t live_ = 0;
 };
 

@@ -26,9 +26,9 @@ class KernelSymbols final : public module::ExportScope {
     addresses_.remove(f);
     exports_.remove(f);
   }
-  bool resolve(const module::File& importer, const char* name, uint32_t hash,
-               link::ResolvedSymbol* out, module::File** owner) override {
-    return exports_.resolve(importer, name, hash, out, owner);
+  module::Bind resolve(const module::File& importer, const char* name, uint32_t hash,
+                       module::Binding* out) override {
+    return exports_.resolve(importer, name, hash, out);
   }
 
  private:

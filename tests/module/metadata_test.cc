@@ -45,6 +45,8 @@ static_assert(offsetof(mk_meta_depend, min) == 136 && offsetof(mk_meta_depend, r
 static_assert(offsetof(mk_meta_sysinit, subsystem) == 72 &&
               offsetof(mk_meta_sysinit, uninit) == 80);
 static_assert(offsetof(mk_meta_export, ns) == 72 && offsetof(mk_meta_export, name) == 104);
+static_assert(sizeof(mk_meta_import_ns) == 104 && offsetof(mk_meta_import_ns, ns) == 72);
+static_assert(sizeof(mk_meta_import_ns::ns) == kNsMax);
 
 // ---- a tiny record builder ----
 
@@ -101,6 +103,13 @@ Bytes Export(const std::string& module, const std::string& ns, const std::string
   PutName(b, 8, module);
   PutName(b, 72, ns);
   PutName(b, 104, name);
+  return b;
+}
+
+Bytes ImportNs(const std::string& module, const std::string& ns) {
+  Bytes b = Header(MK_REC_IMPORT_NS, 104);
+  PutName(b, 8, module);
+  PutName(b, 72, ns);
   return b;
 }
 
@@ -500,6 +509,39 @@ TEST(MetadataRules, FirstErrorInSectionOrder) {
   bad[5] = 7;
   ExpectMalformed(Cat({Depend("zz", "k", 1, 1, 1), Module("a"), bad}),
                   "modkit_modinfo+0xf8: record kind 7 is unknown");
+}
+
+// ---- namespace imports (MODKIT_IMPORT_NS) ----
+
+TEST(MetadataImportNs, Decoded) {
+  TestAllocator alloc;
+  Spans in({Cat({ImportNs("b", "BUF_CORE"), Module("a"), Module("b"), ImportNs("a", "X"),
+                 ImportNs("a", std::string(31, 'n'))})});
+  auto r = read_metadata(in.data(), in.size(), alloc);
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  const Metadata& md = r.value();
+  ASSERT_EQ(md.imports.size(), 3u);
+  EXPECT_EQ(md.imports[0].module, 1u);  // section order, whatever the module order
+  EXPECT_STREQ(md.imports[0].ns, "BUF_CORE");
+  EXPECT_EQ(md.imports[1].module, 0u);
+  EXPECT_STREQ(md.imports[1].ns, "X");
+  EXPECT_EQ(std::string(md.imports[2].ns), std::string(31, 'n'));
+}
+
+TEST(MetadataImportNs, Rules) {
+  Bytes big = Cat({ImportNs("a", "N"), Bytes(8, 0)});
+  Poke<uint16_t>(big, 6, 0x70);
+  ExpectMalformed(big, "modkit_modinfo+0x0: namespace import record size 0x70 is not 0x68");
+  ExpectMalformed(ImportNs("a", ""), "modkit_modinfo+0x0: imported namespace is empty");
+  ExpectMalformed(ImportNs("a", "BUF-CORE"),
+                  "modkit_modinfo+0x0: imported namespace `BUF-CORE' is not a C identifier");
+  ExpectMalformed(ImportNs("a", std::string(32, 'n')),
+                  "modkit_modinfo+0x0: imported namespace is not NUL-terminated within its 32 "
+                  "bytes");
+  ExpectMalformed(ImportNs("", "N"), "modkit_modinfo+0x0: namespace import's module name is empty");
+  ExpectMalformed(Cat({Module("a"), ImportNs("b", "N")}),
+                  "modkit_modinfo+0x60: namespace import names module `b', which this file does "
+                  "not declare");
 }
 
 // ---- allocation: fixed count, failures reported, nothing leaked ----
@@ -929,6 +971,33 @@ TEST_P(CompiledModule, DecodesWhatTheSourceDeclares) {
     exports.push_back(std::string(md.modules[e.module].name) + ":" + e.ns + ":" + e.name);
   std::sort(exports.begin(), exports.end());
   EXPECT_EQ(exports, (std::vector<std::string>{"echo::echo_write", "echo:echo_ns:echo_counter"}));
+}
+
+TEST(MetadataImportNs, FromTheSdkMacroInARealObject) {
+  test::Scratch scratch;
+  std::string inc = std::string("-I") + kSdk;
+  for (const test::Compiler* cc : {&test::kGcc, &test::kClang}) {
+    std::string obj = scratch.Compile(*cc, "imp.c", R"(
+#include <modkit/module.h>
+MODKIT_MODULE(imp, 1, 0, 0);
+MODKIT_IMPORT_NS(imp, BUF_CORE);
+MODKIT_IMPORT_NS(imp, NET_INTERNAL);
+)",
+                                      {"-O2", inc});
+    ASSERT_FALSE(obj.empty()) << cc->label;
+    Bytes bytes = test::ReadBytes(obj);
+    TestAllocator alloc;
+    auto vo = elf::validate(ByteView(bytes.data(), bytes.size()), arch::rules_for, alloc);
+    ASSERT_TRUE(vo.ok()) << vo.error().message();
+    Vec<uint32_t> sections(alloc);
+    auto md = read_object_metadata(vo.value(), sections, alloc);
+    ASSERT_TRUE(md.ok()) << md.error().message();
+    std::vector<std::string> got;
+    for (const ImportNsDecl& i : md.value().imports)
+      got.push_back(std::string(md.value().modules[i.module].name) + ":" + i.ns);
+    std::sort(got.begin(), got.end());  // compilers may reorder records
+    EXPECT_EQ(got, (std::vector<std::string>{"imp:BUF_CORE", "imp:NET_INTERNAL"})) << cc->label;
+  }
 }
 
 TEST_P(CompiledModule, DamagedRecordNamesItsOffset) {

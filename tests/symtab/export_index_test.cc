@@ -1,6 +1,7 @@
 // ExportIndex: one hash index of exports; visibility only through
 // dependencies and the kernel; duplicates refused with both owners named;
-// locals never visible.
+// locals never visible; namespaced exports bind only for importers of the
+// namespace.
 #include "symtab/export_index.h"
 
 #include <gtest/gtest.h>
@@ -154,6 +155,144 @@ TEST_F(ExportIndexTest, UnloadWithdrawsExports) {
   ASSERT_TRUE(sys_.registry().unload(provider.value(), {}));
   EXPECT_EQ(sys_.exports().find("provided"), nullptr);
   EXPECT_EQ(sys_.exports().size(), before - 1);
+}
+
+// ---- symbol namespaces ----
+
+constexpr const char* kNsProvider = R"(
+#include <modkit/module.h>
+int ns_open(int x) { return x + 7; }
+int ns_plain(int x) { return x * 3; }
+MODKIT_MODULE(nsprov, 1, 0, 0);
+MODKIT_EXPORT_NS(nsprov, NSPROV_CORE, ns_open);
+MODKIT_EXPORT(nsprov, ns_plain);
+)";
+
+// A user of nsprov: `imports` is its MODKIT_IMPORT_NS lines, `body` its code.
+std::string NsUser(const std::string& name, const std::string& imports, const std::string& body) {
+  return "#include <modkit/module.h>\n" + body + "\nMODKIT_MODULE(" + name +
+         ", 1, 0, 0);\nMODKIT_DEPEND(" + name + ", nsprov, 1, 1, 1);\n" + imports + "\n";
+}
+
+constexpr const char* kUsesNsOpen = "int ns_open(int);\nint use(void) { return ns_open(1); }";
+
+TEST_F(ExportIndexTest, ANamespacedExportCarriesItsNamespaceAndModule) {
+  auto provider = Load(Build("nsprov", kNsProvider), "nsprov.ko");
+  ASSERT_TRUE(provider) << provider.error().message();
+  const ExportEntry* e = sys_.exports().find("ns_open");
+  ASSERT_NE(e, nullptr);
+  EXPECT_STREQ(e->ns, "NSPROV_CORE");
+  EXPECT_STREQ(e->module, "nsprov");
+  EXPECT_STREQ(sys_.exports().find("ns_plain")->ns, "");
+  EXPECT_STREQ(sys_.exports().find("mk_printf")->module, "kernel");
+}
+
+TEST_F(ExportIndexTest, BindingToANamespaceNotImportedIsRefused) {
+  auto provider = Load(Build("nsprov", kNsProvider), "nsprov.ko");
+  ASSERT_TRUE(provider) << provider.error().message();
+  size_t files = sys_.registry().file_count();
+  auto user = Load(Build("nsuser", NsUser("nsuser", "", kUsesNsOpen)), "nsuser.ko");
+  ASSERT_FALSE(user);
+  EXPECT_EQ(user.error().code(), Errc::kPermission);
+  EXPECT_STREQ(user.error().message(),
+               "nsuser.ko: `ns_open' is exported by module nsprov (nsprov.ko) in namespace "
+               "NSPROV_CORE, which nsuser.ko does not import: add MODKIT_IMPORT_NS(nsuser, "
+               "NSPROV_CORE)");
+  EXPECT_EQ(sys_.registry().file_count(), files);
+  EXPECT_EQ(provider.value()->holders, 0u);
+
+  // Importing another namespace does not help.
+  auto user2 =
+      Load(Build("nsuser2", NsUser("nsuser2", "MODKIT_IMPORT_NS(nsuser2, OTHER_NS);", kUsesNsOpen)),
+           "nsuser2.ko");
+  ASSERT_FALSE(user2);
+  EXPECT_EQ(user2.error().code(), Errc::kPermission);
+
+  // A weak reference is refused too (Linux refuses it at load time): the
+  // link alone would have bound it to 0.
+  auto weak = Load(Build("nsweak", NsUser("nsweak", "",
+                                          "__attribute__((weak)) int ns_open(int);\n"
+                                          "int use(void) { return ns_open ? ns_open(1) : -1; }")),
+                   "nsweak.ko");
+  ASSERT_FALSE(weak);
+  EXPECT_STREQ(weak.error().message(),
+               "nsweak.ko: `ns_open' is exported by module nsprov (nsprov.ko) in namespace "
+               "NSPROV_CORE, which nsweak.ko does not import: add MODKIT_IMPORT_NS(nsweak, "
+               "NSPROV_CORE)");
+  EXPECT_EQ(sys_.registry().file_count(), files);
+}
+
+TEST_F(ExportIndexTest, AnImporterOfTheNamespaceBinds) {
+  auto provider = Load(Build("nsprov", kNsProvider), "nsprov.ko");
+  ASSERT_TRUE(provider) << provider.error().message();
+  size_t log_before = sys_.log().size();
+  auto user = Load(Build("nsuser", NsUser("nsuser", "MODKIT_IMPORT_NS(nsuser, NSPROV_CORE);",
+                                          "int ns_open(int); int ns_plain(int);\n"
+                                          "int use(void) { return ns_open(1) + ns_plain(2); }")),
+                   "nsuser.ko");
+  ASSERT_TRUE(user) << user.error().message();
+  auto use = reinterpret_cast<int (*)()>(user.value()->linked->find("use")->addr);
+  EXPECT_EQ(use(), 8 + 6);
+  EXPECT_EQ(provider.value()->holders, 1u);
+  ASSERT_EQ(user.value()->import_ns.size(), 1u);
+  EXPECT_STREQ(user.value()->import_ns[0].name, "NSPROV_CORE");
+  for (size_t i = log_before; i < sys_.log().size(); ++i)
+    EXPECT_EQ(sys_.log()[i].find("warning"), std::string::npos) << sys_.log()[i];
+}
+
+TEST_F(ExportIndexTest, PlainExportsOfTheSameModuleNeedNoImport) {
+  auto provider = Load(Build("nsprov", kNsProvider), "nsprov.ko");
+  ASSERT_TRUE(provider) << provider.error().message();
+  auto user = Load(Build("plainuser", NsUser("plainuser", "",
+                                             "int ns_plain(int);\n"
+                                             "int use(void) { return ns_plain(5); }")),
+                   "plainuser.ko");
+  ASSERT_TRUE(user) << user.error().message();
+  EXPECT_EQ(reinterpret_cast<int (*)()>(user.value()->linked->find("use")->addr)(), 15);
+}
+
+TEST_F(ExportIndexTest, TheImportGivesNoVisibilityWithoutTheDependency) {
+  auto provider = Load(Build("nsprov", kNsProvider), "nsprov.ko");
+  ASSERT_TRUE(provider) << provider.error().message();
+  auto user = Load(Build("nodep", R"(
+#include <modkit/module.h>
+int ns_open(int);
+int use(void) { return ns_open(1); }
+MODKIT_MODULE(nodep, 1, 0, 0);
+MODKIT_IMPORT_NS(nodep, NSPROV_CORE);
+)"),
+                   "nodep.ko");
+  ASSERT_FALSE(user);
+  EXPECT_EQ(user.error().code(), Errc::kUnresolved);
+  EXPECT_NE(std::string(user.error().message()).find("undefined symbol `ns_open'"),
+            std::string::npos)
+      << user.error().message();
+}
+
+// Decided as Linux's modpost does: importing a namespace nobody exports into
+// (or one the file binds nothing through) is a warning, not a refusal.
+TEST_F(ExportIndexTest, ImportingANamespaceNobodyExportsWarns) {
+  auto provider = Load(Build("nsprov", kNsProvider), "nsprov.ko");
+  ASSERT_TRUE(provider) << provider.error().message();
+  size_t log_before = sys_.log().size();
+  auto user = Load(Build("ghostns", NsUser("ghostns",
+                                           "MODKIT_IMPORT_NS(ghostns, NSPROV_CORE);\n"
+                                           "MODKIT_IMPORT_NS(ghostns, NO_SUCH_NS);",
+                                           kUsesNsOpen)),
+                   "ghostns.ko");
+  ASSERT_TRUE(user) << user.error().message();
+  std::vector<std::string> warnings;
+  std::vector<std::string> log = sys_.log();
+  for (size_t i = log_before; i < log.size(); ++i)
+    if (log[i].find("warning") != std::string::npos) warnings.push_back(log[i]);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find(
+                "ghostns.ko: warning: module ghostns imports namespace NO_SUCH_NS but binds to "
+                "no symbol in it, so the import does nothing (none of its dependencies exports "
+                "into NO_SUCH_NS, or the name is misspelt): remove "
+                "MODKIT_IMPORT_NS(ghostns, NO_SUCH_NS)"),
+            std::string::npos)
+      << warnings[0];
 }
 
 }  // namespace

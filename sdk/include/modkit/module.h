@@ -25,6 +25,8 @@
  *   MODKIT_SYSINIT(echo, MK_SI_DRIVERS, 10, echo_init, NULL);
  *   MODKIT_SYSUNINIT(echo, MK_SI_DRIVERS, 10, echo_fini, NULL);
  *   MODKIT_EXPORT(echo, echo_write);
+ *   MODKIT_EXPORT_NS(echo, ECHO_INTERNAL, echo_flush);  // only for importers of ECHO_INTERNAL
+ *   MODKIT_IMPORT_NS(echo, BUFFER_CORE);                // may bind to buffer's BUFFER_CORE exports
  *
  * Record format (version MK_META_VERSION): each record starts with a header
  * (magic, version, kind, size) and is a multiple of 8 bytes; records follow
@@ -51,6 +53,7 @@ enum mk_record_kind {
   MK_REC_DEPEND = 2,
   MK_REC_SYSINIT = 3,
   MK_REC_EXPORT = 4,
+  MK_REC_IMPORT_NS = 5,
 };
 
 /* Module events, delivered to the module's handler. */
@@ -131,6 +134,13 @@ struct mk_meta_export {
   char module[MK_NAME_MAX];
   char ns[32]; /* symbol namespace, "" for none */
   char name[]; /* the exported symbol, NUL-padded to a multiple of 8 */
+};
+
+/* Module `module` may bind to exports in namespace `ns` (see MODKIT_IMPORT_NS). */
+struct mk_meta_import_ns {
+  struct mk_meta_header h;
+  char module[MK_NAME_MAX];
+  char ns[32]; /* a C identifier */
 };
 
 /* ---- KPI: what the kernel provides to every module (module `kernel`) ---- */
@@ -219,6 +229,17 @@ void mk_printf(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 #define MODKIT_EXPORT(name, sym) MK__EXPORT(name, "", sym)
 /* The same, in a namespace importers must declare (MODKIT_IMPORT_NS). */
 #define MODKIT_EXPORT_NS(name, ns, sym) MK__EXPORT(name, #ns, sym)
+
+/* Lets module `name` bind to symbols exported into namespace `ns` (a C
+ * identifier of at most 31 characters), as Linux's MODULE_IMPORT_NS. Binding
+ * to a namespaced export without it fails the load, naming the symbol, its
+ * namespace and its module. An import the file binds nothing through (a
+ * namespace nobody it depends on exports into, often a misspelling) only
+ * logs a warning, as Linux's modpost does. The exports must still come from
+ * the kernel or a dependency (MODKIT_DEPEND): the import adds no visibility. */
+#define MODKIT_IMPORT_NS(name, ns)                                                       \
+  static struct mk_meta_import_ns MK__CAT(MK__CAT(mk__import_ns_, name), MK__CAT(_, ns)) \
+      MK__META_ATTR = {MK__HEADER(MK_REC_IMPORT_NS, struct mk_meta_import_ns), #name, #ns}
 
 #ifdef __cplusplus
 }
