@@ -16,7 +16,9 @@
 //   none: it passes what the caller asked for, as pread/pwrite do).
 // - ioctl() gets the command and its argument buffer, already copied in (and
 //   copied out after the call) by whoever carried the call: `len` is the size
-//   the command encodes (_IOC_SIZE). Returns >= 0 or a negated DevErrno.
+//   the command encodes (_IOC_SIZE). A command that carries no buffer gets
+//   len 0 and the caller's raw argument value in `arg` (an integer, not a
+//   pointer to dereference). Returns >= 0 or a negated DevErrno.
 // - poll() returns which of `events` (DevPoll bits) are ready now, without
 //   blocking. A device whose readiness changes later calls
 //   Devfs::poll_wakeup() on its node so sleeping pollers look again.

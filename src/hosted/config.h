@@ -9,7 +9,7 @@
 //
 //   module_path = DIR[:DIR...]   where modules and their modkit.hints are (in order)
 //   preload = NAME [param=value ...]   load at boot, with dependencies (repeatable)
-//   devfs = DIR                  devfs mount point (devices: not available yet)
+//   devfs = DIR                  where devfs is mounted (FUSE; hosted/fuse_devfs.h)
 //   socket = PATH                the control socket
 //   signature_policy = off|warn|enforce
 //   trusted_key = PATH           a public key (KEY.pub of `modkit keygen`) whose

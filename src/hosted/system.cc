@@ -7,6 +7,7 @@
 #include <cxxabi.h>
 
 #include "elf/elf.h"
+#include "hosted/symbols.h"
 #include "modkit/module.h"
 
 // The static modules' metadata: GNU ld defines these around the output
@@ -57,6 +58,9 @@ System::System(SystemConfig config)
 
 System::~System() {
   shutdown();
+  if (ksyms_node_ != nullptr) devfs_->destroy_node(ksyms_node_);
+  ImageDevice::destroy(ksyms_);
+  Devfs::destroy(devfs_);
   std::lock_guard<std::mutex> g(g_current_mu);
   if (g_current == this) g_current = nullptr;
 }
@@ -115,9 +119,36 @@ Result<module::File*> System::boot() {
                     static_cast<size_t>(__stop_modkit_modinfo - __start_modkit_modinfo));
     spans = 1;
   }
+  MK_TRY(boot_devfs());
   Result<module::File*> k = registry_.boot(&span, spans, config_.kpi_version);
-  if (k) booted_ = true;
+  if (k) {
+    booted_ = true;
+    refresh_ksyms();
+  }
   return k;
+}
+
+// devfs with its /ksyms node, before the static modules (which may make nodes).
+Result<void> System::boot_devfs() {
+  if (devfs_ != nullptr) return Ok();
+  devfs_ = Devfs::create(alloc_, threads_);
+  ksyms_ = ImageDevice::create(alloc_, threads_);
+  if (devfs_ == nullptr || ksyms_ == nullptr)
+    return Error(Errc::kNoMemory, "boot: out of memory for devfs");
+  ksyms_node_ = MK_TRY(devfs_->make_node("ksyms", ksyms_, 0444, 0, 0));
+  return Ok();
+}
+
+void System::refresh_ksyms() {
+  if (ksyms_ == nullptr) return;
+  std::vector<uint8_t> image;
+  Result<void> r = ksyms_image(*this, &image);
+  if (!r) {
+    add_log(std::string("ksyms: /ksyms not updated: ") + r.error().message());
+    return;
+  }
+  Result<void> set = ksyms_->set_image(image.data(), image.size());
+  if (!set) add_log(std::string("ksyms: /ksyms not updated: ") + set.error().message());
 }
 
 void System::shutdown() {

@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "devfs/devfs.h"
+#include "devfs/image_device.h"
 #include "hosted/code_runtime.h"
 #include "hosted/malloc_allocator.h"
 #include "hosted/module_path.h"
@@ -66,12 +68,20 @@ class System {
   [[nodiscard]] Result<void> set_signature_policy(SignaturePolicy p) {
     return verifier_->set_policy(p);
   }
+  // The device namespace (devfs/devfs.h), from boot() on (static modules may
+  // make nodes in their init): services make their nodes here, modkitd mounts
+  // it (hosted/fuse_devfs.h). It holds /ksyms, the symbol image.
+  Devfs& devfs() { return *devfs_; }
+  // Rewrites /ksyms from what is loaded now. Call after each load and unload,
+  // never during one (symtab/ksyms.h); failures are logged.
+  void refresh_ksyms();
 
   std::vector<std::string> log() const;
   void add_log(const std::string& line);
 
  private:
   static void log_thunk(void* ctx, const char* line);
+  [[nodiscard]] Result<void> boot_devfs();
 
   SystemConfig config_;
   MallocAllocator alloc_;
@@ -85,6 +95,9 @@ class System {
   link::Linker linker_;
   symtab::KernelSymbols symbols_;
   module::Registry registry_;
+  Devfs* devfs_ = nullptr;
+  ImageDevice* ksyms_ = nullptr;
+  DevfsNode* ksyms_node_ = nullptr;
   bool booted_ = false;
   bool down_ = false;
   mutable std::mutex log_mu_;

@@ -1,7 +1,7 @@
 // TestDevice: a Device for the devfs tests. It counts opens and closes (and
 // fails the test on a close of a cookie it never opened or closed twice),
 // keeps a per-open buffer that write() fills and read() returns, answers
-// ioctl 1 by doubling a uint32_t argument, and can be told to block inside
+// ioctl number 1 by doubling a uint32_t argument, and can be told to block inside
 // read() until released, so a test can hold a call in flight.
 #pragma once
 

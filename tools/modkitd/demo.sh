@@ -91,6 +91,18 @@ step 0 modkit stat -v
 step 0 modkit graph
 
 echo
+if mountpoint -q "$tmp/dev"; then
+  echo "# devfs is mounted at $tmp/dev. Its ksyms is the symbol image, current after"
+  echo "# every load and unload, readable by nm, readelf and gdb:"
+  echo "\$ ls -l $tmp/dev"
+  ls -l "$tmp/dev" || fail "ls on devfs failed"
+  echo "\$ nm $tmp/dev/ksyms | grep chain_"
+  nm "$tmp/dev/ksyms" | grep chain_ || fail "nm found no chain_ symbols in $tmp/dev/ksyms"
+else
+  echo "# devfs is not mounted here (no FUSE; modkit log says why)."
+fi
+
+echo
 echo "# chain_base is in use by chain_mid: refused (exit 1), naming the holder."
 step 1 modkit unload chain_base
 echo

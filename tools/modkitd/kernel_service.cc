@@ -1,5 +1,8 @@
 #include "kernel_service.h"
 
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -88,9 +91,28 @@ bool KernelService::boot(std::string* err) {
     return false;
   }
   booted_ = true;
-  if (!config_.devfs.empty()) log("devfs: not available yet; " + config_.devfs + " is not mounted");
   preload();
+  mount_devfs();
   return true;
+}
+
+// devfs is mounted after the preloads, so their devices are there from the
+// first look; a mount that fails is logged and the kernel runs without it.
+void KernelService::mount_devfs() {
+  if (config_.devfs.empty()) return;
+  if (mkdir(config_.devfs.c_str(), 0755) != 0 && errno != EEXIST) {
+    log("devfs: cannot create " + config_.devfs + ": " + strerror(errno) + "; devfs not mounted");
+    return;
+  }
+  std::string err;
+  mk::hosted::FuseDevfsOptions o;
+  o.allow_other = geteuid() == 0;  // the kernel then checks each node's mode
+  devfs_mount_ = mk::hosted::FuseDevfs::mount(system_->devfs(), config_.devfs, o, &err);
+  if (devfs_mount_ == nullptr) {
+    log(err + "; the kernel runs without it");
+    return;
+  }
+  log("devfs: mounted at " + config_.devfs);
 }
 
 void KernelService::preload() {
@@ -216,6 +238,7 @@ json KernelService::do_load(const json& r) {
                      target.c_str(), mk::module::VersionRange{0, UINT32_MAX, UINT32_MAX})
                : system_->registry().load_path(target.c_str());
   if (!loaded) return error_reply(loaded.error());
+  system_->refresh_ksyms();
   uint32_t id = loaded.value()->id;
   json reply = {{"ok", true}, {"loaded", json::array()}};
   for (const FileInfo& f : snapshot()) {
@@ -247,6 +270,7 @@ json KernelService::do_unload(const json& r) {
   std::vector<FileInfo> before = snapshot();
   mk::Result<mk::module::UnloadResult> u = system_->registry().unload_module(name.c_str(), o);
   if (!u) return error_reply(u.error());
+  system_->refresh_ksyms();
   std::set<uint32_t> after;
   for (const FileInfo& f : snapshot())
     after.insert(f.id);
@@ -326,6 +350,11 @@ std::vector<std::string> KernelService::shutdown() {
     size_t from = system_->log().size();
     log("modkitd: shutting down");
     system_->shutdown();
+    if (devfs_mount_ != nullptr) {
+      devfs_mount_->unmount();
+      log("devfs: unmounted " + config_.devfs);
+      devfs_mount_.reset();
+    }
     log("modkitd: down");
     std::vector<std::string> all = system_->log();
     shutdown_log_.assign(all.begin() + static_cast<ptrdiff_t>(std::min(from, all.size())),

@@ -20,6 +20,7 @@
 
 #include "hosted/config.h"
 #include "hosted/control.h"
+#include "hosted/fuse_devfs.h"
 #include "hosted/system.h"
 
 namespace modkitd {
@@ -60,12 +61,14 @@ class KernelService {
   json do_sym(const json& r);
   std::optional<json> do_log(const json& r, mk::hosted::control::Connection* conn);
   void preload();
+  void mount_devfs();
   void on_log(const std::string& line);
 
   mk::hosted::DaemonConfig config_;
   std::string origin_;
   std::function<void(const std::string&)> echo_;
   std::unique_ptr<mk::hosted::System> system_;
+  std::unique_ptr<mk::hosted::FuseDevfs> devfs_mount_;  // goes before system_
 
   std::mutex change_mu_;  // load, unload, shutdown: one at a time
   bool booted_ = false;
