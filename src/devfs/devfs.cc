@@ -300,6 +300,7 @@ void Devfs::destroy_node(DevfsNode* n) {
   n->dead = true;
   ++n->gen;
   unlink_locked(n);
+  wake_locked(n);
   while (n->inflight != 0)
     cv_->wait(*mu_);
   revoke_locked(n, true);
@@ -309,8 +310,23 @@ void Devfs::destroy_node(DevfsNode* n) {
 void Devfs::revoke(DevfsNode* n) {
   LockGuard g(*mu_);
   if (n->dead) return;
+  ++n->refs;  // a destroy_node racing this one must not free the node under us
   ++n->gen;
+  wake_locked(n);
   revoke_locked(n, false);
+  unref_locked(n);
+}
+
+// New calls are refused already: wake the calls sleeping in the Device
+// (purge) and the pollers of the node, so what destroy or revoke waits for
+// ends. Drops and retakes the lock.
+void Devfs::wake_locked(DevfsNode* n) {
+  PollListener fn = poll_fn_;
+  void* ctx = poll_ctx_;
+  mu_->unlock();
+  if (n->device != nullptr) n->device->purge();
+  if (fn != nullptr) fn(ctx, n->ino);
+  mu_->lock();
 }
 
 // Closes the Device for every file of an older generation (all: every file),

@@ -85,14 +85,16 @@ class Devfs {
   // Adds an alias at `path` that points to `target` (a devfs path).
   [[nodiscard]] Result<DevfsNode*> make_alias(const char* path, const char* target);
   // Removes the node from the tree. For a device node: new opens fail with
-  // -kENOENT, calls on open files with -kENXIO; waits until no call is running
-  // in the Device, then closes the Device for every file still open. The
+  // -kENOENT, calls on open files with -kENXIO; calls Device::purge() and
+  // wakes the node's pollers; waits until no call is running in the Device,
+  // then closes the Device for every file still open. The
   // handle is invalid afterwards. Must not be called from inside a call on
   // this same node.
   void destroy_node(DevfsNode* node);
   // Revokes every file open on the device node now (their calls fail with
-  // -kENXIO; waits for the calls running on them; closes their Device opens)
-  // and leaves the node in place for new opens, as revoke(2) does.
+  // -kENXIO; purge() and pollers as for destroy_node; waits for the calls
+  // running on them; closes their Device opens) and leaves the node in place
+  // for new opens, as revoke(2) does.
   void revoke(DevfsNode* node);
   // Changes the permission bits and owner of a node.
   void set_owner(DevfsNode* node, uint32_t mode, uint32_t uid, uint32_t gid);
@@ -148,6 +150,7 @@ class Devfs {
   void fill_stat(const DevfsNode* node, DevfsStat* out) const;
   void unlink_locked(DevfsNode* node);
   void revoke_locked(DevfsNode* node, bool all);
+  void wake_locked(DevfsNode* node);
   void unref_locked(DevfsNode* node);
   void free_node(DevfsNode* node);
   int enter(DevfsFile* file);

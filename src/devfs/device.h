@@ -23,6 +23,11 @@
 //   blocking. A device whose readiness changes later calls
 //   Devfs::poll_wakeup() on its node so sleeping pollers look again.
 // - size() is what stat reports as the node's size (0 for a stream).
+// - purge() is called by every destroy and revoke of the node, after new
+//   calls are refused and before devfs waits for the running ones: a device
+//   whose calls can sleep (a read waiting for data) wakes them here, so they
+//   return and the wait ends (FreeBSD's d_purge). It may run concurrently
+//   with those calls.
 //
 // The defaults describe a device that opens, has nothing to read, refuses
 // writes and ioctls, and is always ready.
@@ -49,6 +54,7 @@ class Device {
   virtual int ioctl(void* cookie, uint32_t cmd, void* arg, size_t len) { return -kENOTTY; }
   virtual uint32_t poll(void* cookie, uint32_t events) { return events & (kPollIn | kPollOut); }
   virtual uint64_t size() { return 0; }
+  virtual void purge() {}
 
  protected:
   ~Device() = default;

@@ -12,25 +12,17 @@ struct ImageDevice::Image {
   uint8_t* bytes() { return reinterpret_cast<uint8_t*>(this + 1); }
 };
 
-ImageDevice* ImageDevice::create(Allocator& alloc, Threads& threads) {
-  void* mem = alloc.allocate(sizeof(ImageDevice), alignof(ImageDevice));
-  if (mem == nullptr) return nullptr;
-  ImageDevice* d = new (mem) ImageDevice(alloc, threads);
-  d->mu_ = threads.new_mutex();
-  if (d->mu_ == nullptr || !d->set_image(nullptr, 0).ok()) {
-    destroy(d);
-    return nullptr;
-  }
-  return d;
+Result<void> ImageDevice::init() {
+  if (mu_ == nullptr) mu_ = threads_.new_mutex();
+  if (mu_ == nullptr) return Error(Errc::kNoMemory, "devfs image: out of memory for a mutex");
+  return set_image(nullptr, 0);
 }
 
-void ImageDevice::destroy(ImageDevice* d) {
-  if (d == nullptr) return;
-  if (d->current_ != nullptr) d->unref(d->current_);
-  if (d->mu_ != nullptr) d->threads_.delete_mutex(d->mu_);
-  Allocator& a = d->alloc_;
-  d->~ImageDevice();
-  a.deallocate(d, sizeof(ImageDevice), alignof(ImageDevice));
+void ImageDevice::release() {
+  if (current_ != nullptr) unref(current_);
+  current_ = nullptr;
+  if (mu_ != nullptr) threads_.delete_mutex(mu_);
+  mu_ = nullptr;
 }
 
 void ImageDevice::unref(Image* image) {
@@ -51,7 +43,7 @@ Result<void> ImageDevice::set_image(const void* data, size_t size) {
   return Ok();
 }
 
-int ImageDevice::open(uint32_t flags, void** cookie) {
+int ImageDevice::open_image(uint32_t flags, void** cookie) {
   if ((flags & kOpenAccMode) != kOpenRead) return -kEACCES;  // read-only, whatever the mode says
   LockGuard g(*mu_);
   ++current_->refs;
@@ -59,13 +51,13 @@ int ImageDevice::open(uint32_t flags, void** cookie) {
   return 0;
 }
 
-void ImageDevice::close(void* cookie) {
+void ImageDevice::close_image(void* cookie) {
   LockGuard g(*mu_);
   unref(static_cast<Image*>(cookie));
 }
 
 // The image an open holds never changes: no lock needed to copy from it.
-int64_t ImageDevice::read(void* cookie, uint64_t offset, void* buf, size_t len) {
+int64_t ImageDevice::read_image(void* cookie, uint64_t offset, void* buf, size_t len) {
   Image* image = static_cast<Image*>(cookie);
   if (offset >= image->size) return 0;
   size_t n = image->size - static_cast<size_t>(offset);
@@ -75,11 +67,7 @@ int64_t ImageDevice::read(void* cookie, uint64_t offset, void* buf, size_t len) 
   return static_cast<int64_t>(n);
 }
 
-int64_t ImageDevice::write(void*, uint64_t, const void*, size_t) {
-  return -kEBADF;
-}
-
-uint64_t ImageDevice::size() {
+uint64_t ImageDevice::image_size() {
   LockGuard g(*mu_);
   return current_->size;
 }

@@ -59,7 +59,7 @@ System::System(SystemConfig config)
 System::~System() {
   shutdown();
   if (ksyms_node_ != nullptr) devfs_->destroy_node(ksyms_node_);
-  ImageDevice::destroy(ksyms_);
+  ksyms_.reset();
   Devfs::destroy(devfs_);
   std::lock_guard<std::mutex> g(g_current_mu);
   if (g_current == this) g_current = nullptr;
@@ -132,15 +132,15 @@ Result<module::File*> System::boot() {
 Result<void> System::boot_devfs() {
   if (devfs_ != nullptr) return Ok();
   devfs_ = Devfs::create(alloc_, threads_);
-  ksyms_ = ImageDevice::create(alloc_, threads_);
-  if (devfs_ == nullptr || ksyms_ == nullptr)
-    return Error(Errc::kNoMemory, "boot: out of memory for devfs");
-  ksyms_node_ = MK_TRY(devfs_->make_node("ksyms", ksyms_, 0444, 0, 0));
+  if (devfs_ == nullptr) return Error(Errc::kNoMemory, "boot: out of memory for devfs");
+  ksyms_ = std::make_unique<ImageDevice>(alloc_, threads_);
+  MK_TRY(ksyms_->init());
+  ksyms_node_ = MK_TRY(devfs_->make_node("ksyms", ksyms_.get(), 0444, 0, 0));
   return Ok();
 }
 
 void System::refresh_ksyms() {
-  if (ksyms_ == nullptr) return;
+  if (ksyms_node_ == nullptr) return;  // not booted
   std::vector<uint8_t> image;
   Result<void> r = ksyms_image(*this, &image);
   if (!r) {

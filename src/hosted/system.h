@@ -96,7 +96,7 @@ class System {
   symtab::KernelSymbols symbols_;
   module::Registry registry_;
   Devfs* devfs_ = nullptr;
-  ImageDevice* ksyms_ = nullptr;
+  std::unique_ptr<ImageDevice> ksyms_;
   DevfsNode* ksyms_node_ = nullptr;
   bool booted_ = false;
   bool down_ = false;

@@ -346,6 +346,41 @@ TEST_F(DevfsTest, DestroyWaitsForTheCallInFlight) {
   fs->close(f);
 }
 
+TEST_F(DevfsTest, DestroyPurgesSoASleepingCallReturns) {
+  DevfsNode* n = node("sleepy", &dev);
+  DevfsFile* f = open("sleepy");
+  dev.block_reads();
+  dev.purge_wakes = true;
+  int64_t got = 1;
+  std::thread reader([&] {
+    char buf[4];
+    got = fs->read(f, 0, buf, sizeof buf);
+  });
+  dev.wait_blocked(1);
+  fs->destroy_node(n);  // returns only because purge() woke the reader
+  EXPECT_EQ(dev.purges, 1);
+  EXPECT_EQ(dev.calls_inside, 0);
+  reader.join();
+  EXPECT_EQ(got, 0);  // the call ran to its end; the next one gets ENXIO
+  char buf[4];
+  EXPECT_EQ(fs->read(f, 0, buf, sizeof buf), -kENXIO);
+  fs->close(f);
+}
+
+TEST_F(DevfsTest, RevokeAlsoPurgesAndWakesPollers) {
+  DevfsNode* n = node("p", &dev);
+  static std::vector<uint64_t> woken;
+  woken.clear();
+  fs->set_poll_listener([](void*, uint64_t ino) { woken.push_back(ino); }, nullptr);
+  DevfsStat st;
+  ASSERT_EQ(fs->stat("p", &st), 0);
+  fs->poll_wakeup(n);
+  fs->revoke(n);
+  EXPECT_EQ(dev.purges, 1);
+  EXPECT_EQ(woken, (std::vector<uint64_t>{st.ino, st.ino}));
+  fs->set_poll_listener(nullptr, nullptr);
+}
+
 TEST_F(DevfsTest, DestroyingTheDevfsDestroysWhatIsLeft) {
   node("a/b", &dev);
   node("c", &dev);

@@ -15,11 +15,7 @@ using testing::TestAllocator;
 
 class ImageDeviceTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dev = ImageDevice::create(alloc, threads);
-    ASSERT_NE(dev, nullptr);
-  }
-  void TearDown() override { ImageDevice::destroy(dev); }
+  void SetUp() override { ASSERT_TRUE(dev->init().ok()); }
 
   std::string read_all(void* cookie) {
     std::string out;
@@ -34,7 +30,8 @@ class ImageDeviceTest : public ::testing::Test {
 
   TestAllocator alloc;
   hosted::PosixThreads threads;
-  ImageDevice* dev = nullptr;
+  ImageDevice device{alloc, threads};
+  ImageDevice* dev = &device;
 };
 
 TEST_F(ImageDeviceTest, AnOpenKeepsReadingTheImageItOpened) {

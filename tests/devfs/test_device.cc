@@ -80,6 +80,11 @@ uint32_t TestDevice::poll(void* cookie, uint32_t events) {
   return events & (o->data.empty() ? kPollOut : kPollIn | kPollOut);
 }
 
+void TestDevice::purge() {
+  ++purges;
+  if (purge_wakes) release_readers();
+}
+
 void TestDevice::block_reads() {
   std::lock_guard<std::mutex> g(mu_);
   block_ = true;

@@ -24,6 +24,8 @@ class TestDevice final : public Device {
   int ioctl(void* cookie, uint32_t cmd, void* arg, size_t len) override;
   uint32_t poll(void* cookie, uint32_t events) override;
   uint64_t size() override { return 42; }
+  // Counts; when purge_wakes, also releases the blocked readers (as d_purge).
+  void purge() override;
 
   // From now on read() waits inside the device until release_readers().
   void block_reads();
@@ -35,6 +37,8 @@ class TestDevice final : public Device {
   std::atomic<int> closes{0};
   std::atomic<int> calls_inside{0};  // calls running in the device now
   std::atomic<int> fail_open{0};     // when non-zero, open() returns it
+  std::atomic<int> purges{0};
+  std::atomic<bool> purge_wakes{false};
 
   int live_opens();
 

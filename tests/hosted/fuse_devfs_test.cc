@@ -276,6 +276,25 @@ TEST_F(FuseDevfsTest, PollWakesWhenTheDeviceSaysSo) {
   close(fd);
 }
 
+TEST_F(FuseDevfsTest, RevokeWakesAPollerWithHangup) {
+  DevfsNode* n = node("buf", &buf);
+  int fd = open(path("buf").c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0) << strerror(errno);
+  std::atomic<int> ready{-1};
+  short revents = 0;
+  std::thread poller([&] {
+    pollfd p{fd, POLLIN, 0};
+    ready = ::poll(&p, 1, 10000);
+    revents = p.revents;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  fs->revoke(n);
+  poller.join();
+  EXPECT_EQ(ready, 1);
+  EXPECT_EQ(revents, POLLERR | POLLHUP);
+  close(fd);
+}
+
 TEST_F(FuseDevfsTest, RevokeWhileOpenGivesEnxioAndClosesTheDeviceOnce) {
   DevfsNode* n = node("echo", &echo);
   int fd = open(path("echo").c_str(), O_RDWR);
