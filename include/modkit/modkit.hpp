@@ -28,8 +28,20 @@ namespace modkit {
 
 class File;  // a loaded file; owned by its Kernel
 
+// What a load does with a module's signature (README, "Signing modules"):
+// kOff loads files as they are; kWarn checks, reports a failure through
+// Options::log and loads; kEnforce refuses the load (Errc::kPermission).
+enum class SignaturePolicy { kOff, kWarn, kEnforce };
+
 struct Options {
   bool host_symbols = false;  // resolve what exports lack against the host process (dlsym)
+  SignaturePolicy signature_policy = SignaturePolicy::kOff;
+  // Public key files (KEY.pub of `modkit keygen`) whose signatures are
+  // accepted. One that cannot be read makes every load fail, naming it.
+  std::vector<std::string> trusted_keys{};
+  // Where kWarn reports go (one line, no newline); nullptr: stderr.
+  void (*log)(void* ctx, const char* line) = nullptr;
+  void* log_ctx = nullptr;
 };
 
 // Error categories (the same values as the core's mk::Errc).
@@ -82,6 +94,10 @@ class Kernel {
                     const LoadOptions& opts = {});
   File* load_objects(const std::vector<std::string>& paths, Error* error = nullptr,
                      const LoadOptions& opts = {});
+
+  // Raises the signature policy; lowering it from kEnforce is refused (false,
+  // Errc::kPermission): that takes a new Kernel.
+  bool set_signature_policy(SignaturePolicy policy, Error* error = nullptr);
 
   // Runs constructors of a file loaded with run_constructors = false.
   void run_constructors(File* f, int argc, char** argv, char** envp);

@@ -1,5 +1,6 @@
 // modkit::Kernel: the embedding API over the core linker, on Linux.
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -15,6 +16,7 @@
 #include "hosted/host_symbols.h"
 #include "hosted/malloc_allocator.h"
 #include "hosted/page_memory.h"
+#include "hosted/signature_verifier.h"
 #include "link/arena.h"
 #include "link/linker.h"
 #include "modkit/modkit.hpp"
@@ -71,13 +73,41 @@ void set_error(Error* e, mk::Errc code, std::string msg) {
 // Anchors the default placement near the host program's own code.
 void home_anchor() {}
 
+mk::hosted::SignaturePolicy core_policy(SignaturePolicy p) {
+  switch (p) {
+    case SignaturePolicy::kWarn:
+      return mk::hosted::SignaturePolicy::kWarn;
+    case SignaturePolicy::kEnforce:
+      return mk::hosted::SignaturePolicy::kEnforce;
+    default:
+      return mk::hosted::SignaturePolicy::kOff;
+  }
+}
+
+// The verifier of a Kernel's options; *key_error says why a trusted key could
+// not be read (then every load fails with it).
+std::unique_ptr<mk::hosted::SignatureVerifier> make_verifier(const Options& o,
+                                                             std::string* key_error) {
+  std::vector<mk::hosted::PublicKey> keys;
+  if (!mk::hosted::read_trusted_keys(o.trusted_keys, &keys, key_error)) keys.clear();
+  auto log = [o](const std::string& line) {
+    if (o.log != nullptr)
+      o.log(o.log_ctx, line.c_str());
+    else
+      fprintf(stderr, "modkit: %s\n", line.c_str());
+  };
+  return std::make_unique<mk::hosted::SignatureVerifier>(core_policy(o.signature_policy),
+                                                         std::move(keys), log);
+}
+
 }  // namespace
 
 struct Kernel::Impl : mk::link::Resolver {
   explicit Impl(const Options& o)
       : options(o),
         arena(pages, alloc),
-        linker(arena, alloc, &runtime, reinterpret_cast<uintptr_t>(&home_anchor)) {}
+        linker(arena, alloc, &runtime, reinterpret_cast<uintptr_t>(&home_anchor)),
+        verifier(make_verifier(o, &key_error)) {}
 
   bool resolve(const char* name, uint32_t, mk::link::ResolvedSymbol* out) override {
     auto it = exports.find(name);
@@ -90,11 +120,23 @@ struct Kernel::Impl : mk::link::Resolver {
 
   File* link(const std::vector<const uint8_t*>& datas, const std::vector<size_t>& sizes,
              const std::vector<std::string>& names, Error* error, const LoadOptions& opts) {
+    if (!key_error.empty()) {
+      set_error(error, mk::Errc::kInvalid, key_error);
+      return nullptr;
+    }
     std::vector<mk::elf::ValidatedObject> objects;
     objects.reserve(datas.size());
     for (size_t i = 0; i < datas.size(); ++i) {
+      // The signature policy first, over the raw bytes; the validator sees
+      // only what the signature covers.
+      mk::Result<mk::ByteView> bytes =
+          verifier->check(mk::ByteView(datas[i], sizes[i]), names[i].c_str());
+      if (!bytes) {
+        set_error(error, bytes.error().code(), bytes.error().message());
+        return nullptr;
+      }
       mk::Result<mk::elf::ValidatedObject> v =
-          mk::elf::validate(mk::ByteView(datas[i], sizes[i]), mk::arch::rules_for, alloc);
+          mk::elf::validate(bytes.value(), mk::arch::rules_for, alloc);
       if (!v) {
         set_error(error, v.error().code(), names[i] + ": " + v.error().message());
         return nullptr;
@@ -147,6 +189,8 @@ struct Kernel::Impl : mk::link::Resolver {
   mk::hosted::HostRuntime runtime;
   mk::link::Arena arena;
   mk::link::Linker linker;
+  std::string key_error;
+  std::unique_ptr<mk::hosted::SignatureVerifier> verifier;
   std::unordered_map<std::string, Export> exports;
   std::vector<File*> files;
 };
@@ -190,6 +234,12 @@ File* Kernel::load_objects(const std::vector<std::string>& paths, Error* error,
     sizes.push_back(bufs[i].size());
   }
   return impl_->link(datas, sizes, paths, error, opts);
+}
+
+bool Kernel::set_signature_policy(SignaturePolicy policy, Error* error) {
+  mk::Result<void> r = impl_->verifier->set_policy(core_policy(policy));
+  if (!r) set_error(error, r.error().code(), r.error().message());
+  return r.ok();
 }
 
 void Kernel::run_constructors(File* f, int argc, char** argv, char** envp) {

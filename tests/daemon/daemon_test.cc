@@ -519,11 +519,20 @@ TEST_F(Daemon, EnforcedSignatures) {
   for (const char* m : {"chain_mid.ko", "chain_top.ko", "hello.ko"})
     ASSERT_EQ(Mk({"sign", "--key", key, mods + "/" + m}).exit_code, 0) << m;
   ASSERT_EQ(Mk({"xref", mods}).exit_code, 0);
+  // A trusted key that cannot be read stops the start, naming it.
+  WriteFile(config_,
+            "socket = " + socket_ + "\nsignature_policy = enforce\ntrusted_key = none.pub\n");
+  Outcome o = Run({Modkitd(), "-c", config_, "--foreground"});
+  EXPECT_EQ(o.exit_code, 1);
+  EXPECT_NE(
+      o.err.find("modkitd: boot: trusted key " + dir_ + "/none.pub: No such file or directory\n"),
+      std::string::npos)
+      << o.err;
   WriteFile(config_, "module_path = " + mods + "\nsocket = " + socket_ +
                          "\nsignature_policy = enforce\ntrusted_key = release.key.pub\n"
                          "preload = hello\n");
   StartDaemon();
-  Outcome o = Mk({"log"});
+  o = Mk({"log"});
   EXPECT_NE(o.out.find("modkitd: signature_policy enforce, trusted keys: "), std::string::npos)
       << o.out;
   EXPECT_NE(o.out.find("(" + key + ".pub)\n"), std::string::npos) << o.out;

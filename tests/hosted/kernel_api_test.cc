@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "hosted/proc_maps.h"
+#include "hosted/signing_key.h"
 #include "link/toolchain.h"
 #include "modkit/modkit.hpp"
 
@@ -499,6 +500,68 @@ TEST(KernelApiErrors, FailedLoadLeavesStateUnchanged) {
     ASSERT_EQ(k.arena_used(), used);
   }
   EXPECT_EQ(reinterpret_cast<int (*)()>(k.symbol(f, "good"))(), 1);
+}
+
+// Options::signature_policy: the same checks as the hosted kernel's
+// (tests/hosted/signature_verifier_test.cc has every bad case), through the API.
+TEST(KernelApiSignatures, EnforceWarnAndABadKeyFile) {
+  Scratch s;
+  std::string plain = s.Compile(mk::test::kGcc, "m.c", "int answer(void) { return 42; }\n");
+  std::string err;
+  ASSERT_TRUE(mk::hosted::generate_key_pair(s.path("k"), &err)) << err;
+  mk::hosted::SecretKey key;
+  ASSERT_TRUE(mk::hosted::read_secret_key(s.path("k"), &key, &err)) << err;
+  std::vector<uint8_t> bytes = mk::test::ReadBytes(plain);
+  std::vector<uint8_t> trailer = mk::hosted::sign_module(bytes, key);
+  bytes.insert(bytes.end(), trailer.begin(), trailer.end());
+
+  Options o;
+  o.signature_policy = SignaturePolicy::kEnforce;
+  o.trusted_keys = {s.path("k.pub")};
+  Kernel k(o);
+  Error e;
+  EXPECT_EQ(k.load(plain, &e), nullptr);
+  EXPECT_API_ERROR(e, Errc::kPermission,
+                   plain +
+                       ": refused by signature_policy enforce: not signed: the file does not end "
+                       "in a signature trailer (sign it with `modkit sign --key KEY FILE`)");
+  File* f = k.load_memory(bytes.data(), bytes.size(), "signed.ko", &e);
+  ASSERT_NE(f, nullptr) << e.message;
+  EXPECT_EQ(reinterpret_cast<int (*)()>(k.symbol(f, "answer"))(), 42);
+  bytes[100] ^= 1;
+  EXPECT_EQ(k.load_memory(bytes.data(), bytes.size(), "flipped.ko", &e), nullptr);
+  EXPECT_EQ(e.message.rfind("flipped.ko: refused by signature_policy enforce: bad signature: ", 0),
+            0u)
+      << e.message;
+  EXPECT_FALSE(k.set_signature_policy(SignaturePolicy::kOff, &e));
+  EXPECT_API_ERROR(e, Errc::kPermission,
+                   "signature_policy is enforce and cannot be lowered to off while the kernel "
+                   "runs; change the configuration and restart");
+  EXPECT_EQ(k.files(), 1u);
+
+  // warn: loads, and says why through the log callback.
+  std::vector<std::string> lines;
+  Options w;
+  w.signature_policy = SignaturePolicy::kWarn;
+  w.log = [](void* ctx, const char* line) {
+    static_cast<std::vector<std::string>*>(ctx)->push_back(line);
+  };
+  w.log_ctx = &lines;
+  Kernel kw(w);
+  EXPECT_NE(kw.load(plain, &e), nullptr) << e.message;
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0], plain +
+                          ": signature not accepted, loading anyway (signature_policy warn): not "
+                          "signed: the file does not end in a signature trailer (sign it with "
+                          "`modkit sign --key KEY FILE`)");
+
+  // A trusted key that cannot be read: every load fails, naming it.
+  Options bad = o;
+  bad.trusted_keys = {s.path("missing.pub")};
+  Kernel kb(bad);
+  EXPECT_EQ(kb.load(plain, &e), nullptr);
+  EXPECT_API_ERROR(e, Errc::kInvalid,
+                   "trusted key " + s.path("missing.pub") + ": No such file or directory");
 }
 
 }  // namespace

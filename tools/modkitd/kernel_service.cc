@@ -77,20 +77,21 @@ bool KernelService::boot(std::string* err) {
     path += (path.empty() ? "" : ":") + d;
   log("modkitd: module_path " + (path.empty() ? std::string("(empty: load by path only)") : path));
   log("modkitd: kpi_version " + std::to_string(config_.kpi_version));
-  if (config_.signature_policy != mk::hosted::SignaturePolicy::kOff) {
-    std::string keys;
-    for (const mk::hosted::PublicKey& k : system_->signatures().trusted())
-      keys += (keys.empty() ? "" : ", ") + mk::hosted::hex(k.id) + " (" + k.origin + ")";
-    log(std::string("modkitd: signature_policy ") +
-        mk::hosted::signature_policy_name(config_.signature_policy) + ", trusted keys: " +
-        (keys.empty() ? std::string("none") : keys));
-  }
   mk::Result<File*> k = system_->boot();
   if (!k) {
     *err = std::string("boot: ") + k.error().message();
     return false;
   }
   booted_ = true;
+  // After the boot: it has read the trusted keys (or failed, naming the file).
+  if (config_.signature_policy != mk::hosted::SignaturePolicy::kOff) {
+    std::string keys;
+    for (const mk::hosted::PublicKey& key : system_->signatures().trusted())
+      keys += (keys.empty() ? "" : ", ") + mk::hosted::hex(key.id) + " (" + key.origin + ")";
+    log(std::string("modkitd: signature_policy ") +
+        mk::hosted::signature_policy_name(config_.signature_policy) +
+        ", trusted keys: " + (keys.empty() ? std::string("none") : keys));
+  }
   preload();
   mount_devfs();
   return true;
