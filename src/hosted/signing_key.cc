@@ -125,7 +125,12 @@ bool generate_key_pair(const std::string& path, std::string* err) {
   }
   SecretKey key;
   crypto_sign_keypair(key.pub.bytes.data(), key.bytes.data());
-  std::string secret_text = kSecretLabel + hex(key.bytes.data(), key.bytes.size()) + "\n";
+  std::string secret_text = kSecretLabel;
+  secret_text.reserve(secret_text.size() + 2 * key.bytes.size() + 1);  // no reallocation copies
+  std::string digits = hex(key.bytes.data(), key.bytes.size());
+  secret_text += digits;
+  secret_text += '\n';
+  sodium_memzero(digits.data(), digits.size());
   bool ok = write_new_file(path, 0600, secret_text, err);
   sodium_memzero(secret_text.data(), secret_text.size());
   if (!ok) return false;
