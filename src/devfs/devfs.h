@@ -121,7 +121,9 @@ class Devfs {
 
   // Opens the device at path (aliases followed) for `flags` (open(2) flags;
   // the access mode is checked against the node's mode for `cred`). 0 and
-  // *out set, or -kENOENT, -kEACCES, -kEISDIR, or what Device::open returned.
+  // *out set, or -kENOENT, -kEACCES, -kEISDIR, what Device::open returned, or
+  // -kENXIO when a revoke came while the Device was opening (the open is
+  // undone: revoked with the files it revoked).
   int open(const char* path, uint32_t flags, const DevfsCred& cred, DevfsFile** out);
   // Drops the reference open() returned.
   void close(DevfsFile* file);

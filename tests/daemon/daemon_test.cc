@@ -626,6 +626,32 @@ TEST_F(Daemon, SigtermShutsDownInOrder) {
       << log;
 }
 
+// devfs: /ksyms follows loads and unloads; SIGTERM unmounts after the unloads.
+TEST_F(Daemon, DevfsKsymsFollowsLoadsAndSigtermUnmounts) {
+  if (std::string why = mk::hosted::fuse_unavailable_reason(); !why.empty())
+    GTEST_SKIP() << "no FUSE here: " << why;
+  const std::string dev = dir_ + "/dev";
+  WriteConfig("preload = counter\ndevfs = " + dev + "\n");
+  StartDaemon();
+  EXPECT_EQ(ReadFile(dev + "/ksyms").find("chain_top_value"), std::string::npos);
+  ASSERT_EQ(Mk({"load", "chain_top"}).exit_code, 0);
+  EXPECT_NE(ReadFile(dev + "/ksyms").find("chain_top_value"), std::string::npos);
+  ASSERT_EQ(Mk({"unload", "chain_top"}).exit_code, 0);
+  EXPECT_EQ(ReadFile(dev + "/ksyms").find("chain_top_value"), std::string::npos);
+
+  kill(daemon_.pid, SIGTERM);
+  EXPECT_EQ(daemon_.Wait(), 0);
+  struct stat d, parent;
+  ASSERT_EQ(stat(dev.c_str(), &d), 0);
+  ASSERT_EQ(stat(dir_.c_str(), &parent), 0);
+  EXPECT_EQ(d.st_dev, parent.st_dev) << dev << " is still mounted";
+  std::string log = ReadFile(daemon_.err);
+  size_t unloaded = log.find("counter.ko: unloaded\n");
+  size_t unmounted = log.find("devfs: unmounted " + dev + "\n");
+  ASSERT_NE(unmounted, std::string::npos) << log;
+  EXPECT_LT(unloaded, unmounted) << log;
+}
+
 TEST_F(Daemon, DetachedStartAndShutdownVerbose) {
   WriteConfig("preload = hello\n");
   Outcome o = Run({Modkitd(), "-c", config_});
