@@ -217,7 +217,10 @@ Result<LinkerFile*> Linker::link(const LinkRequest& req) {
     MK_TRY(job.define());
     MK_TRY(job.scan());
     Window w = MK_TRY(job.place());
-    MK_TRY(job.allocate(w));
+    if (req.placer != nullptr)
+      MK_TRY(req.placer->place(job.size, job.align, w, f->blocks));
+    else
+      MK_TRY(job.allocate(w));
     job.copy();
     MK_TRY(job.apply());
     job.fill_slots();

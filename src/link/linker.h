@@ -37,6 +37,23 @@ struct Unresolved {
   uint64_t offset;
 };
 
+// Placer: where a file's blocks go when the caller decides instead of the
+// arena (an offline link for a fixed load address: `modkit link`). Given each
+// class's size and alignment and the window every block must lie in, it sets
+// blocks[c] for every class: base is the final address, alias where the
+// linker writes those bytes (caller-owned, zero-filled, size bytes), chunk
+// nullptr (nothing goes back to the arena). It fails, naming the conflict,
+// when its placement cannot satisfy the window.
+class Placer {
+ public:
+  [[nodiscard]] virtual Result<void> place(const uint64_t size[kClassCount],
+                                           const uint64_t align[kClassCount], const Window& w,
+                                           Block blocks[kClassCount]) = 0;
+
+ protected:
+  ~Placer() = default;
+};
+
 struct LinkRequest {
   const elf::ValidatedObject* const* objects = nullptr;  // linked together as one file
   size_t count = 0;
@@ -45,6 +62,9 @@ struct LinkRequest {
   // Where to place the file when nothing it references constrains it (the
   // kernel image, typically). 0: the linker's default.
   uintptr_t home = 0;
+  // nullptr: the arena places the file. Otherwise the placer does (the
+  // caller then runs no code of the file: nothing is mapped executable).
+  Placer* placer = nullptr;
   // Arguments passed to constructors (as glibc does for .init_array).
   int argc = 0;
   char** argv = nullptr;

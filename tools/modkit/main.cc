@@ -35,7 +35,8 @@ int main(int argc, char** argv) {
     modkit::tool::Run run = modkit::tool::add_sym(app);
     verbs[app.get_subcommands({}).back()] = run;
   }
-  for (auto add : {modkit::tool::add_keygen, modkit::tool::add_sign, modkit::tool::add_verify}) {
+  for (auto add : {&modkit::tool::add_keygen, &modkit::tool::add_sign, &modkit::tool::add_verify,
+                   &modkit::tool::add_inspect, &modkit::tool::add_link}) {
     modkit::tool::Run run = add(app);
     verbs[app.get_subcommands({}).back()] = run;
   }

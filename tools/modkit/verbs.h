@@ -27,6 +27,10 @@ Run add_xref(CLI::App& app);
 Run add_keygen(CLI::App& app);
 Run add_sign(CLI::App& app);
 Run add_verify(CLI::App& app);
+// `inspect FILE.ko`: a module file's metadata, imports, sections and verdict.
+Run add_inspect(CLI::App& app);
+// `link FILE.ko --base ADDR --symbols FILE -o OUT`: an offline link for a fixed address.
+Run add_link(CLI::App& app);
 // `sym NAME | --addr ADDR | --ksyms OUT`: symbol queries and the ksyms image.
 Run add_sym(CLI::App& app);
 // How `sym` prints its answers (text, or JSON with --json), wherever they come from.

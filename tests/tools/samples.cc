@@ -1,0 +1,157 @@
+#include "tools/samples.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <gtest/gtest.h>
+
+#include "elf/elf.h"
+
+namespace mk::test {
+
+namespace {
+
+std::string FromEnv(const char* name, const char* fallback) {
+  const char* v = getenv(name);
+  return v != nullptr && *v != '\0' ? v : fallback;
+}
+
+// The SDK's flags for every machine (sdk/modkit.cmake, MODKIT_MODULE_FLAGS
+// and MODKIT_MODULE_CXX_FLAGS).
+const char kCommonFlags[] =
+    "-O2 -fPIC -fno-semantic-interposition -fno-stack-protector -U_FORTIFY_SOURCE -fno-common";
+const char kCxxFlags[] = "-fno-exceptions -fno-rtti -fno-threadsafe-statics";
+
+}  // namespace
+
+const Target& X86_64() {
+  static const Target t{"x86_64", elf::EM_X86_64, "", "", "--no-relax"};
+  return t;
+}
+const Target& AArch64() {
+  static const Target t{"aarch64", elf::EM_AARCH64, "aarch64-linux-gnu-", "-mno-outline-atomics",
+                        "--no-relax"};
+  return t;
+}
+const Target& RiscV64() {
+  static const Target t{"riscv64", elf::EM_RISCV, "riscv64-linux-gnu-",
+                        "-mno-relax -fasynchronous-unwind-tables", "--no-relax"};
+  return t;
+}
+const std::vector<const Target*>& AllTargets() {
+  static const std::vector<const Target*> all{&X86_64(), &AArch64(), &RiscV64()};
+  return all;
+}
+
+std::string Tool(const Target& t, const char* name) {
+  return std::string(t.prefix) + name;
+}
+
+bool Available(const Target& t, std::string* why) {
+  for (const char* tool : {"gcc", "g++", "ld", "objcopy"}) {
+    std::string name = Tool(t, tool);
+    if (Run("command -v " + Quote(name) + " >/dev/null").status != 0) {
+      *why = name + " is not installed (scripts/deps.sh --cross installs the cross toolchains)";
+      return false;
+    }
+  }
+  return true;
+}
+
+const std::vector<std::string>& SampleNames() {
+  static const std::vector<std::string> names{"hello",     "chain_base", "chain_mid",
+                                              "chain_top", "two_in_one", "fail_init",
+                                              "veto",      "counter",    "nested"};
+  return names;
+}
+
+std::string SourceDir() {
+  return FromEnv("MODKIT_SOURCE_DIR", MODKIT_TOOLS_SOURCE_DIR);
+}
+std::string BinaryDir() {
+  return FromEnv("MODKIT_BINARY_DIR", MODKIT_TOOLS_BINARY_DIR);
+}
+std::string ModkitTool() {
+  return BinaryDir() + "/tools/modkit/modkit";
+}
+
+std::map<std::string, std::string> SampleModules(const Target& t, Scratch& scratch) {
+  std::map<std::string, std::string> out;
+  for (const std::string& name : SampleNames()) {
+    if (&t == &X86_64()) {
+      out[name] = BinaryDir() + "/modules/" + name + ".ko";
+      continue;
+    }
+    bool cxx = name == "chain_top" || name == "counter";
+    std::string src = SourceDir() + "/modules/" + name + (cxx ? ".cc" : ".c");
+    std::string obj = scratch.path(std::string(t.label) + "_" + name + ".o");
+    std::string ko = scratch.path(std::string(t.label) + "_" + name + ".ko");
+    std::string cmd =
+        Tool(t, cxx ? "g++" : "gcc") + " -c " + kCommonFlags + " " + t.sdk_flags +
+        (cxx ? std::string(" ") + kCxxFlags : "") + " -I" + Quote(SourceDir() + "/sdk/include") +
+        " -I" + Quote(SourceDir() + "/modules/include") + " " + Quote(src) + " -o " + Quote(obj) +
+        " && " + Tool(t, "ld") + " -r " + Quote(obj) + " -o " + Quote(ko);
+    RunResult r = Run(cmd);
+    if (r.status != 0) {
+      ADD_FAILURE() << cmd << "\n" << r.output;
+      return {};
+    }
+    out[name] = ko;
+  }
+  return out;
+}
+
+const ElfSection* ElfFile::Find(const std::string& name) const {
+  for (const ElfSection& s : sections)
+    if (s.name == name) return &s;
+  return nullptr;
+}
+
+std::vector<uint8_t> ElfFile::At(uint64_t addr, size_t n) const {
+  for (const ElfSection& s : sections) {
+    if (s.type == elf::SHT_NOBITS || (s.flags & elf::SHF_ALLOC) == 0) continue;
+    if (addr >= s.addr && addr - s.addr <= s.size && n <= s.size - (addr - s.addr))
+      return std::vector<uint8_t>(bytes.begin() + s.offset + (addr - s.addr),
+                                  bytes.begin() + s.offset + (addr - s.addr) + n);
+  }
+  ADD_FAILURE() << "no section holds " << n << " bytes at 0x" << std::hex << addr;
+  return std::vector<uint8_t>(n, 0);
+}
+
+ElfFile ReadElf(const std::string& path) {
+  ElfFile f;
+  f.bytes = ReadBytes(path);
+  const std::vector<uint8_t>& b = f.bytes;
+  elf::Ehdr eh;
+  if (b.size() < sizeof eh) {
+    ADD_FAILURE() << path << ": not an ELF file";
+    return f;
+  }
+  memcpy(&eh, b.data(), sizeof eh);
+  f.type = eh.type;
+  f.machine = eh.machine;
+  if (eh.shoff > b.size() || (b.size() - eh.shoff) / sizeof(elf::Shdr) < eh.shnum ||
+      eh.shstrndx >= eh.shnum) {
+    ADD_FAILURE() << path << ": section headers out of the file";
+    return f;
+  }
+  std::vector<elf::Shdr> sh(eh.shnum);
+  memcpy(sh.data(), b.data() + eh.shoff, eh.shnum * sizeof(elf::Shdr));
+  auto str = [&](const elf::Shdr& table, uint32_t off) {
+    if (table.offset + off >= b.size()) return std::string("?");
+    return std::string(reinterpret_cast<const char*>(b.data() + table.offset + off));
+  };
+  for (const elf::Shdr& s : sh)
+    f.sections.push_back({str(sh[eh.shstrndx], s.name), s.type, s.flags, s.addr, s.offset, s.size});
+  for (const elf::Shdr& s : sh) {
+    if (s.type != elf::SHT_SYMTAB || s.link >= sh.size()) continue;
+    for (uint64_t i = 1; i < s.size / sizeof(elf::Sym); ++i) {
+      elf::Sym sym;
+      memcpy(&sym, b.data() + s.offset + i * sizeof sym, sizeof sym);
+      f.symbols[str(sh[s.link], sym.name)] = sym.value;
+    }
+  }
+  return f;
+}
+
+}  // namespace mk::test
