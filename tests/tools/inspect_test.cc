@@ -21,6 +21,7 @@
 #include "elf/validate.h"
 #include "exec/process.h"
 #include "hosted/malloc_allocator.h"
+#include "module/signature_trailer.h"
 #include "tools/samples.h"
 
 namespace mk::test {
@@ -323,6 +324,48 @@ TEST(Inspect, DamagedFilesGiveTheValidatorsMessage) {
   ExpectRefused(bad_target, "relocation target index past the table");
   EXPECT_NE(ValidatorMessage(bad_target).find("999"), std::string::npos)
       << ValidatorMessage(bad_target);
+}
+
+TEST(Inspect, SignedFilesShowTheirKeyAndDamagedTrailersAreRefused) {
+  Scratch scratch;
+  std::string key = scratch.path("release.key");
+  std::string ko = scratch.path("signed.ko");
+  Command keygen{{ModkitTool(), "keygen", "-o", key}, {}, scratch.path("keygen")};
+  ASSERT_TRUE(RunProcess(keygen).Succeeded());
+  Command sign{
+      {ModkitTool(), "sign", "--key", key, BinaryDir() + "/modules/chain_mid.ko", "-o", ko},
+      {},
+      scratch.path("sign")};
+  Outcome signed_out = RunProcess(sign);
+  ASSERT_TRUE(signed_out.Succeeded()) << signed_out.err;
+  std::vector<uint8_t> bytes = ReadBytes(ko);
+  uint64_t covered = bytes.size() - module::kSignatureTrailerSize;
+
+  Outcome out = Inspect({"--json", ko}, scratch);
+  ASSERT_EQ(out.exit_code, 0) << out.err;
+  json j = json::parse(out.out);
+  EXPECT_EQ(j["valid"], true);
+  EXPECT_EQ(j["signature"]["algorithm"], "ed25519");
+  EXPECT_EQ(j["signature"]["covers"], covered);
+  EXPECT_EQ(j["signature"]["key_id"].get<std::string>().size(), 32u);
+  EXPECT_EQ(j["modules"][0]["name"], "chain_mid");
+  Outcome text = Inspect({ko}, scratch);
+  EXPECT_EQ(text.exit_code, 0);
+  EXPECT_EQ(Lines(text.out).at(1),
+            "signature: Ed25519 by key " + j["signature"]["key_id"].get<std::string>() +
+                " over the first " + std::to_string(covered) +
+                " bytes (not verified here: `modkit verify` checks it against a key)");
+
+  // A reserved field of the trailer that is not 0: the trailer parser's
+  // message, as a load would give it.
+  bytes[covered + 28] = 1;
+  std::string damaged = scratch.path("damaged.ko");
+  WriteFile(damaged, std::string(bytes.begin(), bytes.end()));
+  auto t = module::parse_signature_trailer(ByteView(bytes.data(), bytes.size()));
+  ASSERT_FALSE(t.ok());
+  Outcome bad = Inspect({damaged}, scratch);
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_EQ(bad.err, "modkit inspect: " + damaged + ": " + t.error().message() + "\n");
 }
 
 TEST(Inspect, UsageAndUnreadableFiles) {

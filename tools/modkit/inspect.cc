@@ -5,9 +5,10 @@
 // exports, any metadata records this build does not know (shown generically),
 // the symbols it imports, its sections with their relocation counts, its
 // relocations by kind, and the verdict of the validator and the metadata
-// reader, the same checks a load runs before linking. Nothing is linked and
-// no code of the file runs. Every machine is compiled in, so an x86_64 host
-// inspects aarch64 and riscv64 modules.
+// reader, the same checks a load runs before linking; for a signed file, the
+// signature trailer's key and extent (verifying it needs a key: `modkit
+// verify`). Nothing is linked and no code of the file runs. Every machine is
+// compiled in, so an x86_64 host inspects aarch64 and riscv64 modules.
 //
 // Exit status: 0 valid; 1 the file cannot be read, or is refused (the exact
 // message of the check that refused it is printed, and with --json is the
@@ -25,6 +26,7 @@
 #include "elf/validate.h"
 #include "hosted/malloc_allocator.h"
 #include "module/metadata.h"
+#include "module/signature_trailer.h"
 #include "object_file.h"
 #include "verbs.h"
 
@@ -310,6 +312,14 @@ void print_text(const json& j) {
   printf("%s: %s relocatable object, %s bytes\n", j["file"].get<std::string>().c_str(),
          j.value("machine", std::string("unknown machine")).c_str(),
          std::to_string(j["size"].get<uint64_t>()).c_str());
+  if (j.contains("signature")) {
+    const json& sig = j["signature"];
+    printf(
+        "signature: Ed25519 by key %s over the first %lu bytes (not verified here: "
+        "`modkit verify` checks it against a key)\n",
+        sig["key_id"].get<std::string>().c_str(),
+        static_cast<unsigned long>(sig["covers"].get<uint64_t>()));
+  }
   if (!j["valid"].get<bool>()) {
     printf("verdict: refused: %s\n", j["error"].get<std::string>().c_str());
   } else {
@@ -388,9 +398,33 @@ int run_inspect(const InspectOptions& o) {
     j["e_machine"] = eh.machine;
   }
 
+  // A signed file: the trailer is read (as the kernel reads it before
+  // anything else) and the module is what it covers. Whether the signature
+  // is good needs a key: `modkit verify` checks that.
+  bool trailer_ok = true;
+  if (mk::module::has_signature_trailer(view)) {
+    auto t = mk::module::parse_signature_trailer(view);
+    if (!t) {
+      trailer_ok = false;
+      j["valid"] = false;
+      j["error"] = t.error().message();
+    } else {
+      std::string key;
+      for (uint8_t b : t.value().key_id) {
+        char x[4];
+        snprintf(x, sizeof x, "%02x", b);
+        key += x;
+      }
+      j["signature"] = {{"algorithm", "ed25519"}, {"key_id", key}, {"covers", t.value().offset}};
+      view = t.value().module;
+    }
+  }
+
   mk::hosted::MallocAllocator alloc;
   auto obj = mk::elf::validate(view, mk::arch::rules_for, alloc);
-  if (!obj) {
+  if (!trailer_ok) {
+    // Refused before the module is looked at, as a load would be.
+  } else if (!obj) {
     j["valid"] = false;
     j["error"] = obj.error().message();
   } else {
