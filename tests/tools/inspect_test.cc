@@ -126,6 +126,7 @@ TEST_P(InspectSamples, EverySampleIsReportedAsBinutilsSeesIt) {
       EXPECT_EQ(Sorted(deps), Sorted(declared.at(mod).depends)) << mod;
       EXPECT_EQ(Sorted(exports), Sorted(declared.at(mod).exports)) << mod;
       EXPECT_EQ(m["sysinits"].size(), name == "fail_init" && mod == "fail_init" ? 4u : 0u);
+      EXPECT_EQ(m["imports_namespaces"], json::array());
     }
 
     // Imports: what nm lists as undefined.
@@ -200,12 +201,13 @@ MODKIT_DEPEND(gadget, kernel, 1, 2, 3);
 MODKIT_SYSINIT(gadget, MK_SI_DRIVERS, 5, gadget_init, NULL);
 MODKIT_SYSUNINIT(gadget, 1234, 6, gadget_init, NULL);
 MODKIT_EXPORT_NS(gadget, probes, gadget_probe);
+MODKIT_IMPORT_NS(gadget, clocks);
 extern int mk_clock_ticks(void);
 int gadget_now(void) { return mk_clock_ticks(); }
 #ifdef NEWER_RECORD
 static struct { struct mk_meta_header h; char module[MK_NAME_MAX]; char key[16]; uint64_t value; }
     newer __attribute__((section("modkit_modinfo"), used, aligned(8))) =
-    {{MK_META_MAGIC, MK_META_VERSION, 9, 8 + MK_NAME_MAX + 16 + 8}, "gadget", "speed", 42};
+    {{MK_META_MAGIC, MK_META_VERSION, 200, 8 + MK_NAME_MAX + 16 + 8}, "gadget", "speed", 42};
 #endif
 )";
 
@@ -221,7 +223,7 @@ TEST(Inspect, TextReportNamesEveryDeclaration) {
   ASSERT_EQ(out.exit_code, 0) << out.err;
   EXPECT_EQ(out.err, "");
   std::vector<std::string> lines = Lines(out.out);
-  ASSERT_GE(lines.size(), 8u);
+  ASSERT_GE(lines.size(), 10u);
   EXPECT_EQ(lines[0],
             ko + ": x86_64 relocatable object, " + std::to_string(ReadBytes(ko).size()) + " bytes");
   EXPECT_EQ(lines[1], "verdict: valid");
@@ -229,9 +231,10 @@ TEST(Inspect, TextReportNamesEveryDeclaration) {
   EXPECT_EQ(lines[3], "  depends on kernel 1..3, preferred 2");
   EXPECT_EQ(lines[4], "  sysinit subsystem 500 (MK_SI_DRIVERS) order 5");
   EXPECT_EQ(lines[5], "  sysuninit subsystem 1234 order 6");
-  EXPECT_EQ(lines[6], "  exports gadget_probe (namespace probes)");
-  EXPECT_EQ(lines[7], "imports (1):");
-  EXPECT_EQ(lines[8].substr(0, 24), "  mk_clock_ticks        ");
+  EXPECT_EQ(lines[6], "  imports namespace clocks");
+  EXPECT_EQ(lines[7], "  exports gadget_probe (namespace probes)");
+  EXPECT_EQ(lines[8], "imports (1):");
+  EXPECT_EQ(lines[9].substr(0, 24), "  mk_clock_ticks        ");
   EXPECT_NE(out.out.find("\nsections ("), std::string::npos);
   EXPECT_NE(out.out.find("\nrelocations ("), std::string::npos);
 }
@@ -247,7 +250,7 @@ TEST(Inspect, UnknownRecordKindIsShownAndRefused) {
   EXPECT_EQ(j["valid"], false);
   ASSERT_EQ(j["other_records"].size(), 1u);
   const json& r = j["other_records"][0];
-  EXPECT_EQ(r["kind"], 9);
+  EXPECT_EQ(r["kind"], 200);
   EXPECT_EQ(r["size"], 96);
   EXPECT_EQ(r["strings"], json::array({"gadget", "speed"}));
   // The metadata reader's verdict, which a load would give too.
@@ -256,7 +259,7 @@ TEST(Inspect, UnknownRecordKindIsShownAndRefused) {
     s << std::hex << r["offset"].get<uint64_t>();
     return s.str();
   }();
-  std::string expected = "modkit_modinfo+" + offset + ": record kind 9 is unknown";
+  std::string expected = "modkit_modinfo+" + offset + ": record kind 200 is unknown";
   EXPECT_EQ(j["error"], expected);
   EXPECT_EQ(out.err, "modkit inspect: " + ko + ": " + expected + "\n");
   // Still a full report of what could be read.
@@ -266,7 +269,7 @@ TEST(Inspect, UnknownRecordKindIsShownAndRefused) {
   Outcome text = Inspect({ko}, scratch);
   EXPECT_EQ(text.exit_code, 1);
   EXPECT_NE(text.out.find("verdict: refused: " + expected + "\n"), std::string::npos) << text.out;
-  EXPECT_NE(text.out.find("record kind 9 (96 bytes) at section "), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("record kind 200 (96 bytes) at section "), std::string::npos) << text.out;
   EXPECT_NE(text.out.find(", unknown to this modkit: \"gadget\" \"speed\"\n"), std::string::npos)
       << text.out;
 }

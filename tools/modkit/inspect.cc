@@ -43,8 +43,9 @@ struct InspectOptions {
 
 // Metadata record kinds this build reads (module/metadata.h); others are
 // listed generically under "other_records".
+// module, depend, sysinit, export, import_ns.
 bool known_kind(uint8_t kind) {
-  return kind >= 1 && kind <= 4;
+  return kind >= 1 && kind <= 5;
 }
 
 std::string type_name(uint32_t type) {
@@ -216,7 +217,8 @@ json metadata_of(const ValidatedObject& obj, const mk::module::Metadata& md) {
   json modules = json::array();
   for (uint32_t m = 0; m < md.modules.size(); ++m) {
     const mk::module::ModuleDecl& d = md.modules[m];
-    json deps = json::array(), inits = json::array(), exports = json::array();
+    json deps = json::array(), inits = json::array(), exports = json::array(),
+         imports_ns = json::array();
     for (const mk::module::DependDecl& x : md.depends)
       if (x.module == m)
         deps.push_back(
@@ -238,11 +240,14 @@ json metadata_of(const ValidatedObject& obj, const mk::module::Metadata& md) {
     }
     for (const mk::module::ExportDecl& x : md.exports)
       if (x.module == m) exports.push_back({{"namespace", x.ns}, {"name", x.name}});
+    for (const mk::module::ImportNsDecl& x : md.imports)
+      if (x.module == m) imports_ns.push_back(x.ns);
     modules.push_back({{"name", d.name},
                        {"version", d.version},
                        {"dependencies", deps},
                        {"sysinits", inits},
-                       {"exports", exports}});
+                       {"exports", exports},
+                       {"imports_namespaces", imports_ns}});
   }
   (void)obj;
   return modules;
@@ -340,6 +345,8 @@ void print_text(const json& j) {
                s["subsystem"].get<uint32_t>(), sub.empty() ? "" : (" (" + sub + ")").c_str(),
                s["order"].get<uint32_t>());
       }
+      for (const json& ns : m["imports_namespaces"])
+        printf("  imports namespace %s\n", ns.get<std::string>().c_str());
       for (const json& e : m["exports"]) {
         std::string ns = e["namespace"].get<std::string>();
         printf("  exports %s%s\n", e["name"].get<std::string>().c_str(),
