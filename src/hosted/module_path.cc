@@ -69,8 +69,11 @@ void ModulePath::release(Buffer& b) {
 }
 
 Result<Buffer> ModulePath::hints() {
+  // One header for the concatenation: the highest format version among the
+  // directories' (version 2 reads version 1 records as they are).
   auto* text = new std::vector<uint8_t>;
-  bool header = false;
+  std::string header;
+  std::string body;
   for (const std::string& d : dirs_) {
     std::vector<uint8_t> one;
     std::string err;
@@ -81,14 +84,19 @@ Result<Buffer> ModulePath::hints() {
       size_t nl = s.find('\n', pos);
       std::string line = s.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
       pos = nl == std::string::npos ? s.size() : nl + 1;
-      if (line.rfind("modkit-hints", 0) == 0) {  // one header for the concatenation
-        if (header) continue;
-        header = true;
+      if (line.rfind("modkit-hints", 0) == 0) {
+        if (header.empty() || line > header) header = line;
+        continue;
       }
-      text->insert(text->end(), line.begin(), line.end());
-      text->push_back('\n');
+      body += line;
+      body += '\n';
     }
   }
+  if (!header.empty()) {
+    text->insert(text->end(), header.begin(), header.end());
+    text->push_back('\n');
+  }
+  text->insert(text->end(), body.begin(), body.end());
   Buffer b;
   b.bytes = ByteView(text->data(), text->size());
   b.cookie = text;

@@ -13,7 +13,8 @@ constexpr uint32_t kMagic = 0x444d4b4d;  // "MKMD"
 constexpr uint8_t kFormatVersion = 1;
 constexpr uint8_t kKindModule = 1, kKindDepend = 2, kKindSysinit = 3, kKindExport = 4,
                   kKindImportNs = 5;
-constexpr uint8_t kKinds = 6;  // one more than the highest kind
+constexpr uint8_t kKindDriver = 6, kKindMatch = 7;  // sdk/include/modkit/bus.h
+constexpr uint8_t kKinds = 8;  // one more than the highest kind
 
 struct Header {
   uint32_t magic;
@@ -29,6 +30,8 @@ constexpr uint32_t kDependSize = kHeaderSize + 2 * kNameMax + 4 * 4;       // 15
 constexpr uint32_t kSysinitSize = kHeaderSize + kNameMax + 4 * 4 + 8 + 8;  // 104
 constexpr uint32_t kExportFixed = kHeaderSize + kNameMax + kNsMax;         // 104, then the name
 constexpr uint32_t kImportNsSize = kHeaderSize + kNameMax + kNsMax;        // 104
+constexpr uint32_t kDriverSize = kHeaderSize + kNameMax + 2 * kShortNameMax + 8;           // 144
+constexpr uint32_t kMatchSize = kHeaderSize + kNameMax + kShortNameMax + 16 + kCompatMax;  // 184
 static_assert(kModuleHandlerOffset == kModuleSize - 16);
 static_assert(kSysinitFnOffset == kSysinitSize - 16);
 
@@ -41,8 +44,12 @@ struct Record {
   const char* target = nullptr;  // depend
   const char* ns = nullptr;      // export, import_ns
   const char* name = nullptr;    // export: the symbol
+  const char* driver = nullptr;  // driver, match
+  const char* bus = nullptr;     // driver
+  const char* compat = nullptr;  // match
   uint32_t n[3] = {};            // module: version, line; depend: min, preferred, max;
-                                 // sysinit: subsystem, order, uninit
+                                 // sysinit: subsystem, order, uninit; driver: priority;
+                                 // match: kind, vendor, device
 };
 
 struct Context {
@@ -123,6 +130,11 @@ Result<const char*> name_field(const Pos& p, ByteView span, uint64_t at, uint64_
   return s;
 }
 
+// A bus or driver name field (kShortNameMax bytes): a C identifier.
+Result<const char*> short_name(const Pos& p, ByteView span, uint64_t at, const char* what) {
+  return name_field(p, span, at, kShortNameMax, what, false);
+}
+
 uint32_t u32_at(ByteView span, uint64_t off) {
   uint32_t v = 0;
   (void)span.read(off, &v);  // inside the record, which is inside the span
@@ -160,6 +172,12 @@ Result<Record> decode(const Context& c, uint32_t si, uint64_t off) {
       break;
     case kKindImportNs:
       kind_name = "namespace import";
+      break;
+    case kKindDriver:
+      kind_name = "driver";
+      break;
+    case kKindMatch:
+      kind_name = "match";
       break;
     default:
       return Error(Errc::kMalformed, "%s: record kind %u is unknown", where(p).text, h.kind);
@@ -247,6 +265,58 @@ Result<Record> decode(const Context& c, uint32_t si, uint64_t off) {
       r.module = MK_TRY(name_field(p, span, at, kNameMax, "namespace import's module name", false));
       r.ns = MK_TRY(name_field(p, span, at + kNameMax, kNsMax, "imported namespace", false));
       break;
+    case kKindDriver: {
+      MK_TRY(exact(kDriverSize));
+      r.module = MK_TRY(name_field(p, span, at, kNameMax, "driver's module name", false));
+      r.driver = MK_TRY(short_name(p, span, at + kNameMax, "driver name"));
+      r.bus = MK_TRY(short_name(p, span, at + kNameMax + kShortNameMax, "driver's bus name"));
+      uint64_t nums = at + kNameMax + 2 * kShortNameMax;
+      r.n[0] = u32_at(span, nums);
+      uint32_t reserved = u32_at(span, nums + 4);
+      if (reserved != 0)
+        return Error(Errc::kMalformed, "%s: driver record reserved field is %#x, not 0",
+                     where(p).text, reserved);
+      break;
+    }
+    case kKindMatch: {
+      MK_TRY(exact(kMatchSize));
+      r.module = MK_TRY(name_field(p, span, at, kNameMax, "match's module name", false));
+      r.driver = MK_TRY(short_name(p, span, at + kNameMax, "match's driver name"));
+      uint64_t nums = at + kNameMax + kShortNameMax;
+      for (int i = 0; i < 3; ++i)
+        r.n[i] = u32_at(span, nums + 4 * i);
+      uint32_t reserved = u32_at(span, nums + 12);
+      if (reserved != 0)
+        return Error(Errc::kMalformed, "%s: match record reserved field is %#x, not 0",
+                     where(p).text, reserved);
+      const char* c = reinterpret_cast<const char*>(span.data() + nums + 16);
+      if (!has_nul(c, kCompatMax))
+        return Error(Errc::kMalformed,
+                     "%s: match's compatible string is not NUL-terminated within its %lu bytes",
+                     where(p).text, static_cast<uint64_t>(kCompatMax));
+      r.compat = c;
+      if (r.n[0] == static_cast<uint32_t>(MatchKind::kIds)) {
+        if (c[0] != '\0')
+          return Error(Errc::kMalformed,
+                       "%s: id match of driver `%s' has a compatible string (`%s'); an id match "
+                       "has none",
+                       where(p).text, r.driver, shown(c).text);
+      } else if (r.n[0] == static_cast<uint32_t>(MatchKind::kCompat)) {
+        if (const char* why = compat_problem(c))
+          return Error(Errc::kMalformed, "%s: compatible string `%s' of driver `%s' %s",
+                       where(p).text, shown(c).text, r.driver, why);
+        if (r.n[1] != 0 || r.n[2] != 0)
+          return Error(Errc::kMalformed,
+                       "%s: compatible-string match of driver `%s' has ids %#x:%#x; both must be "
+                       "0",
+                       where(p).text, r.driver, r.n[1], r.n[2]);
+      } else {
+        return Error(Errc::kMalformed,
+                     "%s: match kind %u of driver `%s' is unknown (1: ids, 2: compatible string)",
+                     where(p).text, r.n[0], r.driver);
+      }
+      break;
+    }
   }
   return r;
 }
@@ -289,10 +359,17 @@ Result<Metadata> read(const Context& c, Allocator& alloc) {
 
   Metadata md(alloc);
   NameTable by_name(alloc);
+  NameTable drivers(alloc);  // driver name -> index into md.drivers
+  Vec<RecordAt> driver_at(alloc);
+  Vec<uint32_t> driver_matches(alloc);
+  if (!driver_at.resize(counts[kKindDriver]) || !driver_matches.resize(counts[kKindDriver]))
+    return no_memory(total);
   if (!md.modules.reserve(counts[kKindModule]) || !md.depends.reserve(counts[kKindDepend]) ||
       !md.sysinits.reserve(counts[kKindSysinit]) || !md.exports.reserve(counts[kKindExport]) ||
-      !md.imports.reserve(counts[kKindImportNs]) ||
-      (counts[kKindModule] != 0 && !by_name.reserve(counts[kKindModule])))
+      !md.imports.reserve(counts[kKindImportNs]) || !md.drivers.reserve(counts[kKindDriver]) ||
+      !md.matches.reserve(counts[kKindMatch]) ||
+      (counts[kKindModule] != 0 && !by_name.reserve(counts[kKindModule])) ||
+      (counts[kKindDriver] != 0 && !drivers.reserve(counts[kKindDriver])))
     return no_memory(total);
 
   // Pass 2: the modules, each declared once.
@@ -311,14 +388,15 @@ Result<Metadata> read(const Context& c, Allocator& alloc) {
     return Ok();
   }));
 
-  // Pass 3: what refers to the modules.
+  // Pass 3: what refers to the modules (matches wait for pass 4).
   MK_TRY(each_record(c, [&](uint32_t si, uint32_t off, const Record& r) -> Result<void> {
-    if (r.kind == kKindModule) return Ok();
+    if (r.kind == kKindModule || r.kind == kKindMatch) return Ok();
     NameTable::Slot* m = by_name.find(r.module);
     if (m == nullptr) {
       const char* what = r.kind == kKindDepend    ? "dependency"
                          : r.kind == kKindSysinit ? "sysinit"
                          : r.kind == kKindExport  ? "export"
+                         : r.kind == kKindDriver  ? "driver"
                                                   : "namespace import";
       return Error(Errc::kMalformed, "%s: %s names module `%s', which this file does not declare",
                    where(c, si, off).text, what, r.module);
@@ -338,9 +416,48 @@ Result<Metadata> read(const Context& c, Allocator& alloc) {
       case kKindImportNs:
         ok = md.imports.push(ImportNsDecl{m->value, r.ns});
         break;
+      case kKindDriver: {
+        NameTable::Slot* first = nullptr;
+        auto index = static_cast<uint32_t>(md.drivers.size());
+        if (!drivers.insert(r.driver, name_hash(r.driver), index, &first)) return no_memory(total);
+        if (first != nullptr) {
+          const RecordAt& at = driver_at[first->value];
+          return Error(Errc::kMalformed, "%s: driver `%s' is declared twice (first at %s)",
+                       where(c, si, off).text, r.driver, where(c, at.span, at.offset).text);
+        }
+        driver_at[index] = RecordAt{si, off};
+        ok = md.drivers.push(DriverDecl{m->value, r.driver, r.bus, r.n[0]});
+        break;
+      }
     }
     return ok ? Result<void>(Ok()) : Result<void>(no_memory(total));
   }));
+
+  // Pass 4: match tables, each under a driver of the same module.
+  MK_TRY(each_record(c, [&](uint32_t si, uint32_t off, const Record& r) -> Result<void> {
+    if (r.kind != kKindMatch) return Ok();
+    NameTable::Slot* d = drivers.find(r.driver);
+    if (d == nullptr)
+      return Error(Errc::kMalformed,
+                   "%s: match names driver `%s', which this file does not declare",
+                   where(c, si, off).text, r.driver);
+    const DriverDecl& drv = md.drivers[d->value];
+    if (!str_eq(md.modules[drv.module].name, r.module))
+      return Error(Errc::kMalformed,
+                   "%s: match names module `%s', but driver `%s' belongs to module `%s'",
+                   where(c, si, off).text, r.module, r.driver, md.modules[drv.module].name);
+    ++driver_matches[d->value];
+    MatchEntry e{static_cast<MatchKind>(r.n[0]), r.n[1], r.n[2], r.compat};
+    if (!md.matches.push(MatchDecl{d->value, e})) return no_memory(total);
+    return Ok();
+  }));
+  for (size_t i = 0; i < md.drivers.size(); ++i) {
+    if (driver_matches[i] == 0)
+      return Error(Errc::kMalformed,
+                   "%s: driver `%s' has no match entries (MODKIT_MATCH_IDS or "
+                   "MODKIT_MATCH_COMPAT)",
+                   where(c, driver_at[i].span, driver_at[i].offset).text, md.drivers[i].name);
+  }
   return md;
 }
 

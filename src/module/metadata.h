@@ -27,6 +27,8 @@
 // modules in dependency order. A module may list the same target more than
 // once (several sources of one module each declaring it): every range must
 // be met.
+// Drivers and their match entries (sdk/include/modkit/bus.h, kinds 6 and
+// 7): see DriverDecl and MatchDecl.
 //
 // Declarations keep section order (modules too: `line` is what orders the
 // modules of one source, since compilers may reorder records).
@@ -40,6 +42,7 @@
 #include <stdint.h>
 
 #include "elf/validated_object.h"
+#include "module/match.h"
 #include "support/allocator.h"
 #include "support/bytes.h"
 #include "support/result.h"
@@ -83,6 +86,22 @@ struct ExportDecl {
   const char* name;
 };
 
+// A driver (sdk/include/modkit/bus.h): declared once per file, with at
+// least one match entry; names are C identifiers of at most 31 characters.
+struct DriverDecl {
+  uint32_t module;
+  const char* name;
+  const char* bus;
+  uint32_t priority;
+};
+
+// One entry of a driver's match table: ids with an empty compatible string,
+// or a valid compatible string (match.h) with both ids 0.
+struct MatchDecl {
+  uint32_t driver;  // index into Metadata::drivers
+  MatchEntry entry;
+};
+
 // MODKIT_IMPORT_NS: `module` may bind to exports in namespace `ns`.
 struct ImportNsDecl {
   uint32_t module;
@@ -90,12 +109,21 @@ struct ImportNsDecl {
 };
 
 struct Metadata {
-  explicit Metadata(Allocator& a) : modules(a), depends(a), sysinits(a), exports(a), imports(a) {}
+  explicit Metadata(Allocator& a)
+      : modules(a),
+        depends(a),
+        sysinits(a),
+        exports(a),
+        imports(a),
+        drivers(a),
+        matches(a) {}
   Vec<ModuleDecl> modules;
   Vec<DependDecl> depends;
   Vec<SysinitDecl> sysinits;
   Vec<ExportDecl> exports;
   Vec<ImportNsDecl> imports;
+  Vec<DriverDecl> drivers;
+  Vec<MatchDecl> matches;  // in record order
 };
 
 // Reads and checks the records of `spans`. Names point into the spans.

@@ -88,19 +88,19 @@ TEST(Hints, ParseReplacesAndFailureKeeps) {
 
 TEST(HintsLines, Header) {
   ExpectMalformed("module a 1 a.ko\n",
-                  "hints line 1: `module a 1 a.ko' is not the header `modkit-hints 1'");
+                  "hints line 1: `module a 1 a.ko' is not the header `modkit-hints 2'");
   ExpectMalformed("modkit-hints\n",
-                  "hints line 1: `modkit-hints' is not the header `modkit-hints 1'");
+                  "hints line 1: `modkit-hints' is not the header `modkit-hints 2'");
   ExpectMalformed("modkit-hints 1 \n",
-                  "hints line 1: `modkit-hints 1 ' is not the header `modkit-hints 1'");
+                  "hints line 1: `modkit-hints 1 ' is not the header `modkit-hints 2'");
   ExpectMalformed("modkit-hints 01\n",
-                  "hints line 1: `modkit-hints 01' is not the header `modkit-hints 1'");
+                  "hints line 1: `modkit-hints 01' is not the header `modkit-hints 2'");
   ExpectMalformed("# comment first\nmodkit-hints 1\n",
-                  "hints line 1: `# comment first' is not the header `modkit-hints 1'");
-  ExpectParseError("modkit-hints 2\nmodule a 1 a.ko\n", Errc::kUnsupported,
-                   "hints line 1: format version 2 is not supported (only 1)");
+                  "hints line 1: `# comment first' is not the header `modkit-hints 2'");
+  ExpectParseError("modkit-hints 3\nmodule a 1 a.ko\n", Errc::kUnsupported,
+                   "hints line 1: format version 3 is not supported (only 1 and 2)");
   ExpectMalformed("modkit-hints 1", "hints line 1: no newline at the end of the file");
-  ExpectMalformed("\n", "hints line 1: `' is not the header `modkit-hints 1'");
+  ExpectMalformed("\n", "hints line 1: `' is not the header `modkit-hints 2'");
 }
 
 TEST(HintsLines, LineStructure) {
@@ -120,8 +120,9 @@ TEST(HintsLines, Fields) {
   const std::string expected =
       "hints line 2: expected `module NAME VERSION FILE', fields separated by one space";
   ExpectMalformed(h + "modules a 1 a.ko\n",
-                  "hints line 2: unknown record `modules' (expected `module')");
-  ExpectMalformed(h + " module a 1 a.ko\n", "hints line 2: unknown record `' (expected `module')");
+                  "hints line 2: unknown record `modules' (expected `module' or `match')");
+  ExpectMalformed(h + " module a 1 a.ko\n",
+                  "hints line 2: unknown record `' (expected `module' or `match')");
   ExpectMalformed(h + "module\n", expected);
   ExpectMalformed(h + "module a\n", expected);
   ExpectMalformed(h + "module a 1\n", expected);
@@ -204,16 +205,16 @@ TEST(HintsWrite, ExactText) {
   Vec<char> out(alloc);
   HintEntry e[] = {
       {"echo", 3, "echo.ko"}, {"alpha", 0, "sub/pair.ko"}, {"beta", 4294967295u, "sub/pair.ko"}};
-  ASSERT_TRUE(write_hints(e, 3, out).ok());
+  ASSERT_TRUE(write_hints(e, 3, nullptr, 0, out).ok());
   EXPECT_EQ(std::string(out.begin(), out.end()),
-            "modkit-hints 1\n"
+            "modkit-hints 2\n"
             "module echo 3 echo.ko\n"
             "module alpha 0 sub/pair.ko\n"
             "module beta 4294967295 sub/pair.ko\n");
   EXPECT_EQ(alloc.allocations(), 1u);  // sized once
   Vec<char> none(alloc);
-  ASSERT_TRUE(write_hints(nullptr, 0, none).ok());
-  EXPECT_EQ(std::string(none.begin(), none.end()), "modkit-hints 1\n");
+  ASSERT_TRUE(write_hints(nullptr, 0, nullptr, 0, none).ok());
+  EXPECT_EQ(std::string(none.begin(), none.end()), "modkit-hints 2\n");
 }
 
 TEST(HintsWrite, RoundTrip) {
@@ -227,7 +228,7 @@ TEST(HintsWrite, RoundTrip) {
   for (int i = 0; i < 100; ++i)
     in.push_back({names[i].c_str(), static_cast<uint32_t>(i * 40000000u), files[i].c_str()});
   Vec<char> text(alloc);
-  ASSERT_TRUE(write_hints(in.data(), in.size(), text).ok());
+  ASSERT_TRUE(write_hints(in.data(), in.size(), nullptr, 0, text).ok());
   Hints h(alloc);
   Result<void> parsed =
       h.parse(ByteView(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
@@ -239,7 +240,7 @@ TEST(HintsWrite, RoundTrip) {
     EXPECT_STREQ(h.entries[i].file, in[i].file);
   }
   Vec<char> again(alloc);
-  ASSERT_TRUE(write_hints(h.entries.data(), h.entries.size(), again).ok());
+  ASSERT_TRUE(write_hints(h.entries.data(), h.entries.size(), nullptr, 0, again).ok());
   EXPECT_EQ(std::string(again.begin(), again.end()), std::string(text.begin(), text.end()));
 }
 
@@ -248,16 +249,16 @@ TEST(HintsWrite, RefusesWhatCannotBeReadBack) {
   Vec<char> out(alloc);
   ASSERT_TRUE(out.push('#'));
   HintEntry bad_file[] = {{"a", 1, "a.ko"}, {"b", 1, "../b.ko"}};
-  Result<void> r = write_hints(bad_file, 2, out);
+  Result<void> r = write_hints(bad_file, 2, nullptr, 0, out);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code(), Errc::kInvalid);
   EXPECT_STREQ(r.error().message(), "hints entry 1: file `../b.ko' has a `..' component");
   HintEntry spaced[] = {{"a", 1, "my a.ko"}};
-  Result<void> r2 = write_hints(spaced, 1, out);
+  Result<void> r2 = write_hints(spaced, 1, nullptr, 0, out);
   ASSERT_FALSE(r2.ok());
   EXPECT_STREQ(r2.error().message(), "hints entry 0: file `my a.ko' has a space");
   HintEntry bad_name[] = {{"a b", 1, "a.ko"}};
-  Result<void> r3 = write_hints(bad_name, 1, out);
+  Result<void> r3 = write_hints(bad_name, 1, nullptr, 0, out);
   ASSERT_FALSE(r3.ok());
   EXPECT_STREQ(r3.error().message(), "hints entry 0: module name `a b' is not a C identifier");
   EXPECT_EQ(std::string(out.begin(), out.end()), "#");  // unchanged
@@ -380,7 +381,7 @@ TEST(HintsCost, EveryAllocationFailureReported) {
   TestAllocator none(0);
   Vec<char> out(none);
   HintEntry e[] = {{"a", 1, "a.ko"}};
-  Result<void> w = write_hints(e, 1, out);
+  Result<void> w = write_hints(e, 1, nullptr, 0, out);
   ASSERT_FALSE(w.ok());
   EXPECT_EQ(w.error().code(), Errc::kNoMemory);
   EXPECT_STREQ(w.error().message(), "hints: out of memory for 31 bytes");
@@ -404,6 +405,129 @@ TEST(HintsCost, LinearAndFewAllocations) {
   // A line of a megabyte is no worse than many short ones.
   std::string long_line = std::string(kHead) + "# " + std::string(1 << 20, 'c') + "\n";
   ASSERT_TRUE(h.parse(View(long_line)).ok());
+}
+
+// ---- match records (format version 2): driver auto-load ----
+
+const char kHead2[] = "modkit-hints 2\nmodule simdrv 1 simdrv.ko\nmodule other 2 other.ko\n";
+
+TEST(HintsMatch, Parses) {
+  TestAllocator alloc;
+  Hints h(alloc);
+  std::string text = std::string(kHead2) +
+                     "match simdrv simdrv simbus 10 ids 0x1af4 0x1001\n"
+                     "match simdrv simdrv simbus 10 compat acme,widget\n"
+                     "match other other_drv simbus 20 ids 0x1AF4 any\n";
+  Result<void> r = h.parse(View(text));
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  ASSERT_EQ(h.matches.size(), 3u);
+  EXPECT_STREQ(h.matches[0].module, "simdrv");
+  EXPECT_STREQ(h.matches[0].driver, "simdrv");
+  EXPECT_STREQ(h.matches[0].bus, "simbus");
+  EXPECT_EQ(h.matches[0].priority, 10u);
+  EXPECT_EQ(h.matches[0].entry.vendor, 0x1af4u);
+  EXPECT_EQ(h.matches[0].entry.device, 0x1001u);
+  EXPECT_STREQ(h.matches[1].entry.compat, "acme,widget");
+  EXPECT_EQ(h.matches[2].entry.device, kMatchAny);
+
+  // best_match: the highest priority among matching entries.
+  const char* compat[] = {"acme,widget"};
+  DeviceIds widget{0x1234, 1, compat, 1};
+  ASSERT_NE(h.best_match("simbus", widget), nullptr);
+  EXPECT_STREQ(h.best_match("simbus", widget)->module, "simdrv");
+  DeviceIds virtio{0x1af4, 0x1001, nullptr, 0};
+  EXPECT_STREQ(h.best_match("simbus", virtio)->module, "other");  // priority 20 > 10
+  EXPECT_EQ(h.best_match("pci", virtio), nullptr);
+  DeviceIds none{0x8086, 1, nullptr, 0};
+  EXPECT_EQ(h.best_match("simbus", none), nullptr);
+}
+
+TEST(HintsMatch, BadRecordsRefused) {
+  std::string h = kHead2;
+  ExpectMalformed("modkit-hints 1\nmodule a 1 a.ko\nmatch a a simbus 1 ids 0x1 0x2\n",
+                  "hints line 3: `match' records need format version 2 (the header says 1)");
+  ExpectMalformed(h + "match nobody d simbus 1 ids 0x1 0x2\n",
+                  "hints line 4: match names module `nobody', which no earlier `module' line "
+                  "declares");
+  ExpectMalformed("modkit-hints 2\nmatch a d simbus 1 ids 0x1 0x2\nmodule a 1 a.ko\n",
+                  "hints line 2: match names module `a', which no earlier `module' line declares");
+  ExpectMalformed(h + "match simdrv d simbus 1 ids 0x1\n",
+                  "hints line 4: expected `match MODULE DRIVER BUS PRIORITY ids VENDOR DEVICE', "
+                  "fields separated by one space");
+  ExpectMalformed(h + "match simdrv d simbus 1 compat\n",
+                  "hints line 4: expected `match MODULE DRIVER BUS PRIORITY compat STRING', "
+                  "fields separated by one space");
+  ExpectMalformed(h + "match simdrv d simbus 1 compat a b\n",
+                  "hints line 4: text after the last field (`b')");
+  ExpectMalformed(h + "match simdrv d simbus 1 ids 0x1 0x2 \n",
+                  "hints line 4: a space at the end of the line");
+  ExpectMalformed(h + "match simdrv d simbus 1 ids 0x1 0x2 more\n",
+                  "hints line 4: text after the last field (`more')");
+  ExpectMalformed(h + "match simdrv d simbus 1 pci 0x1 0x2\n",
+                  "hints line 4: match kind `pci' is not `ids' or `compat'");
+  ExpectMalformed(h + "match simdrv d-x simbus 1 ids 0x1 0x2\n",
+                  "hints line 4: driver name `d-x' is not a C identifier");
+  ExpectMalformed(
+      h + "match simdrv " + std::string(32, 'd') + " simbus 1 ids 0x1 0x2\n",
+      "hints line 4: driver name `" + std::string(32, 'd') + "' is longer than 31 characters");
+  ExpectMalformed(h + "match simdrv d sim.bus 1 ids 0x1 0x2\n",
+                  "hints line 4: bus name `sim.bus' is not a C identifier");
+  ExpectMalformed(h + "match simdrv d simbus -1 ids 0x1 0x2\n",
+                  "hints line 4: priority `-1' is not a number");
+  ExpectMalformed(h + "match simdrv d simbus 4294967296 ids 0x1 0x2\n",
+                  "hints line 4: priority `4294967296' does not fit in 32 bits");
+  ExpectMalformed(h + "match simdrv d simbus 1 ids 1af4 0x2\n",
+                  "hints line 4: vendor id `1af4' is not 0x and 1 to 8 hexadecimal digits");
+  ExpectMalformed(h + "match simdrv d simbus 1 ids 0x123456789 0x2\n",
+                  "hints line 4: vendor id `0x123456789' is not 0x and 1 to 8 hexadecimal digits");
+  ExpectMalformed(h + "match simdrv d simbus 1 ids 0x 0x2\n",
+                  "hints line 4: vendor id `0x' is not 0x and 1 to 8 hexadecimal digits");
+  ExpectMalformed(h + "match simdrv d simbus 1 ids 0x1 0xg\n",
+                  "hints line 4: device id `0xg' is not 0x and 1 to 8 hexadecimal digits, or "
+                  "`any'");
+  ExpectMalformed(h + "match simdrv d simbus 1 compat acme;rm\n",
+                  "hints line 4: compatible string `acme;rm' has a character outside "
+                  "[A-Za-z0-9,._+-]");
+  ExpectMalformed(h + "match simdrv d simbus 1 compat " + std::string(64, 'c') + "\n",
+                  "hints line 4: compatible string `" + std::string(64, 'c') +
+                      "' is longer than 63 characters");
+  ExpectMalformed(h + "matches simdrv d simbus 1 ids 0x1 0x2\n",
+                  "hints line 4: unknown record `matches' (expected `module' or `match')");
+}
+
+TEST(HintsMatch, WriterRoundTrip) {
+  TestAllocator alloc;
+  HintEntry e[] = {{"simdrv", 1, "simdrv.ko"}};
+  HintMatch m[] = {
+      {"simdrv", "simdrv", "simbus", 10, {MatchKind::kIds, 0x1af4, 0x1001, ""}},
+      {"simdrv", "simdrv", "simbus", 10, {MatchKind::kIds, 0, kMatchAny, ""}},
+      {"simdrv", "simdrv", "simbus", 10, {MatchKind::kCompat, 0, 0, "acme,widget"}},
+  };
+  Vec<char> out(alloc);
+  ASSERT_TRUE(write_hints(e, 1, m, 3, out).ok());
+  std::string text(out.begin(), out.end());
+  EXPECT_EQ(text,
+            "modkit-hints 2\n"
+            "module simdrv 1 simdrv.ko\n"
+            "match simdrv simdrv simbus 10 ids 0x1af4 0x1001\n"
+            "match simdrv simdrv simbus 10 ids 0x0 any\n"
+            "match simdrv simdrv simbus 10 compat acme,widget\n");
+  Hints h(alloc);
+  ASSERT_TRUE(h.parse(View(text)).ok());
+  ASSERT_EQ(h.matches.size(), 3u);
+  EXPECT_EQ(h.matches[1].entry.device, kMatchAny);
+
+  HintMatch orphan[] = {{"nobody", "d", "simbus", 1, {MatchKind::kIds, 1, 2, ""}}};
+  Vec<char> bad(alloc);
+  Result<void> r = write_hints(e, 1, orphan, 1, bad);
+  ASSERT_FALSE(r.ok());
+  EXPECT_STREQ(r.error().message(), "hints match 0: module `nobody' has no entry");
+  HintMatch bad_compat[] = {{"simdrv", "d", "simbus", 1, {MatchKind::kCompat, 0, 0, "a b"}}};
+  Result<void> r2 = write_hints(e, 1, bad_compat, 1, bad);
+  ASSERT_FALSE(r2.ok());
+  EXPECT_STREQ(r2.error().message(),
+               "hints match 0: compatible string `a b' has a character outside [A-Za-z0-9,._+-]");
+  EXPECT_TRUE(bad.empty());
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 // that use the SDK macros.
 #include "module/metadata.h"
 
+#include <modkit/bus.h>
 #include <modkit/module.h>
 #include <stddef.h>
 #include <string.h>
@@ -47,6 +48,10 @@ static_assert(offsetof(mk_meta_sysinit, subsystem) == 72 &&
 static_assert(offsetof(mk_meta_export, ns) == 72 && offsetof(mk_meta_export, name) == 104);
 static_assert(sizeof(mk_meta_import_ns) == 104 && offsetof(mk_meta_import_ns, ns) == 72);
 static_assert(sizeof(mk_meta_import_ns::ns) == kNsMax);
+static_assert(sizeof(mk_meta_driver) == 144 && sizeof(mk_meta_match) == 184);
+static_assert(offsetof(mk_meta_driver, bus) == 104 && offsetof(mk_meta_driver, priority) == 136);
+static_assert(offsetof(mk_meta_match, kind) == 104 && offsetof(mk_meta_match, compat) == 120);
+static_assert(MK_DRIVER_NAME_MAX == kShortNameMax && MK_COMPAT_MAX == kCompatMax);
 
 // ---- a tiny record builder ----
 
@@ -110,6 +115,28 @@ Bytes ImportNs(const std::string& module, const std::string& ns) {
   Bytes b = Header(MK_REC_IMPORT_NS, 104);
   PutName(b, 8, module);
   PutName(b, 72, ns);
+  return b;
+}
+
+Bytes Driver(const std::string& module, const std::string& driver, const std::string& bus,
+             uint32_t priority) {
+  Bytes b = Header(MK_REC_DRIVER, 144);
+  PutName(b, 8, module);
+  PutName(b, 72, driver);
+  PutName(b, 104, bus);
+  Poke(b, 136, priority);
+  return b;
+}
+
+Bytes Match(const std::string& module, const std::string& driver, uint32_t kind, uint32_t vendor,
+            uint32_t device, const std::string& compat) {
+  Bytes b = Header(MK_REC_MATCH, 184);
+  PutName(b, 8, module);
+  PutName(b, 72, driver);
+  Poke(b, 104, kind);
+  Poke(b, 108, vendor);
+  Poke(b, 112, device);
+  PutName(b, 120, compat);
   return b;
 }
 
@@ -498,17 +525,17 @@ TEST(MetadataRules, ReferencesNameAModuleOfTheFile) {
 
 TEST(MetadataRules, SpanNamedWhenSeveral) {
   Bytes bad = Module("a");
-  bad[5] = 7;
+  bad[5] = 9;
   ExpectError({Module("x"), Cat({Module("y"), bad})}, Errc::kMalformed,
-              "modkit_modinfo#1+0x60: record kind 7 is unknown");
+              "modkit_modinfo#1+0x60: record kind 9 is unknown");
 }
 
 TEST(MetadataRules, FirstErrorInSectionOrder) {
   // Record-local rules are checked for every record before references.
   Bytes bad = Module("c");
-  bad[5] = 7;
+  bad[5] = 9;
   ExpectMalformed(Cat({Depend("zz", "k", 1, 1, 1), Module("a"), bad}),
-                  "modkit_modinfo+0xf8: record kind 7 is unknown");
+                  "modkit_modinfo+0xf8: record kind 9 is unknown");
 }
 
 // ---- namespace imports (MODKIT_IMPORT_NS) ----
@@ -1111,6 +1138,102 @@ TEST_P(LinkedModule, TwoObjectsOneFile) {
 
 INSTANTIATE_TEST_SUITE_P(Compilers, LinkedModule, ::testing::Values(test::kGcc, test::kClang),
                          [](const auto& info) { return std::string(info.param.label); });
+
+// ---- drivers and match tables (modkit/bus.h) ----
+
+TEST(MetadataDrivers, Decoded) {
+  TestAllocator alloc;
+  // Records in any order: a match before its driver.
+  Bytes span = Cat({Module("simdrv"), Match("simdrv", "widget", 2, 0, 0, "acme,widget"),
+                    Driver("simdrv", "widget", "simbus", 10),
+                    Match("simdrv", "widget", 1, 0x1af4, MK_MATCH_ANY, "")});
+  Spans in({span});
+  auto r = read_metadata(in.data(), in.size(), alloc);
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  const Metadata& md = r.value();
+  ASSERT_EQ(md.drivers.size(), 1u);
+  EXPECT_STREQ(md.drivers[0].name, "widget");
+  EXPECT_STREQ(md.drivers[0].bus, "simbus");
+  EXPECT_EQ(md.drivers[0].priority, 10u);
+  EXPECT_EQ(md.drivers[0].module, 0u);
+  ASSERT_EQ(md.matches.size(), 2u);
+  EXPECT_EQ(md.matches[0].entry.kind, MatchKind::kCompat);
+  EXPECT_STREQ(md.matches[0].entry.compat, "acme,widget");
+  EXPECT_EQ(md.matches[1].entry.kind, MatchKind::kIds);
+  EXPECT_EQ(md.matches[1].entry.vendor, 0x1af4u);
+  EXPECT_EQ(md.matches[1].entry.device, kMatchAny);
+  EXPECT_EQ(md.matches[1].driver, 0u);
+}
+
+TEST(MetadataDrivers, EveryRule) {
+  Bytes m = Module("simdrv");
+  Bytes d = Driver("simdrv", "widget", "simbus", 1);
+  Bytes ids = Match("simdrv", "widget", 1, 1, 2, "");
+  // Sizes.
+  Bytes small = d;
+  Poke<uint16_t>(small, 6, 136);
+  ExpectMalformed(Cat({small, Bytes(8, 0)}),
+                  "modkit_modinfo+0x0: driver record size 0x88 is not 0x90");
+  Bytes big = ids;
+  Poke<uint16_t>(big, 6, 192);
+  ExpectMalformed(Cat({big, Bytes(8, 0)}),
+                  "modkit_modinfo+0x0: match record size 0xc0 is not 0xb8");
+  // Names.
+  ExpectMalformed(Cat({m, Driver("simdrv", "wid-get", "simbus", 1), ids}),
+                  "modkit_modinfo+0x60: driver name `wid-get' is not a C identifier");
+  Bytes unterminated = d;
+  memset(unterminated.data() + 104, 'b', 32);
+  ExpectMalformed(Cat({m, unterminated, ids}),
+                  "modkit_modinfo+0x60: driver's bus name is not NUL-terminated within its 32 "
+                  "bytes");
+  ExpectMalformed(Cat({m, Driver("simdrv", "widget", "", 1), ids}),
+                  "modkit_modinfo+0x60: driver's bus name is empty");
+  // Reserved fields.
+  Bytes dres = d;
+  Poke<uint32_t>(dres, 140, 1);
+  ExpectMalformed(Cat({m, dres, ids}),
+                  "modkit_modinfo+0x60: driver record reserved field is 0x1, not 0");
+  Bytes mres = ids;
+  Poke<uint32_t>(mres, 116, 2);
+  ExpectMalformed(Cat({m, d, mres}),
+                  "modkit_modinfo+0xf0: match record reserved field is 0x2, not 0");
+  // Match kinds and their fields.
+  ExpectMalformed(Cat({m, d, Match("simdrv", "widget", 3, 1, 2, "")}),
+                  "modkit_modinfo+0xf0: match kind 3 of driver `widget' is unknown (1: ids, 2: "
+                  "compatible string)");
+  ExpectMalformed(Cat({m, d, Match("simdrv", "widget", 1, 1, 2, "acme")}),
+                  "modkit_modinfo+0xf0: id match of driver `widget' has a compatible string "
+                  "(`acme'); an id match has none");
+  ExpectMalformed(Cat({m, d, Match("simdrv", "widget", 2, 1, 0, "acme")}),
+                  "modkit_modinfo+0xf0: compatible-string match of driver `widget' has ids "
+                  "0x1:0x0; both must be 0");
+  ExpectMalformed(Cat({m, d, Match("simdrv", "widget", 2, 0, 0, "")}),
+                  "modkit_modinfo+0xf0: compatible string `' of driver `widget' is empty");
+  ExpectMalformed(Cat({m, d, Match("simdrv", "widget", 2, 0, 0, "a b")}),
+                  "modkit_modinfo+0xf0: compatible string `a b' of driver `widget' has a "
+                  "character outside [A-Za-z0-9,._+-]");
+  Bytes long_compat = Match("simdrv", "widget", 2, 0, 0, "");
+  memset(long_compat.data() + 120, 'c', 64);
+  ExpectMalformed(Cat({m, d, long_compat}),
+                  "modkit_modinfo+0xf0: match's compatible string is not NUL-terminated within "
+                  "its 64 bytes");
+  // References between records.
+  ExpectMalformed(Cat({m, Driver("other", "widget", "simbus", 1), ids}),
+                  "modkit_modinfo+0x60: driver names module `other', which this file does not "
+                  "declare");
+  ExpectMalformed(Cat({m, d, Match("simdrv", "gadget", 1, 1, 2, "")}),
+                  "modkit_modinfo+0xf0: match names driver `gadget', which this file does not "
+                  "declare");
+  ExpectMalformed(Cat({m, Module("second"), d, Match("second", "widget", 1, 1, 2, "")}),
+                  "modkit_modinfo+0x150: match names module `second', but driver `widget' belongs "
+                  "to module `simdrv'");
+  ExpectMalformed(Cat({m, d, ids, Driver("simdrv", "widget", "pci", 2)}),
+                  "modkit_modinfo+0x1a8: driver `widget' is declared twice (first at "
+                  "modkit_modinfo+0x60)");
+  ExpectMalformed(Cat({m, d}),
+                  "modkit_modinfo+0x60: driver `widget' has no match entries (MODKIT_MATCH_IDS or "
+                  "MODKIT_MATCH_COMPAT)");
+}
 
 }  // namespace
 }  // namespace mk::module

@@ -150,7 +150,7 @@ class Xref : public ::testing::Test {
 };
 
 const char kStandardHints[] =
-    "modkit-hints 1\n"
+    "modkit-hints 2\n"
     "module shapes 12 cxx.ko\n"
     "module echo 3 echo.ko\n"
     "module alpha 1 pair.ko\n"
@@ -204,7 +204,7 @@ TEST_F(Xref, JsonOfAnEmptyDirectory) {
   Outcome out = RunXref({dir_, "--json"});
   EXPECT_EQ(out.exit_code, 0) << out.err;
   EXPECT_EQ(out.out, "[]\n");
-  EXPECT_EQ(Hints(), "modkit-hints 1\n");
+  EXPECT_EQ(Hints(), "modkit-hints 2\n");
 }
 
 TEST_F(Xref, VerboseListsWhatWasIndexed) {
@@ -269,7 +269,7 @@ TEST_F(Xref, DamagedMetadataIsReported) {
   Outcome out = RunXref({dir_});
   EXPECT_EQ(out.exit_code, 1);
   EXPECT_EQ(out.err, "modkit xref: " + bad + ": modkit_modinfo+0x0: record kind 42 is unknown\n");
-  EXPECT_EQ(Hints(), "modkit-hints 1\nmodule echo 3 echo.ko\n");
+  EXPECT_EQ(Hints(), "modkit-hints 2\nmodule echo 3 echo.ko\n");
 }
 
 TEST_F(Xref, FileNameTheIndexCannotHold) {
@@ -279,15 +279,15 @@ TEST_F(Xref, FileNameTheIndexCannotHold) {
   EXPECT_EQ(out.exit_code, 1);
   EXPECT_EQ(out.err, "modkit xref: " + dir_ +
                          "/my echo.ko: the file name has a space, which the index cannot hold\n");
-  EXPECT_EQ(Hints(), "modkit-hints 1\nmodule echo 3 echo.ko\n");
+  EXPECT_EQ(Hints(), "modkit-hints 2\nmodule echo 3 echo.ko\n");
 }
 
 TEST_F(Xref, ReplacesAnExistingIndex) {
-  WriteFile(dir_ + "/modkit.hints", "modkit-hints 1\nmodule stale 1 gone.ko\n");
+  WriteFile(dir_ + "/modkit.hints", "modkit-hints 2\nmodule stale 1 gone.ko\n");
   Add(g_objects->echo, "echo.ko");
   Outcome out = RunXref({dir_});
   EXPECT_EQ(out.exit_code, 0) << out.err;
-  EXPECT_EQ(Hints(), "modkit-hints 1\nmodule echo 3 echo.ko\n");
+  EXPECT_EQ(Hints(), "modkit-hints 2\nmodule echo 3 echo.ko\n");
   EXPECT_EQ(Listing(), (std::vector<std::string>{"echo.ko", "modkit.hints"}));
 }
 

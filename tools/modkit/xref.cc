@@ -42,6 +42,15 @@ struct Indexed {
   std::string file;  // relative to the directory
 };
 
+// One entry of a driver's match table, with the module that provides it.
+struct IndexedMatch {
+  std::string module, driver, bus;
+  uint32_t priority;
+  mk::module::MatchKind kind;
+  uint32_t vendor, device;
+  std::string compat;
+};
+
 void complain(const std::string& what, const std::string& why) {
   fprintf(stderr, "modkit xref: %s: %s\n", what.c_str(), why.c_str());
 }
@@ -90,7 +99,8 @@ bool read_file(const std::string& path, std::vector<uint8_t>* out, std::string* 
 
 // The modules one file declares, appended to `out`; false (and a message on
 // stderr) when the file cannot be indexed.
-bool index_file(const std::string& dir, const std::string& name, std::vector<Indexed>* out) {
+bool index_file(const std::string& dir, const std::string& name, std::vector<Indexed>* out,
+                std::vector<IndexedMatch>* matches) {
   std::string path = dir + "/" + name;
   if (const char* why = mk::module::hint_file_problem(name.c_str())) {
     complain(path, std::string("the file name ") + why + ", which the index cannot hold");
@@ -117,6 +127,11 @@ bool index_file(const std::string& dir, const std::string& name, std::vector<Ind
   }
   for (const mk::module::ModuleDecl& m : md.value().modules)
     out->push_back(Indexed{m.name, m.version, name});
+  for (const mk::module::MatchDecl& m : md.value().matches) {
+    const mk::module::DriverDecl& d = md.value().drivers[m.driver];
+    matches->push_back(IndexedMatch{md.value().modules[d.module].name, d.name, d.bus, d.priority,
+                                    m.entry.kind, m.entry.vendor, m.entry.device, m.entry.compat});
+  }
   return true;
 }
 
@@ -173,6 +188,17 @@ std::string json_escape(const std::string& s) {
   return out;
 }
 
+// "ids 0x1af4 0x1001", "ids 0x1af4 any" or "compat acme,widget".
+std::string describe(const IndexedMatch& m) {
+  if (m.kind == mk::module::MatchKind::kCompat) return "compat " + m.compat;
+  char text[64];
+  if (m.device == mk::module::kMatchAny)
+    snprintf(text, sizeof text, "ids 0x%x any", m.vendor);
+  else
+    snprintf(text, sizeof text, "ids 0x%x 0x%x", m.vendor, m.device);
+  return text;
+}
+
 int run_xref(const Options& o) {
   std::vector<std::string> names;
   if (!list_modules(o.dir, &names)) return 1;
@@ -180,10 +206,12 @@ int run_xref(const Options& o) {
   int status = 0;
   size_t skipped = 0;
   std::vector<Indexed> indexed;
+  std::vector<IndexedMatch> matches;
   FILE* info = o.json ? stderr : stdout;  // -v never mixes into the JSON
   for (const std::string& name : names) {
     size_t before = indexed.size();
-    if (!index_file(o.dir, name, &indexed)) {
+    size_t matches_before = matches.size();
+    if (!index_file(o.dir, name, &indexed, &matches)) {
       status = 1;
       ++skipped;
       continue;
@@ -193,14 +221,22 @@ int run_xref(const Options& o) {
     for (size_t i = before; i < indexed.size(); ++i)
       fprintf(info, "%s: module %s version %u\n", name.c_str(), indexed[i].module.c_str(),
               indexed[i].version);
+    for (size_t i = matches_before; i < matches.size(); ++i)
+      fprintf(info, "%s: driver %s on %s matches %s\n", name.c_str(), matches[i].driver.c_str(),
+              matches[i].bus.c_str(), describe(matches[i]).c_str());
   }
 
   std::vector<mk::module::HintEntry> entries;
   for (const Indexed& e : indexed)
     entries.push_back({e.module.c_str(), e.version, e.file.c_str()});
+  std::vector<mk::module::HintMatch> hint_matches;
+  for (const IndexedMatch& m : matches)
+    hint_matches.push_back({m.module.c_str(), m.driver.c_str(), m.bus.c_str(), m.priority,
+                            mk::module::MatchEntry{m.kind, m.vendor, m.device, m.compat.c_str()}});
   mk::hosted::MallocAllocator alloc;
   mk::Vec<char> text(alloc);
-  auto written = mk::module::write_hints(entries.data(), entries.size(), text);
+  auto written = mk::module::write_hints(entries.data(), entries.size(), hint_matches.data(),
+                                         hint_matches.size(), text);
   if (!written) {
     complain(o.dir + "/" + kHintsName, written.error().message());
     return 1;
@@ -234,7 +270,9 @@ Run add_xref(CLI::App& app) {
   sub->add_flag("-v,--verbose", o->verbose, "list each file's modules (on stderr with --json)");
   sub->footer(
       "Reads the module metadata of every *.ko file in DIR (no module code runs) and\n"
-      "replaces DIR/modkit.hints atomically. A file that cannot be read, validated or\n"
+      "replaces DIR/modkit.hints atomically: each module's file and version, and each\n"
+      "driver's match table (what the kernel loads for a device nothing drives). A file that "
+      "cannot be read, validated or\n"
       "indexed is reported with its path and skipped; the exit status is then 1 (the\n"
       "others are still indexed). 2 is a usage error.\n\n"
       "Example:\n"

@@ -54,6 +54,9 @@ enum mk_record_kind {
   MK_REC_SYSINIT = 3,
   MK_REC_EXPORT = 4,
   MK_REC_IMPORT_NS = 5,
+  /* 6 and 7: drivers and their match tables (modkit/bus.h). */
+  MK_REC_DRIVER = 6,
+  MK_REC_MATCH = 7,
 };
 
 /* Module events, delivered to the module's handler. */
