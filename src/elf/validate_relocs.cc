@@ -1,5 +1,6 @@
 // The groups and relocations phases.
 #include "elf/validate_internal.h"
+#include "support/type_cache.h"
 
 namespace mk::elf::detail {
 namespace {
@@ -146,28 +147,30 @@ Result<void> check_reloc_section(Context& c, uint32_t i) {
   }
 
   // One pass over the entries, no allocation: this loop is the hot path for
-  // large modules.
+  // large modules. Each relocation type's shape is looked up once, not once
+  // per entry.
   const MachineRules& m = *c.machine;
+  TypeCache<RelocShape> shapes(m.shape);
   const uint64_t nsyms = c.obj.symbols.size();
   const bool loaded = target.alloc();
   for (uint64_t k = 0; k < out.count; ++k) {
-    Rela e{};
-    bool ok = false;
-    if (rela) {
-      ok = rs.data.read_at(0, k, &e);
-    } else {
-      Rel r;
-      ok = rs.data.read_at(0, k, &r);
-      e.offset = r.offset;
-      e.info = r.info;
-    }
+    // Rel and Rela both begin with r_offset and r_info, all this loop reads.
+    // Read as two words straight into registers (a whole-entry copy through
+    // the stack stalls store forwarding on this hot path).
+    struct {
+      uint64_t offset = 0, info = 0;
+    } e;
+    uint64_t at = 0;
+    const bool ok = !mul_overflow<uint64_t>(k, esz, &at) &&
+                    rs.data.read(at + offsetof(Rel, offset), &e.offset) &&
+                    rs.data.read(at + offsetof(Rel, info), &e.info);
     if (!ok) {
       return Error(Errc::kMalformed, "relocation %lu of %s: entry is past the end of the section",
                    k, w.text);
     }
     const uint32_t type = rel_type(e.info);
     const uint32_t sym = rel_sym(e.info);
-    const RelocShape* shape = m.shape(type);
+    const RelocShape* shape = shapes.get(type);
     if (shape == nullptr) {
       return Error(Errc::kMalformed, "relocation %lu of %s: type %#x is unknown to %s", k, w.text,
                    type, m.name);

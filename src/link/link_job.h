@@ -185,7 +185,14 @@ struct LinkJob {
   Result<void> allocate(const Window& w);
   void copy();
   Result<void> apply();
-  Result<void> apply_one(uint32_t o, const elf::RelocSection& rs, uint64_t i, uint64_t got_base);
+  struct Place;
+  Result<void> apply_one(uint32_t o, const elf::RelocSection& rs, const Place& at,
+                         const elf::Relocation& rel, const arch::RelocKind& k);
+  [[gnu::cold, gnu::noinline]] Error apply_failed(uint32_t o, const elf::RelocSection& rs,
+                                                  const elf::Relocation& rel,
+                                                  const arch::RelocKind& k,
+                                                  const arch::RelocValues& v,
+                                                  arch::ApplyResult res) const;
   void fill_slots();
   Result<void> collect_symbols();
   Result<void> collect_ctors();

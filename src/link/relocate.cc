@@ -3,6 +3,7 @@
 #include "elf/elf.h"
 #include "link/link_job.h"
 #include "support/checked.h"
+#include "support/type_cache.h"
 
 namespace mk::link {
 
@@ -140,6 +141,7 @@ Result<SymRef*> LinkJob::ref_of(uint32_t o, uint32_t s, const RelocSection& rs, 
 }
 
 Result<void> LinkJob::scan() {
+  TypeCache<arch::RelocKind> kinds(machine->kind);
   for (uint32_t o = 0; o < objs.size(); ++o) {
     ObjState& st = objs[o];
     const ValidatedObject& obj = *st.obj;
@@ -147,11 +149,13 @@ Result<void> LinkJob::scan() {
       if (st.place[rs.target].cls < 0) continue;
       for (uint64_t i = 0; i < rs.count; ++i) {
         Relocation rel = obj.relocation(rs, i);
-        const arch::RelocKind* k = machine->kind(rel.type);
+        const arch::RelocKind* k = kinds.get(rel.type);  // validated: known
         hi_count += k->pair == arch::Pair::kHi;
         lo_count += k->pair == arch::Pair::kLo;
         if (rel.sym == 0) continue;
-        SymRef* ref = MK_TRY(ref_of(o, rel.sym, rs, rel.offset));
+        // Most references name a symbol an earlier one resolved already.
+        SymRef* ref = &st.syms[rel.sym];
+        if (!ref->resolved) ref = MK_TRY(ref_of(o, rel.sym, rs, rel.offset));
         if (k->need == arch::Need::kGot && st.got[rel.sym] == 0) {
           if (!gots.push(SlotUse{o, rel.sym})) return Error(Errc::kNoMemory, "link: out of memory");
           st.got[rel.sym] = static_cast<uint32_t>(gots.size());
@@ -319,76 +323,105 @@ void LinkJob::copy() {
   }
 }
 
+// Where one relocation section's entries land: hoisted out of the entry loop.
+struct LinkJob::Place {
+  uint8_t* write;  // the target section through the writable alias
+  uint64_t run;    // the target section's executing address
+  uint64_t got;    // the file's GOT base
+};
+
 Result<void> LinkJob::apply() {
   const uint64_t got_base = file->blocks[static_cast<int>(Class::kRodata)].base + got_off;
   if ((hi_count != 0 && !his.init(hi_count)) || !los.reserve(lo_count))
     return Error(Errc::kNoMemory, "link: out of memory for PC-relative pairs");
+  // One pass over the entries: each is decoded once, its kind comes from the
+  // cache, and only a failure (or a stub to fall back on) leaves the loop.
+  TypeCache<arch::RelocKind> kinds(machine->kind);
   for (uint32_t o = 0; o < objs.size(); ++o) {
     const ValidatedObject& obj = *objs[o].obj;
     for (uint32_t r = 0; r < obj.relocs.size(); ++r) {
       const RelocSection& rs = obj.relocs[r];
-      if (objs[o].place[rs.target].cls < 0) continue;
+      const SecPlace& tp = objs[o].place[rs.target];
+      if (tp.cls < 0) continue;
+      const Block& b = file->blocks[tp.cls];
+      const Place at{reinterpret_cast<uint8_t*>(b.alias + tp.off), b.base + tp.off, got_base};
       for (uint64_t i = 0; i < rs.count; ++i) {
-        if (machine->kind(obj.relocation(rs, i).type)->pair == arch::Pair::kLo) {
+        const Relocation rel = obj.relocation(rs, i);
+        const arch::RelocKind& k = *kinds.get(rel.type);  // validated: known
+        if (k.pair == arch::Pair::kLo) {
           (void)los.push(LoRef{o, r, i});  // reserved above
           continue;
         }
-        MK_TRY(apply_one(o, rs, i, got_base));
+        MK_TRY(apply_one(o, rs, at, rel, k));
       }
     }
   }
   // Every high part is known now, wherever it was.
-  for (const LoRef& l : los)
-    MK_TRY(apply_one(l.obj, objs[l.obj].obj->relocs[l.rs], l.i, got_base));
+  for (const LoRef& l : los) {
+    const RelocSection& rs = objs[l.obj].obj->relocs[l.rs];
+    const SecPlace& tp = objs[l.obj].place[rs.target];
+    const Block& b = file->blocks[tp.cls];
+    const Place at{reinterpret_cast<uint8_t*>(b.alias + tp.off), b.base + tp.off, got_base};
+    const Relocation rel = objs[l.obj].obj->relocation(rs, l.i);
+    MK_TRY(apply_one(l.obj, rs, at, rel, *kinds.get(rel.type)));
+  }
   return Ok();
 }
 
-Result<void> LinkJob::apply_one(uint32_t o, const RelocSection& rs, uint64_t i, uint64_t got_base) {
+// The common case stays on this short path: compute the formula's values,
+// store, done. What is rare (a discarded target, a stub to retry through, a
+// failure to report) is out of line.
+inline Result<void> LinkJob::apply_one(uint32_t o, const RelocSection& rs, const Place& at,
+                                       const Relocation& rel, const arch::RelocKind& k) {
   ObjState& st = objs[o];
-  const ValidatedObject& obj = *st.obj;
-  const SecPlace& tp = st.place[rs.target];
-  uint8_t* wbase = reinterpret_cast<uint8_t*>(file->blocks[tp.cls].alias + tp.off);
-  const uint64_t pbase = file->blocks[tp.cls].base + tp.off;
-  Relocation rel = obj.relocation(rs, i);
-  const arch::RelocKind* k = machine->kind(rel.type);
   const SymRef& ref = st.syms[rel.sym];
   if (rel.sym != 0 && ref.in_discarded) {
     // An .eh_frame entry for a discarded COMDAT copy (ref_of allows no
     // other): its address field stays 0, which unwinders skip.
-    mk_memset(wbase + rel.offset, 0, k->shape.width);
+    mk_memset(at.write + rel.offset, 0, k.shape.width);
     return Ok();
   }
   arch::RelocValues v;
   v.S = rel.sym == 0 ? 0 : address(ref);
   v.A = rel.addend;
-  v.P = pbase + rel.offset;
-  v.GOT = got_base;
+  v.P = at.run + rel.offset;
+  v.GOT = at.got;
   v.Z = ref.size;
-  if (st.got[rel.sym] != 0) v.G = got_base + uint64_t{st.got[rel.sym] - 1} * 8;
-  if (k->pair == arch::Pair::kLo) {
+  if (uint32_t slot = st.got[rel.sym]; slot != 0) v.G = at.got + uint64_t{slot - 1} * 8;
+  if (k.pair == arch::Pair::kLo) {
     // S + A is the place of the high part this low part completes.
-    uint64_t hi_at = v.S + static_cast<uint64_t>(v.A);
-    const int64_t* h = hi_count != 0 ? his.find(hi_at) : nullptr;
-    if (h == nullptr)
-      return Error(Errc::kMalformed,
-                   "%s: relocation %s at %s+%#lx refers to `%s' at %#lx, where no relocation "
-                   "computes the high part it pairs with (a %%pcrel_lo without its %%pcrel_hi)",
-                   st.name, k->shape.name, obj.sections[rs.target].name, rel.offset,
-                   sym_label(o, rel.sym), hi_at);
+    const int64_t* h = hi_count != 0 ? his.find(v.S + static_cast<uint64_t>(v.A)) : nullptr;
+    if (h == nullptr) return apply_failed(o, rs, rel, k, v, {arch::ApplyStatus::kOk, 0});
     v.H = *h;
   }
-  arch::ApplyResult res = machine->apply(rel.type, wbase + rel.offset, rel.offset, v);
-  if (res.status == arch::ApplyStatus::kOverflow && k->pair == arch::Pair::kNone &&
-      ref.outside != UINT32_MAX && outside[ref.outside].stub != 0) {
+  arch::ApplyResult res = machine->apply(rel.type, at.write + rel.offset, rel.offset, v);
+  if (res.status != arch::ApplyStatus::kOk) [[unlikely]] {
+    if (res.status != arch::ApplyStatus::kOverflow || k.pair != arch::Pair::kNone ||
+        ref.outside == UINT32_MAX || outside[ref.outside].stub == 0)
+      return apply_failed(o, rs, rel, k, v, res);
     // Out of reach: go through this file's stub for the symbol. (Never for
     // one part of a pair: its other parts would still use S.)
     v.S = stub_address(outside[ref.outside]);
-    res = machine->apply(rel.type, wbase + rel.offset, rel.offset, v);
+    res = machine->apply(rel.type, at.write + rel.offset, rel.offset, v);
+    if (res.status != arch::ApplyStatus::kOk) return apply_failed(o, rs, rel, k, v, res);
   }
-  if (res.status == arch::ApplyStatus::kOk) {
-    if (k->pair == arch::Pair::kHi) his.put(v.P, res.value);
-    return Ok();
-  }
+  if (k.pair == arch::Pair::kHi) his.put(v.P, res.value);
+  return Ok();
+}
+
+// The error for a relocation that could not be applied. res.status kOk
+// means a riscv %pcrel_lo found no high part at S + A.
+Error LinkJob::apply_failed(uint32_t o, const RelocSection& rs, const Relocation& rel,
+                            const arch::RelocKind& k, const arch::RelocValues& v,
+                            arch::ApplyResult res) const {
+  const ObjState& st = objs[o];
+  const char* target = st.obj->sections[rs.target].name;
+  if (res.status == arch::ApplyStatus::kOk)
+    return Error(Errc::kMalformed,
+                 "%s: relocation %s at %s+%#lx refers to `%s' at %#lx, where no relocation "
+                 "computes the high part it pairs with (a %%pcrel_lo without its %%pcrel_hi)",
+                 st.name, k.shape.name, target, rel.offset, sym_label(o, rel.sym),
+                 v.S + static_cast<uint64_t>(v.A));
   const char* why = "out of range";
   switch (res.status) {
     case arch::ApplyStatus::kMisaligned:
@@ -403,9 +436,9 @@ Result<void> LinkJob::apply_one(uint32_t o, const RelocSection& rs, uint64_t i, 
     default:
       break;
   }
-  bool pic_hint = k->reach == arch::Reach::kPcRel32 || k->reach == arch::Reach::kAbs32;
+  bool pic_hint = k.reach == arch::Reach::kPcRel32 || k.reach == arch::Reach::kAbs32;
   return Error(Errc::kRange, "%s: relocation %s at %s+%#lx to `%s' %s (value %#lx)%s", st.name,
-               k->shape.name, obj.sections[rs.target].name, rel.offset, sym_label(o, rel.sym), why,
+               k.shape.name, target, rel.offset, sym_label(o, rel.sym), why,
                static_cast<uint64_t>(res.value), pic_hint ? "; rebuild the module with -fPIC" : "");
 }
 
