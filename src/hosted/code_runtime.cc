@@ -1,5 +1,6 @@
 #include "hosted/code_runtime.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -23,12 +24,63 @@ namespace {
 // gdb_jit_unregister, whichever runtime registered it).
 MallocAllocator g_debug_heap;
 
+// What /proc/self/pagemap says of the pages of [lo, hi) of a private file
+// mapping (the executing view of code): one 64-bit entry per page, bit 63
+// present, bit 62 swapped, bit 61 a page of the file (or shared), not this
+// process's own copy (Linux, Documentation/admin-guide/mm/pagemap.rst).
+struct PageStates {
+  bool known = false;   // the entries could be read
+  bool copied = false;  // some page is a private copy (present or swapped)
+  bool absent = false;  // some page is not mapped yet
+};
+
+PageStates page_states(int fd, uintptr_t lo, uintptr_t hi, uintptr_t page) {
+  constexpr uint64_t kPresent = uint64_t{1} << 63, kSwapped = uint64_t{1} << 62,
+                     kFile = uint64_t{1} << 61;
+  PageStates st;
+  if (fd < 0) return st;
+  uint64_t entries[64];
+  for (uintptr_t at = lo; at < hi;) {
+    size_t n = (hi - at) / page < 64 ? (hi - at) / page : 64;
+    ssize_t want = static_cast<ssize_t>(n * sizeof(uint64_t));
+    if (pread(fd, entries, static_cast<size_t>(want), static_cast<off_t>(at / page * 8)) != want)
+      return PageStates{};
+    for (size_t i = 0; i < n; ++i) {
+      uint64_t e = entries[i];
+      if ((e & kSwapped) != 0 || ((e & kPresent) != 0 && (e & kFile) == 0)) st.copied = true;
+      if ((e & (kPresent | kSwapped)) == 0) st.absent = true;
+    }
+    at += n * page;
+  }
+  st.known = true;
+  return st;
+}
+
 }  // namespace
+
+HostRuntime::HostRuntime() {
+  pagemap_fd_ = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+  pagemap_pid_ = getpid();
+}
 
 HostRuntime::~HostRuntime() {
   // Files still linked when the runtime goes (their arena goes with it).
   for (auto& [file, entry] : debug_)
     gdb_jit_unregister(entry);
+  if (pagemap_fd_ >= 0) close(pagemap_fd_);
+}
+
+int HostRuntime::pagemap() {
+  // An open pagemap keeps describing the process that opened it: a child of
+  // fork() must open its own.
+  int pid = getpid();
+  std::lock_guard<std::mutex> g(mu_);
+  if (pid != pagemap_pid_) {
+    if (pagemap_fd_ >= 0) close(pagemap_fd_);
+    pagemap_fd_ = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    pagemap_pid_ = pid;
+  }
+  return pagemap_fd_;
 }
 
 bool HostRuntime::register_eh_frame(uintptr_t begin, size_t) {
@@ -69,9 +121,14 @@ void HostRuntime::sync_code(uintptr_t begin, size_t size) {
   // page a debugger wrote is this process's own copy, blind to what was just
   // written into the same page: drop such copies, so that the page reads
   // through to the memfd again. The debugger puts its breakpoints back when
-  // it stops for the file's registration (register_debug). Without a
-  // debugger this costs a minor fault per page on the next call into it.
-  madvise(at, hi - lo, MADV_DONTNEED);
+  // it stops for the file's registration (register_debug). Only pages that
+  // are such copies are dropped (pagemap says which; when it cannot, all
+  // are), and pages not mapped yet are mapped now, in one request, rather
+  // than fault in one by one on the first calls into the file. Without a
+  // debugger, in steady state, this is one read of pagemap and nothing else.
+  PageStates st = page_states(pagemap(), lo, hi, page);
+  if (!st.known || st.copied) madvise(at, hi - lo, MADV_DONTNEED);
+  if (!st.known || st.copied || st.absent) (void)madvise(at, hi - lo, MADV_POPULATE_READ);
 }
 
 void HostRuntime::finalize(uintptr_t dso_handle) {

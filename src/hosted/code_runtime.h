@@ -13,7 +13,7 @@ struct GdbJitEntry;
 
 class HostRuntime final : public CodeRuntime {
  public:
-  HostRuntime() = default;
+  HostRuntime();
   ~HostRuntime();
   HostRuntime(const HostRuntime&) = delete;
   HostRuntime& operator=(const HostRuntime&) = delete;
@@ -29,8 +29,12 @@ class HostRuntime final : public CodeRuntime {
   void sync_code(uintptr_t begin, size_t size) override;
 
  private:
+  int pagemap();  // this process's /proc/self/pagemap, or -1
+
   std::mutex mu_;
   std::unordered_map<const link::LinkerFile*, GdbJitEntry*> debug_;
+  int pagemap_fd_ = -1;
+  int pagemap_pid_ = 0;  // the process pagemap_fd_ describes (a fork must reopen it)
 };
 
 }  // namespace mk::hosted

@@ -136,6 +136,19 @@ Result<Mapping> LinuxPageMemory::map(uintptr_t lo, uintptr_t hi, size_t size, Pr
   return m;
 }
 
+void LinuxPageMemory::prefault(const Mapping& m, size_t offset, size_t len) {
+  if (offset > m.size || len > m.size - offset || len == 0) return;
+  // Write first: the alias allocates the memfd's pages (or the anonymous
+  // ones of a read-write mapping, whose alias is its base)...
+  if (populate_ok_ &&
+      madvise(reinterpret_cast<void*>(m.alias + offset), len, MADV_POPULATE_WRITE) != 0 &&
+      errno == EINVAL)
+    populate_ok_ = false;  // an older kernel: let the pages fault in
+  // ...then the executing or read-only view maps those same pages.
+  if (populate_ok_ && m.base != m.alias)
+    (void)madvise(reinterpret_cast<void*>(m.base + offset), len, MADV_POPULATE_READ);
+}
+
 void LinuxPageMemory::unmap(const Mapping& m) {
   munmap(reinterpret_cast<void*>(m.base), m.size);
   if (m.alias != m.base) munmap(reinterpret_cast<void*>(m.alias), m.size);

@@ -16,6 +16,10 @@ struct Chunk {
   Prot prot = Prot::kReadWrite;
   Vec<Range> free;
   size_t free_bytes = 0;  // sum of the free ranges: lets a search skip full chunks at once
+  // Pages below this address were handed out before, so they are present
+  // (prefaulted, or touched): blocks above it get their fresh pages
+  // prefaulted (PageMemory::prefault) when they are allocated.
+  uintptr_t touched = 0;
 };
 
 namespace {
@@ -112,6 +116,7 @@ Result<Chunk*> Arena::grow(const Window& w, Class c, size_t size, size_t align) 
   ch->prot = prot_of(c);
   ch->free[0] = Range{ch->map.base, ch->map.base + ch->map.size};
   ch->free_bytes = ch->map.size;
+  ch->touched = ch->map.base;
   (void)chunks_.push(ch);  // reserved above
   return ch;
 }
@@ -148,6 +153,17 @@ Result<Block> Arena::allocate(const Window& w, Class c, size_t size, size_t alig
   hint = found;
   found->free_bytes -= size;
   used_ += size;
+  // First use of these pages: have them present in both views at once
+  // (one request per view) rather than fault in page by page as the linker
+  // writes them through the alias and the module then runs or reads them.
+  // First fit packs blocks from the bottom of a chunk, so one high-water
+  // mark per chunk tells fresh pages from reused ones.
+  const uintptr_t page = pages_.page_size();
+  const uintptr_t top = (at + size + page - 1) & ~(page - 1);  // <= the chunk's page-aligned end
+  if (top > found->touched) {
+    pages_.prefault(found->map, found->touched - found->map.base, top - found->touched);
+    found->touched = top;
+  }
   return Block{at, found->map.alias + (at - found->map.base), size, found};
 }
 

@@ -10,6 +10,12 @@
 //   kReadWrite, alias == base. Fails with Errc::kNoMemory when nothing fits.
 // - unmap() takes a Mapping exactly as map() returned it.
 // - Neither is called on a hot path: the Arena maps large chunks and reuses them.
+// - prefault(m, offset, len) is a hint: the linker is about to write the
+//   pages of [offset, offset + len) of m (page-aligned, inside m) for the
+//   first time, through the alias, and run or read them at base. It may make
+//   them present in both views at once (one request per view, where the
+//   pages would otherwise fault one by one in each), or do nothing. Contents
+//   stay zero; nothing else about the mapping changes.
 #pragma once
 
 #include <stddef.h>
@@ -32,6 +38,9 @@ class PageMemory {
   virtual size_t page_size() const = 0;
   virtual Result<Mapping> map(uintptr_t lo, uintptr_t hi, size_t size, Prot prot) = 0;
   virtual void unmap(const Mapping& m) = 0;
+  virtual void prefault(const Mapping& m, size_t offset, size_t len) {
+    (void)m, (void)offset, (void)len;
+  }
 
  protected:
   ~PageMemory() = default;

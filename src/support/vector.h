@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "support/allocator.h"
+#include "support/memory.h"
 
 namespace mk {
 
@@ -64,15 +65,25 @@ class Vec {
   // Grows to n elements, value-initialising the new ones.
   [[nodiscard]] bool resize(size_t n) {
     if (n > cap_ && !reserve(n)) return false;
-    for (size_t i = size_; i < n; ++i) new (&data_[i]) T();
-    for (size_t i = n; i < size_; ++i) data_[i].~T();
+    T* d = data_;  // a local: the stores below cannot change it, so loops vectorise
+    if constexpr (std::is_trivially_default_constructible_v<T>) {
+      // Value-initialising a trivial T is zeroing it: one memset, where an
+      // element-by-element loop over a byte buffer showed in the profile.
+      if (n > size_) mk_memset(d + size_, 0, (n - size_) * sizeof(T));
+    } else {
+      for (size_t i = size_; i < n; ++i)
+        new (&d[i]) T();
+    }
+    for (size_t i = n; i < size_; ++i)
+      d[i].~T();
     size_ = n;
     return true;
   }
 
   void pop() { data_[--size_].~T(); }
   void clear() {
-    for (size_t i = 0; i < size_; ++i) data_[i].~T();
+    for (size_t i = 0; i < size_; ++i)
+      data_[i].~T();
     size_ = 0;
   }
   // Removes element i by moving the last one into its place (order not kept).
@@ -82,7 +93,8 @@ class Vec {
   }
   // Removes element i keeping order.
   void erase(size_t i) {
-    for (size_t j = i; j + 1 < size_; ++j) data_[j] = std::move(data_[j + 1]);
+    for (size_t j = i; j + 1 < size_; ++j)
+      data_[j] = std::move(data_[j + 1]);
     pop();
   }
 

@@ -7,6 +7,9 @@
 #include <gtest/gtest.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+
+#include <vector>
 
 #include "hosted/proc_maps.h"
 
@@ -157,6 +160,50 @@ TEST_F(PageMemoryTest, MapUnmapDoesNotLeakMappingsOrDescriptors) {
   if (!test::kSanitized) EXPECT_EQ(ReadMaps().size(), maps);
   EXPECT_EQ(test::MemfdMappings(), 0u);
   EXPECT_EQ(test::OpenDescriptors(), fds) << "memfd descriptors leaked";
+}
+
+// Whether each page of [lo, lo + n pages) is mapped (mincore).
+std::vector<bool> Resident(uintptr_t lo, size_t pages, size_t page) {
+  std::vector<unsigned char> v(pages);
+  EXPECT_EQ(mincore(reinterpret_cast<void*>(lo), pages * page, v.data()), 0);
+  std::vector<bool> out;
+  for (unsigned char c : v)
+    out.push_back((c & 1) != 0);
+  return out;
+}
+
+// Minor page faults of this process so far.
+long MinorFaults() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_minflt;
+}
+
+TEST_F(PageMemoryTest, PrefaultMakesFreshPagesPresentInBothViews) {
+  for (Prot prot : {Prot::kReadExec, Prot::kRead, Prot::kReadWrite}) {
+    Mapping m = Map(0, UINTPTR_MAX, 8 * page, prot);
+    pages.prefault(m, 2 * page, 3 * page);
+    std::vector<bool> want = {false, false, true, true, true, false, false, false};
+    EXPECT_EQ(Resident(m.alias, 8, page), want) << "alias, prot " << static_cast<int>(prot);
+    // Zero-filled still, and touching the prefaulted pages through either
+    // view faults no more.
+    long before = MinorFaults();
+    for (size_t i = 2; i < 5; ++i) {
+      EXPECT_EQ(reinterpret_cast<volatile uint8_t*>(m.base)[i * page], 0);
+      reinterpret_cast<volatile uint8_t*>(m.alias)[i * page + 1] = 1;
+    }
+    EXPECT_EQ(MinorFaults(), before) << "prot " << static_cast<int>(prot);
+    pages.unmap(m);
+  }
+}
+
+TEST_F(PageMemoryTest, PrefaultOutsideTheMappingDoesNothing) {
+  Mapping m = Map(0, UINTPTR_MAX, 2 * page, Prot::kReadExec);
+  pages.prefault(m, 2 * page, page);
+  pages.prefault(m, page, 2 * page);
+  pages.prefault(m, 0, 0);
+  EXPECT_EQ(Resident(m.alias, 2, page), std::vector<bool>({false, false}));
+  pages.unmap(m);
 }
 
 }  // namespace

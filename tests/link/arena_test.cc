@@ -54,6 +54,13 @@ class FakePages final : public PageMemory {
     return m;
   }
 
+  void prefault(const Mapping& m, size_t offset, size_t len) override {
+    EXPECT_EQ(offset % kPage, 0u) << "prefault() offset is not page-aligned";
+    EXPECT_EQ(len % kPage, 0u) << "prefault() length is not a multiple of the page size";
+    EXPECT_LE(offset + len, m.size) << "prefault() past the mapping";
+    prefaults.push_back({m.base + offset, m.base + offset + len});
+  }
+
   void unmap(const Mapping& m) override {
     auto it = std::find_if(live.begin(), live.end(), [&](const Mapping& x) {
       return x.base == m.base && x.alias == m.alias && x.size == m.size;
@@ -68,6 +75,7 @@ class FakePages final : public PageMemory {
 
   bool fail = false;
   std::vector<Call> calls;
+  std::vector<std::pair<uintptr_t, uintptr_t>> prefaults;  // [lo, hi) at base
   std::vector<Mapping> live;
   std::map<uintptr_t, Prot> prot_at;  // by base
   int unmaps = 0;
@@ -107,6 +115,26 @@ TEST_F(ArenaTest, FirstAllocationMapsOneChunkOfTheClassProtection) {
   EXPECT_EQ(s.used, 100u);
   EXPECT_EQ(s.mapped, kChunk);
   EXPECT_EQ(s.chunks, 1u);
+}
+
+TEST_F(ArenaTest, FreshPagesArePrefaultedOnceWhenFirstHandedOut) {
+  using Span = std::pair<uintptr_t, uintptr_t>;
+  Block a = Alloc(100, 16, Class::kText);  // the chunk's first page
+  ASSERT_EQ(pages.prefaults, std::vector<Span>({{a.base, a.base + kPage}}));
+  Block b = Alloc(200, 16, Class::kText);  // same page: nothing new
+  EXPECT_EQ(pages.prefaults.size(), 1u);
+  Block c = Alloc(2 * kPage, 16, Class::kText);  // from the first page into the third
+  ASSERT_EQ(pages.prefaults.size(), 2u);
+  EXPECT_EQ(pages.prefaults[1], Span(a.base + kPage, a.base + 3 * kPage));
+  // Space given back and handed out again is present already.
+  arena.free(c);
+  arena.free(b);
+  Alloc(2 * kPage, 16, Class::kText);
+  EXPECT_EQ(pages.prefaults.size(), 2u);
+  // Every class, every chunk: a new chunk's first page is fresh again.
+  Block d = Alloc(64, 8, Class::kData);
+  ASSERT_EQ(pages.prefaults.size(), 3u);
+  EXPECT_EQ(pages.prefaults[2], Span(d.base, d.base + kPage));
 }
 
 TEST_F(ArenaTest, EachClassGetsChunksWithItsOwnProtection) {

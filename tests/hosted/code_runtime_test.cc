@@ -1,0 +1,104 @@
+// Tests of hosted/code_runtime.h's sync_code(): code written through the
+// alias is what runs at the executing view, even over a page a debugger
+// copied (as ptrace does when it writes a breakpoint), and pages are left
+// mapped (or mapped in one request) so that calls into new code do not
+// fault page by page.
+#include "hosted/code_runtime.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <vector>
+
+#include "hosted/page_memory.h"
+
+namespace mk::hosted {
+namespace {
+
+// mov $imm32, %eax; ret
+void WriteReturn(uintptr_t at, uint32_t imm) {
+  uint8_t code[6] = {0xb8, 0, 0, 0, 0, 0xc3};
+  memcpy(code + 1, &imm, 4);
+  memcpy(reinterpret_cast<void*>(at), code, sizeof code);
+}
+
+int Call(uintptr_t at) {
+  return reinterpret_cast<int (*)()>(at)();
+}
+
+long MinorFaults() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_minflt;
+}
+
+bool Resident(uintptr_t at, size_t page) {
+  unsigned char v = 0;
+  EXPECT_EQ(mincore(reinterpret_cast<void*>(at & ~(page - 1)), page, &v), 0);
+  return (v & 1) != 0;
+}
+
+class SyncCodeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Result<Mapping> m = pages.map(0, UINTPTR_MAX, 4 * page, Prot::kReadExec);
+    ASSERT_TRUE(m.ok()) << m.error().message();
+    map = m.value();
+  }
+  void TearDown() override { pages.unmap(map); }
+
+  LinuxPageMemory pages;
+  HostRuntime runtime;
+  const size_t page = pages.page_size();
+  Mapping map;
+};
+
+TEST_F(SyncCodeTest, FreshCodeRunsAndIsMappedWithoutFaults) {
+  WriteReturn(map.alias + page + 16, 1);
+  runtime.sync_code(map.base + page + 16, 6);
+  EXPECT_TRUE(Resident(map.base + page, page)) << "sync_code left the new page unmapped";
+  long before = MinorFaults();
+  EXPECT_EQ(Call(map.base + page + 16), 1);
+  EXPECT_EQ(MinorFaults(), before);
+}
+
+TEST_F(SyncCodeTest, RewrittenCodeRunsAndStaysMapped) {
+  WriteReturn(map.alias, 1);
+  runtime.sync_code(map.base, 6);
+  EXPECT_EQ(Call(map.base), 1);
+  // Unloaded and loaded again at the same place: the page is the memfd's
+  // page already, nothing to drop or map.
+  WriteReturn(map.alias, 2);
+  runtime.sync_code(map.base, 6);
+  long before = MinorFaults();
+  EXPECT_EQ(Call(map.base), 2);
+  EXPECT_EQ(MinorFaults(), before) << "a page nobody copied was dropped";
+}
+
+TEST_F(SyncCodeTest, PageADebuggerCopiedIsDroppedForTheNewCode) {
+  WriteReturn(map.alias, 1);
+  runtime.sync_code(map.base, 6);
+  ASSERT_EQ(Call(map.base), 1);
+  // What a debugger's breakpoint does: a forced write to the executing view
+  // (ptrace and /proc/PID/mem alike), which makes the page this process's
+  // own copy.
+  int fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  uint8_t imm = 7;
+  ASSERT_EQ(pwrite(fd, &imm, 1, static_cast<off_t>(map.base + 1)), 1);
+  close(fd);
+  ASSERT_EQ(Call(map.base), 7);
+  // The alias does not see the copy, and the copy does not see the alias...
+  WriteReturn(map.alias, 3);
+  ASSERT_EQ(Call(map.base), 7);
+  // ...until sync_code drops it.
+  runtime.sync_code(map.base, 6);
+  EXPECT_EQ(Call(map.base), 3);
+}
+
+}  // namespace
+}  // namespace mk::hosted
