@@ -1,9 +1,13 @@
 #include "hosted/code_runtime.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+
+#include <atomic>
 
 #include "hosted/gdb_jit.h"
 #include "hosted/malloc_allocator.h"
@@ -58,9 +62,18 @@ PageStates page_states(int fd, uintptr_t lo, uintptr_t hi, uintptr_t page) {
 
 }  // namespace
 
+// Counts fork()s in this process's line: an open pagemap keeps describing
+// the process that opened it, so a child must open its own.
+std::atomic<unsigned> g_forks{0};
+
 HostRuntime::HostRuntime() {
+  static const bool counting = [] {
+    pthread_atfork(nullptr, nullptr, [] { g_forks.fetch_add(1, std::memory_order_relaxed); });
+    return true;
+  }();
+  (void)counting;
+  pagemap_forks_ = g_forks.load(std::memory_order_relaxed);
   pagemap_fd_ = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-  pagemap_pid_ = getpid();
 }
 
 HostRuntime::~HostRuntime() {
@@ -71,14 +84,13 @@ HostRuntime::~HostRuntime() {
 }
 
 int HostRuntime::pagemap() {
-  // An open pagemap keeps describing the process that opened it: a child of
-  // fork() must open its own.
-  int pid = getpid();
+  unsigned forks = g_forks.load(std::memory_order_relaxed);
+  if (forks == pagemap_forks_) return pagemap_fd_;
   std::lock_guard<std::mutex> g(mu_);
-  if (pid != pagemap_pid_) {
+  if (forks != pagemap_forks_) {
     if (pagemap_fd_ >= 0) close(pagemap_fd_);
     pagemap_fd_ = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-    pagemap_pid_ = pid;
+    pagemap_forks_ = forks;
   }
   return pagemap_fd_;
 }
@@ -92,7 +104,7 @@ void HostRuntime::deregister_eh_frame(uintptr_t begin) {
   __deregister_frame(reinterpret_cast<void*>(begin));
 }
 
-void HostRuntime::sync_code(uintptr_t begin, size_t size) {
+void HostRuntime::sync_code(uintptr_t begin, size_t size, uintptr_t written) {
   // Data cache clean and instruction cache invalidate by address where the
   // machine needs them (aarch64, riscv64); nothing on x86_64. By the
   // executing address: the caches see the alias's writes there too.
@@ -121,11 +133,25 @@ void HostRuntime::sync_code(uintptr_t begin, size_t size) {
   // page a debugger wrote is this process's own copy, blind to what was just
   // written into the same page: drop such copies, so that the page reads
   // through to the memfd again. The debugger puts its breakpoints back when
-  // it stops for the file's registration (register_debug). Only pages that
-  // are such copies are dropped (pagemap says which; when it cannot, all
-  // are), and pages not mapped yet are mapped now, in one request, rather
-  // than fault in one by one on the first calls into the file. Without a
-  // debugger, in steady state, this is one read of pagemap and nothing else.
+  // it stops for the file's registration (register_debug). Only when there
+  // is such a copy is anything dropped, and pages not mapped yet are mapped
+  // in one request rather than fault in one by one on the first calls.
+  //
+  // A small range is checked directly: the executing view must show what
+  // was written (reading it also maps an absent page). Equal bytes in a
+  // copied page are harmless: every later write into the page is checked
+  // the same way. A large range asks pagemap which pages are copies or
+  // absent, one system call for up to 64 pages. Without a debugger, in
+  // steady state, this costs one compare or one read of pagemap.
+  constexpr size_t kCompareLimit = 16 * 1024;
+  if (size <= kCompareLimit) {
+    if (memcmp(reinterpret_cast<const void*>(begin), reinterpret_cast<const void*>(written),
+               size) == 0)
+      return;
+    madvise(at, hi - lo, MADV_DONTNEED);
+    (void)madvise(at, hi - lo, MADV_POPULATE_READ);
+    return;
+  }
   PageStates st = page_states(pagemap(), lo, hi, page);
   if (!st.known || st.copied) madvise(at, hi - lo, MADV_DONTNEED);
   if (!st.known || st.copied || st.absent) (void)madvise(at, hi - lo, MADV_POPULATE_READ);

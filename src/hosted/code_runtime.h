@@ -26,7 +26,7 @@ class HostRuntime final : public CodeRuntime {
   void register_debug(const link::LinkerFile& file, const elf::ValidatedObject* const* objects,
                       size_t count) override;
   void unregister_debug(const link::LinkerFile& file) override;
-  void sync_code(uintptr_t begin, size_t size) override;
+  void sync_code(uintptr_t begin, size_t size, uintptr_t written) override;
 
  private:
   int pagemap();  // this process's /proc/self/pagemap, or -1
@@ -34,7 +34,7 @@ class HostRuntime final : public CodeRuntime {
   std::mutex mu_;
   std::unordered_map<const link::LinkerFile*, GdbJitEntry*> debug_;
   int pagemap_fd_ = -1;
-  int pagemap_pid_ = 0;  // the process pagemap_fd_ describes (a fork must reopen it)
+  unsigned pagemap_forks_ = 0;  // fork generation pagemap_fd_ describes (a child must reopen it)
 };
 
 }  // namespace mk::hosted

@@ -261,6 +261,11 @@ Result<void> build_debug_object(const link::LinkerFile& file, const ValidatedObj
   }
 
   symtab::SymbolTableWriter symbols(alloc);
+  size_t name_bytes = 0;
+  for (const link::FileSymbol& s : file.symbols)
+    name_bytes += strlen(s.name) + 1;
+  if (!symbols.reserve(file.symbols.size(), name_bytes))
+    return Error(Errc::kNoMemory, "debug object: out of memory for symbols");
   for (const link::FileSymbol& s : file.symbols) {
     uint32_t section = symtab::kAbsolute;
     uint64_t value = s.addr;

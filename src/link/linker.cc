@@ -229,7 +229,7 @@ Result<LinkerFile*> Linker::link(const LinkRequest& req) {
     if (runtime_ != nullptr) {
       for (Class c : {Class::kText, Class::kInitText}) {
         const Block& b = f->blocks[static_cast<int>(c)];
-        if (b.size != 0) runtime_->sync_code(b.base, b.size);
+        if (b.size != 0) runtime_->sync_code(b.base, b.size, b.alias);
       }
     }
     MK_TRY(job.collect_symbols());

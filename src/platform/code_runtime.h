@@ -18,12 +18,12 @@
 //   the load: a debugger that cannot be told is not a reason to refuse a
 //   module. unregister_debug() is called for every file before its memory
 //   is freed, registered or not.
-// - sync_code(begin, size) is called once the linker has written code
-//   (through the writable alias) that will run at [begin, begin + size), before
-//   any of it runs: the instruction side must see the new bytes (cache
-//   maintenance on aarch64 and riscv64, hosted: __builtin___clear_cache;
-//   hosted on every machine, the executing view's pages a debugger has
-//   copied are dropped: hosted/page_memory.cc).
+// - sync_code(begin, size, written) is called once the linker has written
+//   code (through the writable alias, at `written`) that will run at
+//   [begin, begin + size), before any of it runs: the instruction side must
+//   see the new bytes (cache maintenance on aarch64 and riscv64, hosted:
+//   __builtin___clear_cache; hosted on every machine, the executing view's
+//   pages a debugger has copied are dropped: hosted/page_memory.cc).
 // - All may be no-ops in a kernel that has no unwinder, no atexit or no
 //   debugger.
 #pragma once
@@ -48,7 +48,7 @@ class CodeRuntime {
   virtual void register_debug(const link::LinkerFile& file,
                               const elf::ValidatedObject* const* objects, size_t count) {}
   virtual void unregister_debug(const link::LinkerFile& file) {}
-  virtual void sync_code(uintptr_t begin, size_t size) {}
+  virtual void sync_code(uintptr_t begin, size_t size, uintptr_t written) {}
 
  protected:
   ~CodeRuntime() = default;

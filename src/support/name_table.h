@@ -30,10 +30,13 @@ class NameTable {
 
   explicit NameTable(Allocator& a) : slots_(a) {}
 
-  // Ensures room for n entries without growing again.
+  // Ensures room for n entries without growing again. A table sized this
+  // way is exactly as large as n needs (at least 4 slots): the linker sizes
+  // each file's table once, and a module with one export should not carry
+  // sixteen slots.
   [[nodiscard]] bool reserve(size_t n) {
     if (n > SIZE_MAX / 4) return false;  // 2n rounded up to a power of two would wrap
-    size_t want = 16;
+    size_t want = 4;
     while (want < n * 2)
       want *= 2;
     return want <= slots_.size() || rehash(want);

@@ -150,29 +150,36 @@ Result<void> ElfImageWriter::write(uint16_t type, uint16_t machine, Vec<uint8_t>
 
 // ---- SymbolTableWriter ----
 
-SymbolTableWriter::SymbolTableWriter(Allocator& a)
-    : names_(a), locals_(a), globals_(a), table_(a), shndx_(a) {}
+SymbolTableWriter::SymbolTableWriter(Allocator& a) : names_(a), pending_(a), table_(a), shndx_(a) {}
+
+bool SymbolTableWriter::reserve(size_t n, size_t name_bytes) {
+  return pending_.reserve(pending_.size() + n) && names_.grow(names_.size() + 1 + name_bytes);
+}
 
 Result<void> SymbolTableWriter::add(const char* name, uint64_t value, uint64_t size, uint8_t type,
                                     uint8_t bind, uint8_t visibility, uint32_t section) {
   uint32_t n = MK_TRY(names_.add(name));
   Pending p{n, st_info(bind, type), static_cast<uint8_t>(visibility & 3), section, value, size};
-  if (!(bind == STB_LOCAL ? locals_ : globals_).push(p))
-    return Error(Errc::kNoMemory, "ELF image: out of memory for symbols");
+  if (!pending_.push(p)) return Error(Errc::kNoMemory, "ELF image: out of memory for symbols");
+  locals_ += bind == STB_LOCAL;
   return Ok();
 }
 
 Result<void> SymbolTableWriter::emit(ElfImageWriter& image) {
-  size_t n = 1 + locals_.size() + globals_.size();
+  size_t n = 1 + pending_.size();
   if (n > UINT32_MAX) return Error(Errc::kRange, "ELF image: too many symbols");
   table_.clear();
   shndx_.clear();
   if (!table_.reserve(n)) return Error(Errc::kNoMemory, "ELF image: out of memory for symbols");
   (void)table_.push(Sym{});
   bool extended = false;
-  const Vec<Pending>* groups[2] = {&locals_, &globals_};
-  for (const Vec<Pending>* group : groups) {
-    for (const Pending& p : *group) {
+  // Locals first (the gABI's rule), then the others, each in the order added.
+  auto in_group = [](const Pending& p, int group) {
+    return (st_bind(p.info) == STB_LOCAL) == (group == 0);
+  };
+  for (int group = 0; group < 2; ++group) {
+    for (const Pending& p : pending_) {
+      if (!in_group(p, group)) continue;
       Sym s{};
       s.name = p.name;
       s.info = p.info;
@@ -193,8 +200,9 @@ Result<void> SymbolTableWriter::emit(ElfImageWriter& image) {
   if (extended) {
     if (!shndx_.resize(n)) return Error(Errc::kNoMemory, "ELF image: out of memory for symbols");
     size_t i = 1;
-    for (const Vec<Pending>* group : groups)
-      for (const Pending& p : *group) {
+    for (int group = 0; group < 2; ++group)
+      for (const Pending& p : pending_) {
+        if (!in_group(p, group)) continue;
         shndx_[i++] = p.section != kAbsolute && p.section >= SHN_LORESERVE ? p.section : 0;
       }
   }
@@ -213,7 +221,7 @@ Result<void> SymbolTableWriter::emit(ElfImageWriter& image) {
   symtab.data = reinterpret_cast<const uint8_t*>(table_.begin());
   symtab.size = n * sizeof(Sym);
   symtab.link = strndx;
-  symtab.info = static_cast<uint32_t>(1 + locals_.size());
+  symtab.info = static_cast<uint32_t>(1 + locals_);
   symtab.align = 8;
   symtab.entsize = sizeof(Sym);
   uint32_t symndx = MK_TRY(image.add(symtab));

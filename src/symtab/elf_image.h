@@ -36,8 +36,7 @@ class StringTableWriter {
   const uint8_t* data() const { return reinterpret_cast<const uint8_t*>(bytes_.begin()); }
   size_t size() const { return bytes_.size(); }
 
- private:
-  [[nodiscard]] bool grow(size_t n);
+  [[nodiscard]] bool grow(size_t n);  // capacity for n bytes in all
 
   Vec<char> bytes_;
   size_t cap_ = 0;
@@ -96,7 +95,11 @@ class SymbolTableWriter {
   // alive until the image is written.
   [[nodiscard]] Result<void> emit(ElfImageWriter& image);
 
-  size_t count() const { return locals_.size() + globals_.size(); }
+  size_t count() const { return pending_.size(); }
+
+  // Room for n symbols whose names take name_bytes (NULs included), so that
+  // adding them allocates nothing more. Only a hint: false when out of memory.
+  [[nodiscard]] bool reserve(size_t n, size_t name_bytes);
 
  private:
   struct Pending {
@@ -108,8 +111,8 @@ class SymbolTableWriter {
     uint64_t size;
   };
   StringTableWriter names_;
-  Vec<Pending> locals_;
-  Vec<Pending> globals_;
+  Vec<Pending> pending_;  // in the order added; emit() lists the locals first
+  size_t locals_ = 0;
   Vec<elf::Sym> table_;
   Vec<uint32_t> shndx_;
 };

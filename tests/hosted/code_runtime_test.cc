@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <vector>
@@ -36,6 +37,16 @@ long MinorFaults() {
   return u.ru_minflt;
 }
 
+// What a debugger's breakpoint does: a forced write to the executing view
+// (ptrace and /proc/PID/mem alike), which makes the page this process's own
+// copy.
+void DebuggerWrites(uintptr_t at, uint8_t byte) {
+  int fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(pwrite(fd, &byte, 1, static_cast<off_t>(at)), 1);
+  close(fd);
+}
+
 bool Resident(uintptr_t at, size_t page) {
   unsigned char v = 0;
   EXPECT_EQ(mincore(reinterpret_cast<void*>(at & ~(page - 1)), page, &v), 0);
@@ -44,8 +55,12 @@ bool Resident(uintptr_t at, size_t page) {
 
 class SyncCodeTest : public ::testing::Test {
  protected:
+  // Enough for a range sync_code checks through pagemap rather than by
+  // comparing bytes (over 16 KiB).
+  static constexpr size_t kPages = 8;
+
   void SetUp() override {
-    Result<Mapping> m = pages.map(0, UINTPTR_MAX, 4 * page, Prot::kReadExec);
+    Result<Mapping> m = pages.map(0, UINTPTR_MAX, kPages * page, Prot::kReadExec);
     ASSERT_TRUE(m.ok()) << m.error().message();
     map = m.value();
   }
@@ -59,7 +74,7 @@ class SyncCodeTest : public ::testing::Test {
 
 TEST_F(SyncCodeTest, FreshCodeRunsAndIsMappedWithoutFaults) {
   WriteReturn(map.alias + page + 16, 1);
-  runtime.sync_code(map.base + page + 16, 6);
+  runtime.sync_code(map.base + page + 16, 6, map.alias + page + 16);
   EXPECT_TRUE(Resident(map.base + page, page)) << "sync_code left the new page unmapped";
   long before = MinorFaults();
   EXPECT_EQ(Call(map.base + page + 16), 1);
@@ -68,12 +83,12 @@ TEST_F(SyncCodeTest, FreshCodeRunsAndIsMappedWithoutFaults) {
 
 TEST_F(SyncCodeTest, RewrittenCodeRunsAndStaysMapped) {
   WriteReturn(map.alias, 1);
-  runtime.sync_code(map.base, 6);
+  runtime.sync_code(map.base, 6, map.alias);
   EXPECT_EQ(Call(map.base), 1);
   // Unloaded and loaded again at the same place: the page is the memfd's
   // page already, nothing to drop or map.
   WriteReturn(map.alias, 2);
-  runtime.sync_code(map.base, 6);
+  runtime.sync_code(map.base, 6, map.alias);
   long before = MinorFaults();
   EXPECT_EQ(Call(map.base), 2);
   EXPECT_EQ(MinorFaults(), before) << "a page nobody copied was dropped";
@@ -81,23 +96,73 @@ TEST_F(SyncCodeTest, RewrittenCodeRunsAndStaysMapped) {
 
 TEST_F(SyncCodeTest, PageADebuggerCopiedIsDroppedForTheNewCode) {
   WriteReturn(map.alias, 1);
-  runtime.sync_code(map.base, 6);
+  runtime.sync_code(map.base, 6, map.alias);
   ASSERT_EQ(Call(map.base), 1);
-  // What a debugger's breakpoint does: a forced write to the executing view
-  // (ptrace and /proc/PID/mem alike), which makes the page this process's
-  // own copy.
-  int fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
-  ASSERT_GE(fd, 0);
-  uint8_t imm = 7;
-  ASSERT_EQ(pwrite(fd, &imm, 1, static_cast<off_t>(map.base + 1)), 1);
-  close(fd);
+  DebuggerWrites(map.base + 1, 7);
   ASSERT_EQ(Call(map.base), 7);
   // The alias does not see the copy, and the copy does not see the alias...
   WriteReturn(map.alias, 3);
   ASSERT_EQ(Call(map.base), 7);
   // ...until sync_code drops it.
-  runtime.sync_code(map.base, 6);
+  runtime.sync_code(map.base, 6, map.alias);
   EXPECT_EQ(Call(map.base), 3);
+}
+
+TEST_F(SyncCodeTest, LargeRangeDropsOnlyWhatADebuggerCopied) {
+  // A file's text over all the pages; a debugger copied the third one.
+  const size_t size = kPages * page;
+  for (size_t i = 0; i < kPages; ++i)
+    WriteReturn(map.alias + i * page, static_cast<uint32_t>(i));
+  runtime.sync_code(map.base, size, map.alias);
+  for (size_t i = 0; i < kPages; ++i)
+    ASSERT_EQ(Call(map.base + i * page), static_cast<int>(i));
+  DebuggerWrites(map.base + 2 * page + 1, 99);
+  ASSERT_EQ(Call(map.base + 2 * page), 99);
+  // New code everywhere: the copied page shows it after sync_code...
+  for (size_t i = 0; i < kPages; ++i)
+    WriteReturn(map.alias + i * page, static_cast<uint32_t>(100 + i));
+  runtime.sync_code(map.base, size, map.alias);
+  for (size_t i = 0; i < kPages; ++i)
+    EXPECT_EQ(Call(map.base + i * page), static_cast<int>(100 + i)) << "page " << i;
+  // ...and once nothing is copied, nothing is dropped.
+  runtime.sync_code(map.base, size, map.alias);
+  long before = MinorFaults();
+  for (size_t i = 0; i < kPages; ++i)
+    EXPECT_EQ(Call(map.base + i * page), static_cast<int>(100 + i));
+  EXPECT_EQ(MinorFaults(), before);
+}
+
+TEST_F(SyncCodeTest, LargeFreshRangeIsMappedInOneGo) {
+  const size_t size = kPages * page;
+  for (size_t i = 0; i < kPages; ++i)
+    WriteReturn(map.alias + i * page, static_cast<uint32_t>(i));
+  runtime.sync_code(map.base, size, map.alias);
+  long before = MinorFaults();
+  for (size_t i = 0; i < kPages; ++i)
+    EXPECT_EQ(Call(map.base + i * page), static_cast<int>(i));
+  EXPECT_EQ(MinorFaults(), before) << "pages of the executing view were left to fault in";
+}
+
+TEST_F(SyncCodeTest, AForkedChildSeesItsOwnPages) {
+  // pagemap is per process: a child (as the benchmark's and the tests'
+  // helpers fork) must not judge its pages by its parent's.
+  const size_t size = kPages * page;
+  for (size_t i = 0; i < kPages; ++i)
+    WriteReturn(map.alias + i * page, static_cast<uint32_t>(i));
+  runtime.sync_code(map.base, size, map.alias);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    // The child's own copy of a page (what a debugger of the child does).
+    DebuggerWrites(map.base + page + 1, 55);
+    for (size_t i = 0; i < kPages; ++i)
+      WriteReturn(map.alias + i * page, static_cast<uint32_t>(200 + i));
+    runtime.sync_code(map.base, size, map.alias);
+    _exit(Call(map.base + page) == 201 ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 }  // namespace

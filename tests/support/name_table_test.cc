@@ -122,6 +122,22 @@ TEST(NameTable, FirstInsertCanFail) {
   EXPECT_EQ(t.find("x"), nullptr);
 }
 
+TEST(NameTable, ReserveSizesSmallTablesExactly) {
+  // One entry: four slots (half load), not the sixteen growth starts with.
+  TestAllocator alloc;
+  NameTable t(alloc);
+  ASSERT_TRUE(t.reserve(1));
+  EXPECT_EQ(alloc.live_bytes(), 4 * sizeof(NameTable::Slot));
+  NameTable::Slot* existing = nullptr;
+  ASSERT_TRUE(t.insert("only", name_hash("only"), 7, &existing));
+  ASSERT_TRUE(t.reserve(2));
+  ASSERT_TRUE(t.insert("second", name_hash("second"), 8, &existing));
+  EXPECT_EQ(alloc.allocations(), 1u);  // two entries fit four slots at half load
+  EXPECT_EQ(t.find("only")->value, 7u);
+  EXPECT_EQ(t.find("second")->value, 8u);
+  EXPECT_EQ(t.find("third"), nullptr);
+}
+
 TEST(NameTable, ReserveAvoidsGrowth) {
   TestAllocator alloc;
   NameTable t(alloc);
