@@ -297,6 +297,22 @@ void serve(State* s) {
   free(buf.mem);
 }
 
+// libfuse runs fusermount3 to mount as an ordinary user, and always for
+// auto_unmount (its helper stays behind to unmount when we die).
+bool have_fusermount() {
+  if (access("/usr/bin/fusermount3", X_OK) == 0) return true;
+  const char* path = getenv("PATH");
+  std::string dirs = path != nullptr ? path : "";
+  for (size_t start = 0; start <= dirs.size();) {
+    size_t end = dirs.find(':', start);
+    if (end == std::string::npos) end = dirs.size();
+    std::string dir = dirs.substr(start, end - start);
+    if (!dir.empty() && access((dir + "/fusermount3").c_str(), X_OK) == 0) return true;
+    start = end + 1;
+  }
+  return false;
+}
+
 }  // namespace
 
 std::string fuse_unavailable_reason() {
@@ -306,6 +322,9 @@ std::string fuse_unavailable_reason() {
   if (access("/dev/fuse", R_OK | W_OK) != 0)
     return "/dev/fuse is not readable and writable by this user (uid " + std::to_string(getuid()) +
            ")";
+  if (geteuid() != 0 && !have_fusermount())
+    return "fusermount3 is missing (install fuse3: scripts/deps.sh), and only root mounts without "
+           "it";
   return "";
 }
 
@@ -335,7 +354,9 @@ std::unique_ptr<FuseDevfs> FuseDevfs::mount(Devfs& devfs, const std::string& dir
   clock_gettime(CLOCK_REALTIME, &s->mounted_at);
   std::string opts = "fsname=modkit-devfs,subtype=devfs,default_permissions";
   if (options.allow_other) opts += ",allow_other";
-  if (options.auto_unmount) opts += ",auto_unmount";
+  // Root without fusermount3 mounts directly, at the price of no cleanup
+  // after a crash.
+  if (options.auto_unmount && have_fusermount()) opts += ",auto_unmount";
   const char* argv[] = {"modkit-devfs", "-o", opts.c_str(), nullptr};
   fuse_args args = FUSE_ARGS_INIT(3, const_cast<char**>(argv));
   fuse_operations ops = make_ops();

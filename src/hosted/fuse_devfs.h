@@ -29,7 +29,7 @@
 namespace mk::hosted {
 
 struct FuseDevfsOptions {
-  int threads = 2;
+  int threads = 4;  // each Device call that sleeps holds one
   bool auto_unmount = true;
   // Let other users in (as root only; ordinary users need user_allow_other in
   // /etc/fuse.conf). The kernel then checks each node's mode, owner and group.

@@ -101,7 +101,9 @@ class FuseDevfsTest : public ::testing::Test {
     fs = Devfs::create(alloc, threads);
     ASSERT_NE(fs, nullptr);
     std::string error;
-    mount = FuseDevfs::mount(*fs, dir, FuseDevfsOptions{}, &error);
+    FuseDevfsOptions options;
+    options.allow_other = geteuid() == 0;  // as modkitd mounts it
+    mount = FuseDevfs::mount(*fs, dir, options, &error);
     if (mount == nullptr) GTEST_SKIP() << "mounting FUSE is impossible here: " << error;
   }
   void TearDown() override {
@@ -228,6 +230,32 @@ TEST_F(FuseDevfsTest, ErrorsReachProgramsAsErrno) {
   o = sh("/bin/echo x > ro");
   EXPECT_NE(o.exit_code, 0);
   EXPECT_NE(o.err.find("No such device"), std::string::npos) << o.err;
+}
+
+// Another user reaches the mount (allow_other) and the node's mode decides.
+TEST_F(FuseDevfsTest, ModesOwnersAndGroupsApplyToOtherUsers) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root (to mount with allow_other and switch users)";
+  node("public", &hello, 0644);
+  node("private", &hello, 0600);
+  node("group", &hello, 0640, 0, 4242);
+  node("theirs", &buf, 0600, 4343, 0);
+  auto as = [&](const std::string& ids, const std::string& line) {
+    return sh("setpriv " + ids + " --clear-groups sh -c '" + line + "'");
+  };
+  const std::string nobody = "--reuid=4343 --regid=4343";
+  Outcome o = as(nobody, "cat public");
+  EXPECT_TRUE(o.Succeeded()) << o.Status() << o.err;
+  EXPECT_EQ(o.out, "hello, devfs\n");
+  o = as(nobody, "cat private");
+  EXPECT_EQ(o.exit_code, 1);
+  EXPECT_NE(o.err.find("Permission denied"), std::string::npos) << o.err;
+  o = as("--reuid=4343 --regid=4242", "cat group");
+  EXPECT_TRUE(o.Succeeded()) << o.Status() << o.err;
+  o = as(nobody, "cat group");
+  EXPECT_NE(o.err.find("Permission denied"), std::string::npos) << o.err;
+  o = as(nobody, "/bin/echo mine > theirs && cat theirs");
+  EXPECT_TRUE(o.Succeeded()) << o.Status() << o.err;
+  EXPECT_EQ(o.out, "mine\n");
 }
 
 TEST_F(FuseDevfsTest, IoctlAndPollReachTheDevice) {
