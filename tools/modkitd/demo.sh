@@ -7,9 +7,10 @@
 #
 # Otherwise (a script, CI; or MODKIT_DEMO=script): boots modkitd on a config in
 # a temporary directory and drives it with the modkit command, showing each
-# command and checking its outcome: preload, load by name with dependencies,
-# stat -v, graph, an unload refused while in use, a cascade, the log, and an
-# orderly shutdown. Exits 0 when everything behaved, 1 otherwise.
+# command and checking its outcome: signed modules (keygen, sign, enforce),
+# preload, load by name with dependencies, stat -v, graph, an unsigned module
+# refused, an unload refused while in use, a cascade, the log, and an orderly
+# shutdown. Exits 0 when everything behaved, 1 otherwise.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -52,14 +53,27 @@ step() {
   [[ $rc -eq $want ]] || fail "\`$*\` exited $rc, expected $want"
 }
 
+# The demo's kernel enforces module signatures: a key pair, and signed copies
+# of this build's sample modules with their hints index.
+mkdir "$tmp/modules" "$tmp/unsigned"
+cp "$modules"/*.ko "$tmp/modules/"
+cp "$modules/veto.ko" "$tmp/unsigned/veto.ko"
+"$build/tools/modkit/modkit" keygen -o "$tmp/demo.key" || fail "modkit keygen failed"
+for ko in "$tmp/modules"/*.ko; do
+  "$build/tools/modkit/modkit" sign --key "$tmp/demo.key" "$ko" || fail "modkit sign $ko failed"
+done
+"$build/tools/modkit/modkit" xref "$tmp/modules" || fail "modkit xref failed"
+modules=$tmp/modules
+
 cat >"$tmp/modkitd.conf" <<EOF
-# The demo's kernel: the sample modules of this build.
+# The demo's kernel: the sample modules of this build, signed with demo.key.
 module_path = $modules
 preload = counter
 preload = hello greeting=world   # parameters are parsed, and reported as not supported yet
 devfs = $tmp/dev
 socket = $tmp/modkitd.sock
-signature_policy = warn
+signature_policy = enforce
+trusted_key = $tmp/demo.key.pub
 EOF
 export MODKIT_SOCKET=$tmp/modkitd.sock
 
@@ -101,6 +115,11 @@ if mountpoint -q "$tmp/dev"; then
 else
   echo "# devfs is not mounted here (no FUSE; modkit log says why)."
 fi
+
+echo
+echo "# signature_policy is enforce: a module that is not signed by a trusted key"
+echo "# is refused (exit 1) before anything reads it (modkit sign --key KEY signs one)."
+step 1 modkit load "$tmp/unsigned/veto.ko"
 
 echo
 echo "# chain_base is in use by chain_mid: refused (exit 1), naming the holder."
