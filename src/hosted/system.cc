@@ -9,6 +9,7 @@
 #include "elf/elf.h"
 #include "hosted/symbols.h"
 #include "modkit/module.h"
+#include "modkit/service.h"
 
 // The static modules' metadata: GNU ld defines these around the output
 // section `modkit_modinfo` when the program links any module in. Weak: a
@@ -54,13 +55,34 @@ System::System(SystemConfig config)
       linker_(arena_, alloc_, &runtime_, reinterpret_cast<uintptr_t>(&anchor)),
       symbols_(alloc_),
       registry_(module::RegistryDeps{&alloc_, &threads_, &linker_, &symbols_, &source_,
-                                     &System::log_thunk, this, verifier_.get()}) {}
+                                     &System::log_thunk, this, verifier_.get()}) {
+  devfs_ = Devfs::create(alloc_, threads_);
+  service::ServicesDeps sd;
+  sd.base = service::RegistrationsDeps{&alloc_, &threads_,          &registry_, &System::log_thunk,
+                                       this,    &System::defer_put, this};
+  sd.devfs = devfs_;
+  services_ = std::make_unique<service::Services>(sd);
+  if (!services_->attach()) add_log("kernel: the service layer could not attach to the registry");
+}
+
+// A put that would run a deferred unload inside a device call: done on a
+// thread of its own (joined at shutdown).
+void System::defer_put(void* ctx, module::Module* m) {
+  auto* self = static_cast<System*>(ctx);
+  std::lock_guard<std::mutex> g(self->deferred_mu_);
+  self->deferred_.emplace_back([self, m] { self->registry_.put(m); });
+}
 
 System::~System() {
   shutdown();
+  // Nodes left (static modules' devices, /ksyms) go first: closing their
+  // opens still reaches the service layer.
   if (ksyms_node_ != nullptr) devfs_->destroy_node(ksyms_node_);
+  if (devfs_ != nullptr) Devfs::destroy(devfs_);
+  devfs_ = nullptr;
   ksyms_.reset();
-  Devfs::destroy(devfs_);
+  join_deferred();
+  services_.reset();
   std::lock_guard<std::mutex> g(g_current_mu);
   if (g_current == this) g_current = nullptr;
 }
@@ -96,6 +118,18 @@ Result<module::File*> System::boot() {
       {"mk_module_name", reinterpret_cast<void*>(&mk_module_name)},
       {"mk_printf", reinterpret_cast<void*>(&mk_printf)},
       {"mk_module_load", reinterpret_cast<void*>(&mk_module_load)},
+      // The service KPI (hosted/service_kpi.cc).
+      {"mk_cdev_create", reinterpret_cast<void*>(&mk_cdev_create)},
+      {"mk_cdev_destroy", reinterpret_cast<void*>(&mk_cdev_destroy)},
+      {"mk_cdev_softc", reinterpret_cast<void*>(&mk_cdev_softc)},
+      {"mk_cdev_poll_wakeup", reinterpret_cast<void*>(&mk_cdev_poll_wakeup)},
+      {"mk_event_register", reinterpret_cast<void*>(&mk_event_register)},
+      {"mk_event_deregister", reinterpret_cast<void*>(&mk_event_deregister)},
+      {"mk_event_invoke", reinterpret_cast<void*>(&mk_event_invoke)},
+      {"mk_service_offer", reinterpret_cast<void*>(&mk_service_offer)},
+      {"mk_service_withdraw", reinterpret_cast<void*>(&mk_service_withdraw)},
+      {"mk_service_acquire", reinterpret_cast<void*>(&mk_service_acquire)},
+      {"mk_service_release", reinterpret_cast<void*>(&mk_service_release)},
       // What compilers emit calls to on their own. A C++ global with a
       // destructor registers it with __cxa_atexit against the module's
       // __dso_handle; the linker runs them (__cxa_finalize) at unload.
@@ -130,8 +164,7 @@ Result<module::File*> System::boot() {
 
 // devfs with its /ksyms node, before the static modules (which may make nodes).
 Result<void> System::boot_devfs() {
-  if (devfs_ != nullptr) return Ok();
-  devfs_ = Devfs::create(alloc_, threads_);
+  if (ksyms_node_ != nullptr) return Ok();
   if (devfs_ == nullptr) return Error(Errc::kNoMemory, "boot: out of memory for devfs");
   ksyms_ = std::make_unique<ImageDevice>(alloc_, threads_);
   MK_TRY(ksyms_->init());
@@ -154,7 +187,22 @@ void System::refresh_ksyms() {
 void System::shutdown() {
   if (!booted_ || down_) return;
   down_ = true;
+  (void)services_->events().invoke("shutdown", nullptr);
   registry_.shutdown();
+  join_deferred();
+}
+
+void System::join_deferred() {
+  for (;;) {
+    std::vector<std::thread> deferred;
+    {
+      std::lock_guard<std::mutex> g(deferred_mu_);
+      deferred.swap(deferred_);
+    }
+    if (deferred.empty()) return;
+    for (std::thread& t : deferred)
+      t.join();
+  }
 }
 
 }  // namespace mk::hosted

@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "devfs/devfs.h"
@@ -26,6 +27,7 @@
 #include "link/arena.h"
 #include "link/linker.h"
 #include "module/registry.h"
+#include "service/services.h"
 #include "symtab/kernel_symbols.h"
 
 namespace mk::hosted {
@@ -57,6 +59,9 @@ class System {
   void shutdown();
 
   module::Registry& registry() { return registry_; }
+  // The service layer (devices, event handlers, tunables, services); its
+  // character devices live in devfs().
+  service::Services& services() { return *services_; }
   symtab::ExportIndex& exports() { return symbols_.exports(); }
   symtab::AddressMap& addresses() { return symbols_.addresses(); }
   link::Arena& arena() { return arena_; }
@@ -68,9 +73,9 @@ class System {
   [[nodiscard]] Result<void> set_signature_policy(SignaturePolicy p) {
     return verifier_->set_policy(p);
   }
-  // The device namespace (devfs/devfs.h), from boot() on (static modules may
-  // make nodes in their init): services make their nodes here, modkitd mounts
-  // it (hosted/fuse_devfs.h). It holds /ksyms, the symbol image.
+  // The device namespace (devfs/devfs.h), made with the System (the service
+  // layer needs it; boot() adds /ksyms before static modules make nodes): services make their nodes
+  // here, modkitd mounts it (hosted/fuse_devfs.h). It holds /ksyms, the symbol image.
   Devfs& devfs() { return *devfs_; }
   // Rewrites /ksyms from what is loaded now. Call after each load and unload,
   // never during one (symtab/ksyms.h); failures are logged.
@@ -82,6 +87,8 @@ class System {
  private:
   static void log_thunk(void* ctx, const char* line);
   [[nodiscard]] Result<void> boot_devfs();
+  static void defer_put(void* ctx, module::Module* m);
+  void join_deferred();
 
   SystemConfig config_;
   MallocAllocator alloc_;
@@ -98,6 +105,9 @@ class System {
   Devfs* devfs_ = nullptr;
   std::unique_ptr<ImageDevice> ksyms_;
   DevfsNode* ksyms_node_ = nullptr;
+  std::unique_ptr<service::Services> services_;
+  std::mutex deferred_mu_;
+  std::vector<std::thread> deferred_;  // puts handed over by device calls
   bool booted_ = false;
   bool down_ = false;
   mutable std::mutex log_mu_;

@@ -14,7 +14,8 @@ constexpr uint8_t kFormatVersion = 1;
 constexpr uint8_t kKindModule = 1, kKindDepend = 2, kKindSysinit = 3, kKindExport = 4,
                   kKindImportNs = 5;
 constexpr uint8_t kKindDriver = 6, kKindMatch = 7;  // sdk/include/modkit/bus.h
-constexpr uint8_t kKinds = 8;  // one more than the highest kind
+constexpr uint8_t kKindTunable = 8;                 // sdk/include/modkit/service.h
+constexpr uint8_t kKinds = 9;                       // one more than the highest kind
 
 struct Header {
   uint32_t magic;
@@ -30,6 +31,9 @@ constexpr uint32_t kDependSize = kHeaderSize + 2 * kNameMax + 4 * 4;       // 15
 constexpr uint32_t kSysinitSize = kHeaderSize + kNameMax + 4 * 4 + 8 + 8;  // 104
 constexpr uint32_t kExportFixed = kHeaderSize + kNameMax + kNsMax;         // 104, then the name
 constexpr uint32_t kImportNsSize = kHeaderSize + kNameMax + kNsMax;        // 104
+constexpr uint32_t kTunableSize =
+    kHeaderSize + 2 * kNameMax + kTunableDescMax + kTunableDefaultMax + 4 + 4 + 8;  // 344
+static_assert(kTunableAddrOffset == kTunableSize - 8);
 constexpr uint32_t kDriverSize = kHeaderSize + kNameMax + 2 * kShortNameMax + 8;           // 144
 constexpr uint32_t kMatchSize = kHeaderSize + kNameMax + kShortNameMax + 16 + kCompatMax;  // 184
 static_assert(kModuleHandlerOffset == kModuleSize - 16);
@@ -179,6 +183,9 @@ Result<Record> decode(const Context& c, uint32_t si, uint64_t off) {
     case kKindMatch:
       kind_name = "match";
       break;
+    case kKindTunable:
+      kind_name = "tunable";
+      break;
     default:
       return Error(Errc::kMalformed, "%s: record kind %u is unknown", where(p).text, h.kind);
   }
@@ -317,6 +324,34 @@ Result<Record> decode(const Context& c, uint32_t si, uint64_t off) {
       }
       break;
     }
+    case kKindTunable: {
+      MK_TRY(exact(kTunableSize));
+      r.module = MK_TRY(name_field(p, span, at, kNameMax, "tunable's module name", false));
+      r.name = MK_TRY(name_field(p, span, at + kNameMax, kNameMax, "tunable name", false));
+      uint64_t text = at + 2 * kNameMax;
+      if (!has_nul(reinterpret_cast<const char*>(span.data() + text), kTunableDescMax))
+        return Error(Errc::kMalformed,
+                     "%s: tunable `%s' description is not NUL-terminated within its %u bytes",
+                     where(p).text, r.name, kTunableDescMax);
+      if (!has_nul(reinterpret_cast<const char*>(span.data() + text + kTunableDescMax),
+                   kTunableDefaultMax))
+        return Error(Errc::kMalformed,
+                     "%s: tunable `%s' default is not NUL-terminated within its %u bytes",
+                     where(p).text, r.name, kTunableDefaultMax);
+      uint64_t nums = text + kTunableDescMax + kTunableDefaultMax;
+      r.n[0] = u32_at(span, nums);      // type
+      r.n[1] = u32_at(span, nums + 4);  // size
+      if (r.n[0] < kTunableInt || r.n[0] > kTunableString)
+        return Error(Errc::kMalformed, "%s: tunable `%s' type %u is unknown (1..4)", where(p).text,
+                     r.name, r.n[0]);
+      bool scalar = r.n[0] != kTunableString;
+      if ((scalar && r.n[1] != 4) || (!scalar && (r.n[1] < 1 || r.n[1] > kTunableStringMax)))
+        return Error(Errc::kMalformed,
+                     "%s: tunable `%s' storage size %u does not fit its type (4 for numbers, "
+                     "1..%u for strings)",
+                     where(p).text, r.name, r.n[1], kTunableStringMax);
+      break;
+    }
   }
   return r;
 }
@@ -367,7 +402,7 @@ Result<Metadata> read(const Context& c, Allocator& alloc) {
   if (!md.modules.reserve(counts[kKindModule]) || !md.depends.reserve(counts[kKindDepend]) ||
       !md.sysinits.reserve(counts[kKindSysinit]) || !md.exports.reserve(counts[kKindExport]) ||
       !md.imports.reserve(counts[kKindImportNs]) || !md.drivers.reserve(counts[kKindDriver]) ||
-      !md.matches.reserve(counts[kKindMatch]) ||
+      !md.matches.reserve(counts[kKindMatch]) || !md.tunables.reserve(counts[kKindTunable]) ||
       (counts[kKindModule] != 0 && !by_name.reserve(counts[kKindModule])) ||
       (counts[kKindDriver] != 0 && !drivers.reserve(counts[kKindDriver])))
     return no_memory(total);
@@ -397,6 +432,7 @@ Result<Metadata> read(const Context& c, Allocator& alloc) {
                          : r.kind == kKindSysinit ? "sysinit"
                          : r.kind == kKindExport  ? "export"
                          : r.kind == kKindDriver  ? "driver"
+                         : r.kind == kKindTunable ? "tunable"
                                                   : "namespace import";
       return Error(Errc::kMalformed, "%s: %s names module `%s', which this file does not declare",
                    where(c, si, off).text, what, r.module);
@@ -429,6 +465,13 @@ Result<Metadata> read(const Context& c, Allocator& alloc) {
         ok = md.drivers.push(DriverDecl{m->value, r.driver, r.bus, r.n[0]});
         break;
       }
+      case kKindTunable:
+        for (const TunableDecl& t : md.tunables)
+          if (t.module == m->value && str_eq(t.name, r.name))
+            return Error(Errc::kMalformed, "%s: module `%s' declares tunable `%s' twice",
+                         where(c, si, off).text, r.module, r.name);
+        ok = md.tunables.push(TunableDecl{m->value, r.name, r.n[0], r.n[1], RecordAt{si, off}});
+        break;
     }
     return ok ? Result<void>(Ok()) : Result<void>(no_memory(total));
   }));

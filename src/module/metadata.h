@@ -26,7 +26,9 @@
 // static module): the registry satisfies it inside the file and starts the
 // modules in dependency order. A module may list the same target more than
 // once (several sources of one module each declaring it): every range must
-// be met.
+// be met. A tunable's description and default are NUL-terminated in their
+// fields, its type is known, its storage size fits the type, and a module
+// declares each tunable once.
 // Drivers and their match entries (sdk/include/modkit/bus.h, kinds 6 and
 // 7): see DriverDecl and MatchDecl.
 //
@@ -108,6 +110,17 @@ struct ImportNsDecl {
   const char* ns;  // a C identifier, shorter than kNsMax
 };
 
+// A typed module parameter (MODKIT_TUNABLE): its description and default are
+// text inside the record (kTunableDescOffset, kTunableDefaultOffset), its
+// variable a pointer read after linking (kTunableAddrOffset).
+struct TunableDecl {
+  uint32_t module;
+  const char* name;
+  uint32_t type;  // kTunableInt..kTunableString
+  uint32_t size;  // bytes of its variable
+  RecordAt at;
+};
+
 struct Metadata {
   explicit Metadata(Allocator& a)
       : modules(a),
@@ -116,7 +129,8 @@ struct Metadata {
         exports(a),
         imports(a),
         drivers(a),
-        matches(a) {}
+        matches(a),
+        tunables(a) {}
   Vec<ModuleDecl> modules;
   Vec<DependDecl> depends;
   Vec<SysinitDecl> sysinits;
@@ -124,6 +138,7 @@ struct Metadata {
   Vec<ImportNsDecl> imports;
   Vec<DriverDecl> drivers;
   Vec<MatchDecl> matches;  // in record order
+  Vec<TunableDecl> tunables;
 };
 
 // Reads and checks the records of `spans`. Names point into the spans.
@@ -149,5 +164,14 @@ inline constexpr uint32_t kModuleHandlerOffset = 8 + kNameMax + 8;      // mk_me
 inline constexpr uint32_t kModuleArgOffset = kModuleHandlerOffset + 8;  // mk_meta_module::arg
 inline constexpr uint32_t kSysinitFnOffset = 8 + kNameMax + 16;         // mk_meta_sysinit::fn
 inline constexpr uint32_t kSysinitArgOffset = kSysinitFnOffset + 8;     // mk_meta_sysinit::arg
+
+// mk_meta_tunable (sdk/include/modkit/service.h): types, field sizes, offsets.
+inline constexpr uint32_t kTunableInt = 1, kTunableUint = 2, kTunableBool = 3, kTunableString = 4;
+inline constexpr uint32_t kTunableDescMax = 128;
+inline constexpr uint32_t kTunableDefaultMax = 64;
+inline constexpr uint32_t kTunableStringMax = 4096;
+inline constexpr uint32_t kTunableDescOffset = 8 + 2 * kNameMax;
+inline constexpr uint32_t kTunableDefaultOffset = kTunableDescOffset + kTunableDescMax;
+inline constexpr uint32_t kTunableAddrOffset = kTunableDefaultOffset + kTunableDefaultMax + 8;
 
 }  // namespace mk::module

@@ -57,9 +57,10 @@ const char* state_name(State s) {
 }
 
 struct Registry::LoadCtx {
-  explicit LoadCtx(Allocator& a) : chain(a), loaded(a) {}
+  explicit LoadCtx(Allocator& a, const LoadParams& p) : chain(a), loaded(a), params(p) {}
   Vec<const char*> chain;  // modules whose dependencies are being loaded, outermost first
   Vec<File*> loaded;       // files this request loaded as dependencies
+  LoadParams params;       // for the file the request names
 };
 
 Registry::Registry(const RegistryDeps& deps) : d_(deps), alloc_(*deps.alloc), files_(*deps.alloc) {
@@ -191,11 +192,26 @@ void Registry::put(Module* m) {
   }
 }
 
+bool Registry::put_unless_finishing(Module* m) {
+  LockGuard g(*mu_);
+  File* f = m->file;
+  if (f->deferred && m->refs == 1) {
+    bool last = true;
+    for (Module* o : f->modules)
+      last = last && (o == m || o->refs == 0);
+    if (last) return false;
+  }
+  if (m->refs > 0) --m->refs;
+  cv_->broadcast();
+  return true;
+}
+
 // ---- load ----
 
-Result<File*> Registry::load_module(const char* module, const VersionRange& r) {
+Result<File*> Registry::load_module(const char* module, const VersionRange& r,
+                                    const LoadParams& p) {
   enter();
-  LoadCtx ctx(alloc_);
+  LoadCtx ctx(alloc_, p);
   Result<File*> res = load_module_locked(module, r, ctx);
   if (!res) {
     for (size_t i = ctx.loaded.size(); i > 0; --i) {
@@ -206,9 +222,9 @@ Result<File*> Registry::load_module(const char* module, const VersionRange& r) {
   return res;
 }
 
-Result<File*> Registry::load_path(const char* path) {
+Result<File*> Registry::load_path(const char* path, const LoadParams& p) {
   enter();
-  LoadCtx ctx(alloc_);
+  LoadCtx ctx(alloc_, p);
   Result<File*> res = load_path_locked(path, ctx, false);
   if (!res)
     for (size_t i = ctx.loaded.size(); i > 0; --i)
@@ -217,9 +233,9 @@ Result<File*> Registry::load_path(const char* path) {
   return res;
 }
 
-Result<File*> Registry::load_bytes(ByteView bytes, const char* name) {
+Result<File*> Registry::load_bytes(ByteView bytes, const char* name, const LoadParams& p) {
   enter();
-  LoadCtx ctx(alloc_);
+  LoadCtx ctx(alloc_, p);
   Result<File*> res = load_bytes_locked(bytes, name, ctx, false);
   if (!res)
     for (size_t i = ctx.loaded.size(); i > 0; --i)
@@ -468,8 +484,22 @@ Result<File*> Registry::load_bytes_locked(ByteView bytes, const char* name, Load
     f->sysinits[j] = e;
   }
 
+  if (!f->tunables.reserve(md.tunables.size()))
+    return fail(Error(Errc::kNoMemory, "out of memory"));
+  for (const TunableDecl& t : md.tunables) {
+    uint32_t mod_index = 0;
+    for (uint32_t k = 0; k < f->modules.size(); ++k)
+      if (str_eq(f->modules[k]->name, md.modules[t.module].name)) mod_index = k;
+    (void)f->tunables.push(TunableEntry{mod_index, span_addr[t.at.span] + t.at.offset});
+  }
+
   Result<void> ex = d_.exports->add(*f, md);
   if (!ex) return fail(ex.error());
+
+  if (listener_.starting != nullptr) {
+    Result<void> ps = listener_.starting(listener_.ctx, *f, autoloaded ? LoadParams{} : ctx.params);
+    if (!ps) return fail(ps.error());
+  }
 
   Result<void> st = start(*f);
   if (!st) return fail(st.error());
@@ -896,6 +926,19 @@ Result<File*> Registry::boot(const ByteView* spans, size_t count, uint32_t kpi_v
   }
   Result<void> ex = d_.exports->add(*k, md);
   if (!ex) logf("kernel: static exports: %s", ex.error().message());
+  if (k->tunables.reserve(md.tunables.size())) {
+    for (const TunableDecl& t : md.tunables) {
+      uint32_t mod_index = 0;
+      for (uint32_t j = 0; j < k->modules.size(); ++j)
+        if (str_eq(k->modules[j]->name, md.modules[t.module].name)) mod_index = j;
+      uintptr_t rec = reinterpret_cast<uintptr_t>(spans[t.at.span].data()) + t.at.offset;
+      (void)k->tunables.push(TunableEntry{mod_index, rec});
+    }
+  }
+  if (listener_.starting != nullptr) {
+    Result<void> ps = listener_.starting(listener_.ctx, *k, LoadParams{});
+    if (!ps) logf("kernel: static tunables: %s", ps.error().message());
+  }
   // Static modules: a dependency on a module the image does not have, or a
   // failed LOAD, takes that module out; the boot goes on.
   for (const SysinitEntry& s : k->sysinits)

@@ -71,6 +71,20 @@ struct SysinitEntry {
   uintptr_t arg;
 };
 
+// A tunable of a file: its module and where its record (mk_meta_tunable)
+// is in loaded memory, for the service layer to read and set.
+struct TunableEntry {
+  uint32_t module;  // index into File::modules
+  uintptr_t record;
+};
+
+// Parameters for the file a load request names (name=value or
+// module.name=value, as insmod takes them); its dependencies get none.
+struct LoadParams {
+  const char* const* items = nullptr;
+  size_t count = 0;
+};
+
 // A symbol namespace a file imports (MODKIT_IMPORT_NS), copied out of its
 // metadata: the file's bytes do not outlive the load.
 struct Namespace {
@@ -79,7 +93,8 @@ struct Namespace {
 
 class File {
  public:
-  explicit File(Allocator& a) : modules(a), uses(a), sysinits(a), exports(a), import_ns(a) {}
+  explicit File(Allocator& a)
+      : modules(a), uses(a), sysinits(a), exports(a), import_ns(a), tunables(a) {}
 
   uint32_t id = 0;                     // 0: the kernel image
   char name[256] = {};                 // path or name it was loaded as
@@ -98,7 +113,8 @@ class File {
       if (str_eq(n.name, ns)) return true;
     return false;
   }
-  uint64_t loader = 0;  // thread that is loading it
+  Vec<TunableEntry> tunables;  // in declaration order
+  uint64_t loader = 0;         // thread that is loading it
 };
 
 struct UnloadOptions {
@@ -125,6 +141,10 @@ struct ModuleListener {
   void (*stopped)(void* ctx, Module* m) = nullptr;
   // A forced unload: m is GOING; revoke its open handles.
   void (*revoking)(void* ctx, Module* m) = nullptr;
+  // f is linked (its tunables' variables hold their defaults) and none of
+  // its code ran yet: apply the load parameters and register its tunables.
+  // An error refuses the load (nothing may stay registered then).
+  Result<void> (*starting)(void* ctx, File& f, const LoadParams& p) = nullptr;
   void* ctx = nullptr;
 };
 
@@ -162,11 +182,13 @@ class Registry {
 
   // kldload NAME / modprobe: the file that provides `module` per the hints
   // index (FreeBSD's version rule over [r]), with its dependencies.
-  [[nodiscard]] Result<File*> load_module(const char* module, const VersionRange& r);
+  [[nodiscard]] Result<File*> load_module(const char* module, const VersionRange& r,
+                                          const LoadParams& p = {});
   // kldload PATH: a file from the module source.
-  [[nodiscard]] Result<File*> load_path(const char* path);
+  [[nodiscard]] Result<File*> load_path(const char* path, const LoadParams& p = {});
   // A file from memory (`name` for messages and stat).
-  [[nodiscard]] Result<File*> load_bytes(ByteView bytes, const char* name);
+  [[nodiscard]] Result<File*> load_bytes(ByteView bytes, const char* name,
+                                         const LoadParams& p = {});
 
   [[nodiscard]] Result<UnloadResult> unload(File* f, const UnloadOptions& o);
   // Unloads the file of module `name` (kldunload -n).
@@ -181,6 +203,11 @@ class Registry {
   // module must use, since a find_module result may be unloaded at once.
   [[nodiscard]] Result<Module*> get(const char* name);
   void put(Module* m);
+  // put, unless it is the last reference of a file whose unload is deferred:
+  // that put would run the unload on this thread, which a caller inside a
+  // call the unload drains (a device's close) must not do. Returns false
+  // then, having put nothing; the caller has put() done elsewhere.
+  [[nodiscard]] bool put_unless_finishing(Module* m);
 
   // The module of this name, or nullptr. Unless the caller holds it (see
   // get), another thread may unload it at any moment: compare the pointer,

@@ -127,6 +127,14 @@ void Registrations::remove(Handle h) {
   destroy(*d_.alloc, h);
 }
 
+Result<Handle> Registrations::add_declared(module::Module* owner, const char* kind,
+                                           const char* name, RevokeFn revoke, void* ctx,
+                                           void* entry) {
+  Handle h = MK_TRY(add(owner, kind, name, revoke, ctx, entry));
+  h->declared = true;  // only the owner's stop reads it, after this returns
+  return h;
+}
+
 size_t Registrations::module_stopped(module::Module* owner) {
   size_t n = 0;
   for (;;) {
@@ -138,7 +146,7 @@ size_t Registrations::module_stopped(module::Module* owner) {
       r = o->last;
       unlink(r);
     }
-    logf("%s: leaked %s '%s', revoked", owner->name, r->kind, r->name);
+    if (!r->declared) logf("%s: leaked %s '%s', revoked", owner->name, r->kind, r->name);
     if (r->revoke != nullptr) r->revoke(r->ctx, r->entry);
     destroy(*d_.alloc, r);
     ++n;
@@ -180,6 +188,14 @@ int Registrations::enter(module::Module* owner) {
 
 void Registrations::leave(module::Module* owner) {
   d_.registry->put(owner);
+}
+
+void Registrations::leave_in_call(module::Module* owner) {
+  if (d_.registry->put_unless_finishing(owner)) return;
+  if (d_.defer_put != nullptr)
+    d_.defer_put(d_.defer_ctx, owner);
+  else
+    d_.registry->put(owner);
 }
 
 }  // namespace mk::service

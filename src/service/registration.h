@@ -54,6 +54,7 @@ struct Registration {
   RevokeFn revoke = nullptr;
   void* ctx = nullptr;
   void* entry = nullptr;
+  bool declared = false;         // made by the kernel from the module's metadata: not a leak
   Registration* prev = nullptr;  // the owner's list, oldest first
   Registration* next = nullptr;
 };
@@ -71,6 +72,11 @@ struct RegistrationsDeps {
   // Logs one line (no newline). May be nullptr.
   void (*log)(void* ctx, const char* line) = nullptr;
   void* log_ctx = nullptr;
+  // Runs registry->put(m) on another thread, soon (see leave_in_call). May
+  // be nullptr: then that put runs inline, and a device call that drops the
+  // last reference of a deferred unload deadlocks in the device's destroy.
+  void (*defer_put)(void* ctx, module::Module* m) = nullptr;
+  void* defer_ctx = nullptr;
 };
 
 class Registrations {
@@ -84,6 +90,11 @@ class Registrations {
   // truncated to fit). kNoMemory, or kInvalid when owner is nullptr.
   [[nodiscard]] Result<Handle> add(module::Module* owner, const char* kind, const char* name,
                                    RevokeFn revoke, void* ctx, void* entry);
+  // The same for what the kernel registers for a module from its metadata
+  // (its tunables): revoked at its stop like the rest, but not a leak.
+  [[nodiscard]] Result<Handle> add_declared(module::Module* owner, const char* kind,
+                                            const char* name, RevokeFn revoke, void* ctx,
+                                            void* entry);
   // The owner takes its registration back: no revoke call, no leak logged.
   void remove(Handle h);
 
@@ -101,6 +112,11 @@ class Registrations {
   // A call into `owner`'s code: 0, or MK_ENXIO when it is not LIVE.
   [[nodiscard]] int enter(module::Module* owner);
   void leave(module::Module* owner);
+  // leave() from inside a call that the owner's unload waits for (a device
+  // operation: destroying the device drains it). When this is the last
+  // reference of a deferred unload, the put that runs the unload goes to
+  // another thread (RegistrationsDeps::defer_put) instead of deadlocking.
+  void leave_in_call(module::Module* owner);
 
   // The hooks to give the registry (Registry::set_listener).
   module::ModuleListener listener();

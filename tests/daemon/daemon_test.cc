@@ -439,8 +439,7 @@ TEST_F(Daemon, ClientErrorsAndExitCodes) {
   o = Mk({"load", "hello", "greeting=hi"});
   EXPECT_EQ(o.exit_code, 1);
   EXPECT_EQ(o.err,
-            "modkit load: module parameters are not available yet: not loading hello with "
-            "greeting=hi\n");
+            "modkit load: hello.ko: no parameter 'greeting' (the file declares no tunables)\n");
   ASSERT_EQ(Mk({"load", "hello"}).exit_code, 0);
   o = Mk({"load", "hello", "--json"});
   EXPECT_EQ(o.exit_code, 1);
@@ -468,18 +467,21 @@ TEST_F(Daemon, ClientErrorsAndExitCodes) {
 }
 
 TEST_F(Daemon, PreloadParamsDevfsAndPolicyReported) {
-  WriteConfig("preload = chain_top depth=3\npreload = no_such_module\ndevfs = " + dir_ +
-              "/dev\nsignature_policy = warn\n");
+  WriteConfig(
+      "preload = chain_top depth=3\npreload = no_such_module\npreload = chain_top\ndevfs = " +
+      dir_ + "/dev\nsignature_policy = warn\n");
   StartDaemon();
   json stat = StatJson();
   EXPECT_EQ(stat["files"].size(), 4u) << stat.dump();
   Outcome o = Mk({"log"});
   ASSERT_EQ(o.exit_code, 0);
-  const std::string where = "preload chain_top (" + config_ + ":3)";
-  EXPECT_NE(o.out.find(where + ": parameter depth=3 ignored: module parameters are not "
-                               "available yet\n"),
+  // chain_top has no parameter `depth`: that preload fails, naming it.
+  EXPECT_NE(o.out.find("preload chain_top (" + config_ +
+                       ":3): failed: chain_top.ko: no parameter 'depth' (the file declares no "
+                       "tunables)\n"),
             std::string::npos)
       << o.out;
+  const std::string where = "preload chain_top (" + config_ + ":5)";
   EXPECT_NE(o.out.find(where + ": loaded chain_top.ko with its dependencies chain_base.ko, "
                                "chain_mid.ko\n"),
             std::string::npos)

@@ -134,6 +134,7 @@ struct UnloadArgs {
   double wait = -1;
   bool defer = false;
   bool cascade = false;
+  bool force = false;
 };
 
 int run_unload(const UnloadArgs& a) {
@@ -144,6 +145,7 @@ int run_unload(const UnloadArgs& a) {
   }
   if (a.defer) request["policy"] = "defer";
   if (a.cascade) request["cascade"] = true;
+  if (a.force) request["force"] = true;
   json reply;
   int rc = call("unload", a.c, request, &reply);
   if (rc != 0) return rc;
@@ -290,11 +292,17 @@ std::vector<std::pair<CLI::App*, Run>> add_kernel_verbs(CLI::App& app) {
       sub->add_flag("--defer", unload->defer, "finish the unload when its last reference goes");
   wait->excludes(defer);
   sub->add_flag("--cascade", unload->cascade, "unload the files that use it first");
+  sub->add_flag("--force", unload->force,
+                "revoke its open devices first (their open descriptors get ENXIO), then wait "
+                "for calls running in it (up to --wait, 5 s by default)");
   add_common(sub, &unload->c, true, true);
   sub->footer(
       std::string("Examples:\n  modkit unload chain_top\n"
-                  "  modkit unload chain_base --cascade -v   # chain_top, chain_mid too\n") +
-      "A module in use by another file is refused (exit 1), naming the users.\n" + kExitCodes);
+                  "  modkit unload chain_base --cascade -v   # chain_top, chain_mid too\n"
+                  "  modkit unload echo --force              # even while /dev/echo is open\n") +
+      "A module in use by another file is refused (exit 1), naming the users; so is one\n"
+      "with a device open, unless --wait (until it is closed) or --force.\n" +
+      kExitCodes);
   out.emplace_back(sub, [unload] { return run_unload(*unload); });
 
   auto stat = std::make_shared<Common>();

@@ -42,6 +42,10 @@ int main(int argc, char** argv) {
   }
   for (auto& [sub, run] : modkit::tool::add_kernel_verbs(app))
     verbs[sub] = run;
+  {
+    modkit::tool::Run run = modkit::tool::add_params(app);
+    verbs[app.get_subcommands({}).back()] = run;
+  }
 
   try {
     app.parse(own, argv);

@@ -36,6 +36,8 @@ Run add_sym(CLI::App& app);
 // How `sym` prints its answers (text, or JSON with --json), wherever they come from.
 void print_symbols(const std::vector<mk::hosted::SymbolInfo>& symbols, bool json);
 void print_address(const mk::hosted::AddressInfo& address, bool known, bool json);
+// `params [MODULE] [name=value...]`: tunables of loaded modules (params.cc).
+Run add_params(CLI::App& app);
 // The verbs that talk to a running modkitd over its control socket (load,
 // unload, stat, graph, log, shutdown): each subcommand with its function.
 std::vector<std::pair<CLI::App*, Run>> add_kernel_verbs(CLI::App& app);

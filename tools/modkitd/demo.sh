@@ -69,7 +69,7 @@ cat >"$tmp/modkitd.conf" <<EOF
 # The demo's kernel: the sample modules of this build, signed with demo.key.
 module_path = $modules
 preload = counter
-preload = hello greeting=world   # parameters are parsed, and reported as not supported yet
+preload = hello
 devfs = $tmp/dev
 socket = $tmp/modkitd.sock
 signature_policy = enforce

@@ -119,9 +119,10 @@ void KernelService::mount_devfs() {
 void KernelService::preload() {
   for (const mk::hosted::Preload& p : config_.preload) {
     std::string who = "preload " + p.name + " (" + p.origin + ")";
+    json params = json::object();
     for (const auto& [k, v] : p.params)
-      log(who + ": parameter " + k + "=" + v + " ignored: module parameters are not available yet");
-    json reply = do_load(json{{"verb", "load"}, {"name", p.name}});
+      params[k] = v;
+    json reply = do_load(json{{"verb", "load"}, {"name", p.name}, {"params", params}});
     if (!reply.value("ok", false)) {
       log(who + ": failed: " + reply.value("error", std::string("?")));
       continue;
@@ -195,6 +196,7 @@ std::optional<json> KernelService::handle(const json& r, control::Connection* co
   if (verb == "load") return do_load(r);
   if (verb == "unload") return do_unload(r);
   if (verb == "sym") return do_sym(r);
+  if (verb == "params") return do_params(r);
   if (verb == "shutdown") {
     std::vector<std::string> lines = shutdown();
     if (on_shutdown) on_shutdown();
@@ -221,14 +223,19 @@ json KernelService::do_load(const json& r) {
   std::string target = r[has_name ? "name" : "path"].get<std::string>();
   if (target.empty() || target.find('\0') != std::string::npos || target.size() > 4096)
     return error_reply("bad_request", "load: a name or path of 1 to 4096 bytes");
-  if (r.contains("params") && !r["params"].empty()) {
-    std::string list;
+  // Parameters for the named file: {"k": "v"} as k=v items (numbers and
+  // booleans as JSON writes them).
+  std::vector<std::string> items;
+  if (r.contains("params")) {
+    if (!r["params"].is_object())
+      return error_reply("bad_request", "load: \"params\" is an object of name: value");
     for (auto& [k, v] : r["params"].items())
-      list +=
-          (list.empty() ? "" : " ") + k + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
-    return error_reply("unsupported", "module parameters are not available yet: not loading " +
-                                          target + " with " + list);
+      items.push_back(k + "=" + (v.is_string() ? v.get<std::string>() : v.dump()));
   }
+  std::vector<const char*> argv;
+  for (const std::string& i : items)
+    argv.push_back(i.c_str());
+  mk::module::LoadParams params{argv.data(), argv.size()};
   std::lock_guard<std::mutex> g(change_mu_);
   if (down_) return error_reply("shutting_down", "the kernel is shutting down");
   std::set<uint32_t> before;
@@ -236,8 +243,8 @@ json KernelService::do_load(const json& r) {
     before.insert(f.id);
   mk::Result<File*> loaded =
       has_name ? system_->registry().load_module(
-                     target.c_str(), mk::module::VersionRange{0, UINT32_MAX, UINT32_MAX})
-               : system_->registry().load_path(target.c_str());
+                     target.c_str(), mk::module::VersionRange{0, UINT32_MAX, UINT32_MAX}, params)
+               : system_->registry().load_path(target.c_str(), params);
   if (!loaded) return error_reply(loaded.error());
   system_->refresh_ksyms();
   uint32_t id = loaded.value()->id;
@@ -247,6 +254,46 @@ json KernelService::do_load(const json& r) {
     if (before.count(f.id) == 0) reply["loaded"].push_back(file_json(f));
   }
   return reply;
+}
+
+// params {"module": M?, "set": {"name": "value"}?} -> {"tunables": [{"module",
+// "name", "type", "value", "default", "description"}]} (of M, or of every
+// module). Settings apply in order; the first refused one ends the request.
+json KernelService::do_params(const json& r) {
+  std::string module = r.value("module", std::string());
+  mk::service::Tunables& t = system_->services().tunables();
+  if (r.contains("set")) {
+    if (module.empty()) return error_reply("bad_request", "params: \"set\" needs a \"module\"");
+    if (!r["set"].is_object())
+      return error_reply("bad_request", "params: \"set\" is an object of name: value");
+    size_t done = 0;
+    for (auto& [k, v] : r["set"].items()) {
+      std::string value = v.is_string() ? v.get<std::string>() : v.dump();
+      mk::Result<void> s = t.set(module.c_str(), k.c_str(), value.c_str());
+      if (!s) {
+        mk::Error e = s.error();
+        if (done > 0) e.prefix("(the %zu setting(s) before it were applied) ", done);
+        return error_reply(e);
+      }
+      ++done;
+    }
+    log("params: " + module + ": " + r["set"].dump());
+  }
+  json rows = json::array();
+  t.for_each(
+      module.empty() ? nullptr : module.c_str(),
+      [](void* ctx, const mk::service::TunableInfo& i) {
+        static_cast<json*>(ctx)->push_back({{"module", i.module},
+                                            {"name", i.name},
+                                            {"type", mk::service::tunable_type_name(i.type)},
+                                            {"value", i.value},
+                                            {"default", i.def},
+                                            {"description", i.description}});
+      },
+      &rows);
+  if (!module.empty() && rows.empty() && system_->registry().find_module(module.c_str()) == nullptr)
+    return error_reply("not_found", "module " + module + " is not loaded");
+  return json{{"ok", true}, {"tunables", rows}};
 }
 
 json KernelService::do_unload(const json& r) {
@@ -266,6 +313,7 @@ json KernelService::do_unload(const json& r) {
   if (ms > 24ull * 3600 * 1000) return error_reply("bad_request", "unload: timeout_ms over a day");
   o.timeout_ns = ms * 1000000;
   o.cascade = r.value("cascade", false);
+  o.force = r.value("force", false);
   std::lock_guard<std::mutex> g(change_mu_);
   if (down_) return error_reply("shutting_down", "the kernel is shutting down");
   std::vector<FileInfo> before = snapshot();

@@ -59,6 +59,7 @@ class KernelService {
   json do_unload(const json& r);
   json do_stat();
   json do_sym(const json& r);
+  json do_params(const json& r);
   std::optional<json> do_log(const json& r, mk::hosted::control::Connection* conn);
   void preload();
   void mount_devfs();

@@ -57,6 +57,7 @@ enum mk_record_kind {
   /* 6 and 7: drivers and their match tables (modkit/bus.h). */
   MK_REC_DRIVER = 6,
   MK_REC_MATCH = 7,
+  MK_REC_TUNABLE = 8, /* modkit/service.h */
 };
 
 /* Module events, delivered to the module's handler. */
