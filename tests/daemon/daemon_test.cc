@@ -466,6 +466,51 @@ TEST_F(Daemon, ClientErrorsAndExitCodes) {
   EXPECT_EQ(o.exit_code, 0) << o.err;
 }
 
+// modkit params: list, set, refuse; parameters at load; unload --force.
+TEST_F(Daemon, ParamsThroughTheCommand) {
+  WriteConfig("preload = zero zero_fill=7\n");
+  StartDaemon();
+  Outcome o = Mk({"params", "zero"});
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_EQ(o.out, "zero.zero_fill = 7  (uint, default 0)  the byte value reads return (0..255)\n");
+  o = Mk({"params", "zero", "zero_fill=0x41"});
+  EXPECT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_EQ(o.out, "");  // nothing printed on success
+  o = Mk({"params", "zero", "--json"});
+  ASSERT_EQ(o.exit_code, 0);
+  EXPECT_EQ(json::parse(o.out)["tunables"][0]["value"], "65");
+  o = Mk({"params", "zero", "zero_fill=-1"});
+  EXPECT_EQ(o.exit_code, 1);
+  EXPECT_EQ(o.err,
+            "modkit params: zero.zero_fill=-1: uint value is not a uint (0..4294967295, decimal "
+            "or 0x hex)\n");
+  o = Mk({"params", "zero", "colour=red"});
+  EXPECT_EQ(o.exit_code, 1);
+  EXPECT_EQ(o.err, "modkit params: module zero has no tunable 'colour' (or is not loaded)\n");
+  o = Mk({"params", "nothing"});
+  EXPECT_EQ(o.exit_code, 1);
+  EXPECT_EQ(o.err, "modkit params: module nothing is not loaded\n");
+  o = Mk({"params", "zero_fill=1"});
+  EXPECT_EQ(o.exit_code, 2);
+  EXPECT_EQ(o.err, "modkit params: name the module whose tunables to set first\n");
+  o = Mk({"params", "zero", "one", "two"});
+  EXPECT_EQ(o.exit_code, 2);
+  EXPECT_EQ(o.err, "modkit params: \"one\" is not name=value (the module comes first)\n");
+  // At load: a good one and a refused one.
+  ASSERT_EQ(Mk({"load", "multi", "multi_greeting=hey"}).exit_code, 0);
+  o = Mk({"params"});
+  ASSERT_EQ(o.exit_code, 0);
+  EXPECT_NE(o.out.find("multi.multi_greeting = hey  (string, default hello)"), std::string::npos)
+      << o.out;
+  o = Mk({"load", "echo", "echo_bufsize=big"});
+  EXPECT_EQ(o.exit_code, 1);
+  EXPECT_EQ(o.err,
+            "modkit load: echo.ko: parameter echo.echo_bufsize=big: uint value is not a uint "
+            "(0..4294967295, decimal or 0x hex)\n");
+  EXPECT_EQ(Mk({"unload", "zero", "--force"}).exit_code, 0);
+  EXPECT_EQ(Mk({"params", "zero"}).exit_code, 1);
+}
+
 TEST_F(Daemon, PreloadParamsDevfsAndPolicyReported) {
   WriteConfig(
       "preload = chain_top depth=3\npreload = no_such_module\npreload = chain_top\ndevfs = " +

@@ -98,6 +98,19 @@ echo "# The boot preloaded counter and hello:"
 step 0 modkit stat
 
 echo
+echo "# Module parameters: zero's tunable zero_fill, set at load and while loaded."
+step 0 modkit load zero zero_fill=0x41
+step 0 modkit params zero
+step 1 modkit params zero zero_fill=lots
+step 0 modkit params zero zero_fill=66 -v
+if mountpoint -q "$tmp/dev"; then
+  echo "\$ head -c 8 $tmp/dev/zero"
+  [[ $(head -c 8 "$tmp/dev/zero") == BBBBBBBB ]] || fail "$tmp/dev/zero does not read zero_fill"
+  echo BBBBBBBB
+fi
+step 0 modkit unload zero
+
+echo
 echo "# chain_top needs chain_mid, which needs chain_base: loading it by name"
 echo "# loads them first, through the module path's hints index (like kldload)."
 step 0 modkit load chain_top -v
