@@ -1234,70 +1234,71 @@ TEST(MetadataDrivers, EveryRule) {
   ExpectMalformed(Cat({m, d}),
                   "modkit_modinfo+0x60: driver `widget' has no match entries (MODKIT_MATCH_IDS or "
                   "MODKIT_MATCH_COMPAT)");
+}
 
-  // ---- tunables (MODKIT_TUNABLE, sdk/include/modkit/service.h) ----
+// ---- tunables (MODKIT_TUNABLE, sdk/include/modkit/service.h) ----
 
-  static_assert(sizeof(mk_meta_tunable) == 344);
-  static_assert(offsetof(mk_meta_tunable, description) == kTunableDescOffset);
-  static_assert(offsetof(mk_meta_tunable, def) == kTunableDefaultOffset);
-  static_assert(offsetof(mk_meta_tunable, addr) == kTunableAddrOffset);
-  static_assert(offsetof(mk_meta_tunable, type) == 328 && offsetof(mk_meta_tunable, size) == 332);
+static_assert(sizeof(mk_meta_tunable) == 344);
+static_assert(offsetof(mk_meta_tunable, description) == kTunableDescOffset);
+static_assert(offsetof(mk_meta_tunable, def) == kTunableDefaultOffset);
+static_assert(offsetof(mk_meta_tunable, addr) == kTunableAddrOffset);
+static_assert(offsetof(mk_meta_tunable, type) == 328 && offsetof(mk_meta_tunable, size) == 332);
 
-  Bytes Tunable(const std::string& module, const std::string& name, uint32_t type, uint32_t size,
-                const std::string& desc = "d", const std::string& def = "1") {
-    Bytes b = Header(MK_REC_TUNABLE, 344);
-    PutName(b, 8, module);
-    PutName(b, 72, name);
-    PutName(b, 136, desc);
-    PutName(b, 264, def);
-    Poke(b, 328, type);
-    Poke(b, 332, size);
-    return b;
-  }
+Bytes Tunable(const std::string& module, const std::string& name, uint32_t type, uint32_t size,
+              const std::string& desc = "d", const std::string& def = "1") {
+  Bytes b = Header(MK_REC_TUNABLE, 344);
+  PutName(b, 8, module);
+  PutName(b, 72, name);
+  PutName(b, 136, desc);
+  PutName(b, 264, def);
+  Poke(b, 328, type);
+  Poke(b, 332, size);
+  return b;
+}
 
-  TEST(Metadata, TunablesAreRead) {
-    TestAllocator alloc;
-    Bytes span = Cat({Module("m"), Tunable("m", "level", MK_TUNABLE_INT, 4),
-                      Tunable("m", "name", MK_TUNABLE_STRING, 32)});
-    Spans spans({span});
-    auto r = read_metadata(spans.data(), spans.size(), alloc);
-    ASSERT_TRUE(r.ok()) << r.error().message();
-    ASSERT_EQ(r.value().tunables.size(), 2u);
-    EXPECT_STREQ(r.value().tunables[0].name, "level");
-    EXPECT_EQ(r.value().tunables[0].type, kTunableInt);
-    EXPECT_EQ(r.value().tunables[1].size, 32u);
-    EXPECT_EQ(r.value().tunables[1].at.offset, 96u + 344u);
-  }
+TEST(Metadata, TunablesAreRead) {
+  TestAllocator alloc;
+  Bytes span = Cat({Module("m"), Tunable("m", "level", MK_TUNABLE_INT, 4),
+                    Tunable("m", "name", MK_TUNABLE_STRING, 32)});
+  Spans spans({span});
+  auto r = read_metadata(spans.data(), spans.size(), alloc);
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  ASSERT_EQ(r.value().tunables.size(), 2u);
+  EXPECT_STREQ(r.value().tunables[0].name, "level");
+  EXPECT_EQ(r.value().tunables[0].type, kTunableInt);
+  EXPECT_EQ(r.value().tunables[1].size, 32u);
+  EXPECT_EQ(r.value().tunables[1].at.offset, 96u + 344u);
+}
 
-  TEST(Metadata, BadTunablesAreRefused) {
-    ExpectMalformed(Cat({Module("m"), Tunable("m", "level", 9, 4)}),
-                    "modkit_modinfo+0x60: tunable `level' type 9 is unknown (1..4)");
-    ExpectMalformed(Cat({Module("m"), Tunable("m", "level", MK_TUNABLE_UINT, 8)}),
-                    "modkit_modinfo+0x60: tunable `level' storage size 8 does not fit its type (4 "
-                    "for numbers, 1..4096 for strings)");
-    ExpectMalformed(Cat({Module("m"), Tunable("m", "s", MK_TUNABLE_STRING, 0)}),
-                    "modkit_modinfo+0x60: tunable `s' storage size 0 does not fit its type (4 for "
-                    "numbers, 1..4096 for strings)");
-    ExpectMalformed(
-        Cat({Module("m"), Tunable("m", "level", MK_TUNABLE_INT, 4, std::string(128, 'x'))}),
-        "modkit_modinfo+0x60: tunable `level' description is not NUL-terminated "
-        "within its 128 bytes");
-    ExpectMalformed(
-        Cat({Module("m"), Tunable("m", "level", MK_TUNABLE_INT, 4, "d", std::string(64, '7'))}),
-        "modkit_modinfo+0x60: tunable `level' default is not NUL-terminated within "
-        "its 64 bytes");
-    ExpectMalformed(Cat({Module("m"), Tunable("m", "9lives", MK_TUNABLE_INT, 4)}),
-                    "modkit_modinfo+0x60: tunable name `9lives' is not a C identifier");
-    ExpectMalformed(Cat({Module("m"), Tunable("x", "level", MK_TUNABLE_INT, 4)}),
-                    "modkit_modinfo+0x60: tunable names module `x', which this file does not "
-                    "declare");
-    ExpectMalformed(Cat({Module("m"), Tunable("m", "level", MK_TUNABLE_INT, 4),
-                         Tunable("m", "level", MK_TUNABLE_BOOL, 4)}),
-                    "modkit_modinfo+0x1b8: module `m' declares tunable `level' twice");
-    Bytes short_one = Header(MK_REC_TUNABLE, 336);
-    ExpectMalformed(Cat({Module("m"), short_one}),
-                    "modkit_modinfo+0x60: tunable record size 0x150 is not 0x158");
-  }
+TEST(Metadata, BadTunablesAreRefused) {
+  ExpectMalformed(Cat({Module("m"), Tunable("m", "level", 9, 4)}),
+                  "modkit_modinfo+0x60: tunable `level' type 9 is unknown (1..4)");
+  ExpectMalformed(Cat({Module("m"), Tunable("m", "level", MK_TUNABLE_UINT, 8)}),
+                  "modkit_modinfo+0x60: tunable `level' storage size 8 does not fit its type (4 "
+                  "for numbers, 1..4096 for strings)");
+  ExpectMalformed(Cat({Module("m"), Tunable("m", "s", MK_TUNABLE_STRING, 0)}),
+                  "modkit_modinfo+0x60: tunable `s' storage size 0 does not fit its type (4 for "
+                  "numbers, 1..4096 for strings)");
+  ExpectMalformed(
+      Cat({Module("m"), Tunable("m", "level", MK_TUNABLE_INT, 4, std::string(128, 'x'))}),
+      "modkit_modinfo+0x60: tunable `level' description is not NUL-terminated "
+      "within its 128 bytes");
+  ExpectMalformed(
+      Cat({Module("m"), Tunable("m", "level", MK_TUNABLE_INT, 4, "d", std::string(64, '7'))}),
+      "modkit_modinfo+0x60: tunable `level' default is not NUL-terminated within "
+      "its 64 bytes");
+  ExpectMalformed(Cat({Module("m"), Tunable("m", "9lives", MK_TUNABLE_INT, 4)}),
+                  "modkit_modinfo+0x60: tunable name `9lives' is not a C identifier");
+  ExpectMalformed(Cat({Module("m"), Tunable("x", "level", MK_TUNABLE_INT, 4)}),
+                  "modkit_modinfo+0x60: tunable names module `x', which this file does not "
+                  "declare");
+  ExpectMalformed(Cat({Module("m"), Tunable("m", "level", MK_TUNABLE_INT, 4),
+                       Tunable("m", "level", MK_TUNABLE_BOOL, 4)}),
+                  "modkit_modinfo+0x1b8: module `m' declares tunable `level' twice");
+  Bytes short_one = Header(MK_REC_TUNABLE, 336);
+  ExpectMalformed(Cat({Module("m"), short_one}),
+                  "modkit_modinfo+0x60: tunable record size 0x150 is not 0x158");
+}
 
 }  // namespace
 }  // namespace mk::module

@@ -239,6 +239,36 @@ TEST(Inspect, TextReportNamesEveryDeclaration) {
   EXPECT_NE(out.out.find("\nrelocations ("), std::string::npos);
 }
 
+// Tunables (modkit/service.h) are read offline: type, name, default, description.
+TEST(Inspect, TunablesAreShownWithTheirDefaults) {
+  Scratch scratch;
+  std::string ko = scratch.Compile(kGcc, "knobs.c", R"(#include <modkit/service.h>
+MODKIT_MODULE(knobs, 1, NULL, NULL);
+MODKIT_TUNABLE(knobs, level, int, -3, "how loud");
+MODKIT_TUNABLE_STRING(knobs, label, 16, "none", "what to call it");
+int knobs_sum(void) { return level + label[0]; }
+)",
+                                   {"-O2", "-fPIC", SdkFlag()});
+  ASSERT_FALSE(ko.empty());
+  Outcome out = Inspect({ko}, scratch);
+  ASSERT_EQ(out.exit_code, 0) << out.err;
+  std::vector<std::string> lines = Lines(out.out);
+  ASSERT_GE(lines.size(), 5u);
+  EXPECT_EQ(lines[2], "module knobs version 1");
+  // In record order, which is the compiler's: either way round.
+  std::vector<std::string> got{lines[3], lines[4]};
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, (std::vector<std::string>{"  tunable int level = -3  how loud",
+                                           "  tunable string label = none  what to call it"}));
+  Outcome js = Inspect({ko, "--json"}, scratch);
+  ASSERT_EQ(js.exit_code, 0) << js.err;
+  json t = json::parse(js.out)["modules"][0]["tunables"];
+  ASSERT_EQ(t.size(), 2u);
+  json label = t[0]["name"] == "label" ? t[0] : t[1];
+  EXPECT_EQ(label["size"], 16);
+  EXPECT_EQ(label["type"], "string");
+}
+
 TEST(Inspect, UnknownRecordKindIsShownAndRefused) {
   Scratch scratch;
   std::string ko =

@@ -43,9 +43,9 @@ struct InspectOptions {
 
 // Metadata record kinds this build reads (module/metadata.h); others are
 // listed generically under "other_records".
-// module, depend, sysinit, export, import_ns.
+// module, depend, sysinit, export, import_ns; tunable (8).
 bool known_kind(uint8_t kind) {
-  return kind >= 1 && kind <= 5;
+  return (kind >= 1 && kind <= 5) || kind == 8;
 }
 
 std::string type_name(uint32_t type) {
@@ -213,12 +213,21 @@ json other_records(const ValidatedObject& obj) {
   return out;
 }
 
-json metadata_of(const ValidatedObject& obj, const mk::module::Metadata& md) {
+// The text fields of a tunable's record, in the object's bytes (the reader
+// checked both NUL-terminated inside their fields).
+std::string tunable_text(const ValidatedObject& obj, const mk::Vec<uint32_t>& spans,
+                         const mk::module::RecordAt& at, uint32_t field) {
+  mk::ByteView data = obj.sections[spans[at.span]].data;
+  return reinterpret_cast<const char*>(data.data() + at.offset + field);
+}
+
+json metadata_of(const ValidatedObject& obj, const mk::Vec<uint32_t>& spans,
+                 const mk::module::Metadata& md) {
   json modules = json::array();
   for (uint32_t m = 0; m < md.modules.size(); ++m) {
     const mk::module::ModuleDecl& d = md.modules[m];
     json deps = json::array(), inits = json::array(), exports = json::array(),
-         imports_ns = json::array();
+         imports_ns = json::array(), tunables = json::array();
     for (const mk::module::DependDecl& x : md.depends)
       if (x.module == m)
         deps.push_back(
@@ -242,14 +251,23 @@ json metadata_of(const ValidatedObject& obj, const mk::module::Metadata& md) {
       if (x.module == m) exports.push_back({{"namespace", x.ns}, {"name", x.name}});
     for (const mk::module::ImportNsDecl& x : md.imports)
       if (x.module == m) imports_ns.push_back(x.ns);
+    static const char* const kTypes[] = {"?", "int", "uint", "bool", "string"};
+    for (const mk::module::TunableDecl& x : md.tunables)
+      if (x.module == m)
+        tunables.push_back(
+            {{"name", x.name},
+             {"type", kTypes[x.type <= 4 ? x.type : 0]},
+             {"size", x.size},
+             {"default", tunable_text(obj, spans, x.at, mk::module::kTunableDefaultOffset)},
+             {"description", tunable_text(obj, spans, x.at, mk::module::kTunableDescOffset)}});
     modules.push_back({{"name", d.name},
                        {"version", d.version},
                        {"dependencies", deps},
                        {"sysinits", inits},
                        {"exports", exports},
-                       {"imports_namespaces", imports_ns}});
+                       {"imports_namespaces", imports_ns},
+                       {"tunables", tunables}});
   }
-  (void)obj;
   return modules;
 }
 
@@ -347,6 +365,10 @@ void print_text(const json& j) {
       }
       for (const json& ns : m["imports_namespaces"])
         printf("  imports namespace %s\n", ns.get<std::string>().c_str());
+      for (const json& t : m["tunables"])
+        printf("  tunable %s %s = %s  %s\n", t["type"].get<std::string>().c_str(),
+               t["name"].get<std::string>().c_str(), t["default"].get<std::string>().c_str(),
+               t["description"].get<std::string>().c_str());
       for (const json& e : m["exports"]) {
         std::string ns = e["namespace"].get<std::string>();
         printf("  exports %s%s\n", e["name"].get<std::string>().c_str(),
@@ -442,7 +464,7 @@ int run_inspect(const InspectOptions& o) {
     if (!md) {
       j["error"] = md.error().message();
     } else {
-      j["modules"] = metadata_of(obj.value(), md.value());
+      j["modules"] = metadata_of(obj.value(), spans, md.value());
     }
     j["other_records"] = other_records(obj.value());
     describe(obj.value(), j);
