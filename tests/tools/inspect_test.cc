@@ -127,6 +127,7 @@ TEST_P(InspectSamples, EverySampleIsReportedAsBinutilsSeesIt) {
       EXPECT_EQ(Sorted(exports), Sorted(declared.at(mod).exports)) << mod;
       EXPECT_EQ(m["sysinits"].size(), name == "fail_init" && mod == "fail_init" ? 4u : 0u);
       EXPECT_EQ(m["imports_namespaces"], json::array());
+      EXPECT_EQ(m["drivers"], json::array());
     }
 
     // Imports: what nm lists as undefined.
@@ -193,6 +194,7 @@ INSTANTIATE_TEST_SUITE_P(Machines, InspectSamples,
 // A module with a namespaced export, sysinits, and a record of a kind this
 // build does not read (as a newer SDK could write).
 const char kNewer[] = R"(#include <modkit/module.h>
+#include <modkit/bus.h>
 int gadget_probe(int x) { return x + 1; }
 int gadget_ticks;
 void gadget_init(void* arg) { (void)arg; }
@@ -202,6 +204,10 @@ MODKIT_SYSINIT(gadget, MK_SI_DRIVERS, 5, gadget_init, NULL);
 MODKIT_SYSUNINIT(gadget, 1234, 6, gadget_init, NULL);
 MODKIT_EXPORT_NS(gadget, probes, gadget_probe);
 MODKIT_IMPORT_NS(gadget, clocks);
+MODKIT_DRIVER(gadget, gadget_drv, simbus, 10);
+MODKIT_MATCH_IDS(gadget, gadget_drv, 0x1af4, 0x1001);
+MODKIT_MATCH_IDS(gadget, gadget_drv, 0x1af4, MK_MATCH_ANY);
+MODKIT_MATCH_COMPAT(gadget, gadget_drv, "acme,gadget");
 extern int mk_clock_ticks(void);
 int gadget_now(void) { return mk_clock_ticks(); }
 #ifdef NEWER_RECORD
@@ -223,7 +229,7 @@ TEST(Inspect, TextReportNamesEveryDeclaration) {
   ASSERT_EQ(out.exit_code, 0) << out.err;
   EXPECT_EQ(out.err, "");
   std::vector<std::string> lines = Lines(out.out);
-  ASSERT_GE(lines.size(), 10u);
+  ASSERT_GE(lines.size(), 14u);
   EXPECT_EQ(lines[0],
             ko + ": x86_64 relocatable object, " + std::to_string(ReadBytes(ko).size()) + " bytes");
   EXPECT_EQ(lines[1], "verdict: valid");
@@ -232,9 +238,15 @@ TEST(Inspect, TextReportNamesEveryDeclaration) {
   EXPECT_EQ(lines[4], "  sysinit subsystem 500 (MK_SI_DRIVERS) order 5");
   EXPECT_EQ(lines[5], "  sysuninit subsystem 1234 order 6");
   EXPECT_EQ(lines[6], "  imports namespace clocks");
-  EXPECT_EQ(lines[7], "  exports gadget_probe (namespace probes)");
-  EXPECT_EQ(lines[8], "imports (1):");
-  EXPECT_EQ(lines[9].substr(0, 24), "  mk_clock_ticks        ");
+  EXPECT_EQ(lines[7], "  driver gadget_drv on bus simbus, priority 10");
+  // Match entries in record order, which the compiler chooses.
+  std::vector<std::string> matches(lines.begin() + 8, lines.begin() + 11);
+  EXPECT_EQ(Sorted(matches), Sorted({"    matches vendor 0x1af4 device 0x1001",
+                                     "    matches vendor 0x1af4 device any",
+                                     "    matches compatible \"acme,gadget\""}));
+  EXPECT_EQ(lines[11], "  exports gadget_probe (namespace probes)");
+  EXPECT_EQ(lines[12], "imports (1):");
+  EXPECT_EQ(lines[13].substr(0, 24), "  mk_clock_ticks        ");
   EXPECT_NE(out.out.find("\nsections ("), std::string::npos);
   EXPECT_NE(out.out.find("\nrelocations ("), std::string::npos);
 }

@@ -25,6 +25,7 @@
 #include "elf/elf.h"
 #include "elf/validate.h"
 #include "hosted/malloc_allocator.h"
+#include "module/match.h"
 #include "module/metadata.h"
 #include "module/signature_trailer.h"
 #include "object_file.h"
@@ -43,9 +44,9 @@ struct InspectOptions {
 
 // Metadata record kinds this build reads (module/metadata.h); others are
 // listed generically under "other_records".
-// module, depend, sysinit, export, import_ns; tunable (8).
+// module, depend, sysinit, export, import_ns, driver, match, tunable.
 bool known_kind(uint8_t kind) {
-  return (kind >= 1 && kind <= 5) || kind == 8;
+  return kind >= 1 && kind <= 8;
 }
 
 std::string type_name(uint32_t type) {
@@ -260,13 +261,29 @@ json metadata_of(const ValidatedObject& obj, const mk::Vec<uint32_t>& spans,
              {"size", x.size},
              {"default", tunable_text(obj, spans, x.at, mk::module::kTunableDefaultOffset)},
              {"description", tunable_text(obj, spans, x.at, mk::module::kTunableDescOffset)}});
+    json drivers = json::array();
+    for (uint32_t d = 0; d < md.drivers.size(); ++d) {
+      const mk::module::DriverDecl& x = md.drivers[d];
+      if (x.module != m) continue;
+      json matches = json::array();
+      for (const mk::module::MatchDecl& t : md.matches) {
+        if (t.driver != d) continue;
+        if (t.entry.kind == mk::module::MatchKind::kCompat)
+          matches.push_back({{"compatible", t.entry.compat}});
+        else
+          matches.push_back({{"vendor", t.entry.vendor}, {"device", t.entry.device}});
+      }
+      drivers.push_back(
+          {{"name", x.name}, {"bus", x.bus}, {"priority", x.priority}, {"matches", matches}});
+    }
     modules.push_back({{"name", d.name},
                        {"version", d.version},
                        {"dependencies", deps},
                        {"sysinits", inits},
                        {"exports", exports},
                        {"imports_namespaces", imports_ns},
-                       {"tunables", tunables}});
+                       {"tunables", tunables},
+                       {"drivers", drivers}});
   }
   return modules;
 }
@@ -369,6 +386,19 @@ void print_text(const json& j) {
         printf("  tunable %s %s = %s  %s\n", t["type"].get<std::string>().c_str(),
                t["name"].get<std::string>().c_str(), t["default"].get<std::string>().c_str(),
                t["description"].get<std::string>().c_str());
+      for (const json& d : m["drivers"]) {
+        printf("  driver %s on bus %s, priority %u\n", d["name"].get<std::string>().c_str(),
+               d["bus"].get<std::string>().c_str(), d["priority"].get<uint32_t>());
+        for (const json& t : d["matches"]) {
+          if (t.contains("compatible")) {
+            printf("    matches compatible \"%s\"\n", t["compatible"].get<std::string>().c_str());
+          } else {
+            uint32_t dev = t["device"].get<uint32_t>();
+            printf("    matches vendor 0x%04x device %s\n", t["vendor"].get<uint32_t>(),
+                   dev == mk::module::kMatchAny ? "any" : hex(dev).c_str());
+          }
+        }
+      }
       for (const json& e : m["exports"]) {
         std::string ns = e["namespace"].get<std::string>();
         printf("  exports %s%s\n", e["name"].get<std::string>().c_str(),
