@@ -48,9 +48,11 @@ test-tsan: build-tsan
 hello: build-modkit $(HELLO_OBJ)
 	$(MODKIT) exec $(HELLO_OBJ)
 
-# modkit against dlopen (bench/): a table, CSV and plot in $(BUILD)/bench/out.
+# modkit against dlopen (bench/): a table, CSV and plot in $(BUILD)/bench/out;
+# then the export index's lookup by name at 1 to 10,000 files (modkit_lookup_bench).
 bench: build-bench
 	$(BUILD)/bench/modkit_bench
+	$(BUILD)/bench/modkit_lookup_bench
 
 bench-quick: build-bench
 	$(BUILD)/bench/modkit_bench --quick
@@ -87,7 +89,7 @@ build-kernel: $(BUILD)/build.ninja
 	$(CMAKE) --build $(BUILD) -j $(JOBS) --target modkitd modkit modkit_sample_modules
 
 build-bench: $(BUILD)/build.ninja
-	$(CMAKE) --build $(BUILD) -j $(JOBS) --target modkit_bench
+	$(CMAKE) --build $(BUILD) -j $(JOBS) --target modkit_bench modkit_lookup_bench
 
 $(HELLO_OBJ): examples/hello/hello.c | $(BUILD)/build.ninja
 	@mkdir -p $(@D)

@@ -434,9 +434,9 @@ bool Client::read(json* message, std::string* err) {
 // ---- symbols ----
 
 json symbol_json(const SymbolInfo& s) {
-  return json{{"name", s.name},     {"address", s.address},  {"size", s.size},
-              {"type", s.type},     {"bind", s.bind},        {"file", s.file},
-              {"module", s.module}, {"exported", s.exported}};
+  return json{{"name", s.name},     {"address", s.address},   {"size", s.size},
+              {"type", s.type},     {"bind", s.bind},         {"file", s.file},
+              {"module", s.module}, {"exported", s.exported}, {"namespace", s.ns}};
 }
 
 SymbolInfo symbol_from_json(const json& j) {
@@ -449,6 +449,7 @@ SymbolInfo symbol_from_json(const json& j) {
   s.file = j.value("file", "");
   s.module = j.value("module", "");
   s.exported = j.value("exported", false);
+  s.ns = j.value("namespace", "");
   return s;
 }
 
@@ -714,7 +715,7 @@ std::string format_reply(const json& request, const json& reply) {
         out += "0x" + hex(s.address, 16) + " " + pad_left(std::to_string(s.size), 8) + " " +
                pad_right(s.type, 6) + " " + pad_right(s.bind, 6) + " " + s.name + " [" +
                (s.module.empty() ? s.file : s.module) + "]" + (s.exported ? " exported" : "") +
-               "\n";
+               (s.ns.empty() ? "" : " namespace " + s.ns) + "\n";
       }
       return out.empty() ? "no such symbol\n" : out;
     }

@@ -41,7 +41,8 @@
 //   FILE = {"id", "name", "state", "refs" (1 + files holding it, as kldstat),
 //           "holders", "address", "size", "autoloaded", "deferred",
 //           "uses": [ID...], "modules": [{"name", "version", "state", "refs"}]}
-//   SYMBOL = {"name", "address", "size", "type", "bind", "file", "module", "exported"}
+//   SYMBOL = {"name", "address", "size", "type", "bind", "file", "module", "exported",
+//             "namespace"}
 //   ADDRESS = {"address", "file", "module", "section", "symbol", "offset",
 //              "in_module", "text"} (hosted/symbols.h)
 //

@@ -108,13 +108,9 @@ std::vector<SymbolInfo> sym_lookup(System& system, const std::string& name) {
     i.type = type_name(e->type);
     i.bind = "global";
     i.exported = true;
-    if (e->owner == nullptr || e->owner->id == 0) {
-      i.file = "kernel";
-      i.module = "kernel";
-    } else {
-      i.file = e->owner->name;
-      i.module = first_module(*e->owner);
-    }
+    i.ns = e->ns;
+    i.module = e->module;
+    i.file = e->owner == nullptr || e->owner->id == 0 ? "kernel" : e->owner->name;
     out.push_back(std::move(i));
   }
   Scan scan{&name, e, &out};

@@ -1,6 +1,6 @@
 // Symbol queries of a hosted kernel: what `modkit sym` prints and the `ksyms`
-// image, as data, so the CLI (in-process today) and modkitd's control socket
-// share them.
+// image, as data: modkitd answers its control socket's `sym` requests with
+// them, and `modkit sym` prints them.
 //
 // Contract: none of these may run concurrently with a load or unload of the
 // same System (the export index and the address map are changed by the
@@ -27,8 +27,9 @@ struct SymbolInfo {
   std::string type;    // "func", "object", "notype", ...
   std::string bind;    // "global", "weak", "local", "unique"
   std::string file;    // the owner: a file's name, or "kernel" for the image
-  std::string module;  // the owner's first module, "" when it declares none
+  std::string module;  // the exporting module, else the owner's first module ("" if none)
   bool exported = false;
+  std::string ns;  // the namespace it is exported into (MODKIT_EXPORT_NS), "" for none
 };
 
 // Every symbol of this name: the export (kernel or file), then locals and

@@ -10,8 +10,10 @@
 #include <vector>
 
 #include "elf/elf.h"
+#include "hosted/malloc_allocator.h"
 #include "hosted/system.h"
 #include "link/toolchain.h"
+#include "util/synthetic_exports.h"
 
 namespace mk::symtab {
 namespace {
@@ -294,6 +296,116 @@ TEST_F(ExportIndexTest, ImportingANamespaceNobodyExportsWarns) {
             std::string::npos)
       << warnings[0];
 }
+
+// ---- scale: 1, 100 and 10,000 loaded files; 1,000,000 exports ----
+//
+// Synthetic files (tests/util/synthetic_exports.h) through the real index.
+// Only correctness is checked here; the cost of a lookup by name at each
+// size is bench/lookup_bench's (make bench), never a timed test.
+
+struct Scale {
+  size_t files;
+  size_t exports;  // per file
+};
+
+class ExportIndexScale : public ::testing::TestWithParam<Scale> {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(index_.add_kernel_symbol("mk_printf", 0x1000, 0, elf::STT_FUNC));
+    Result<void> r = files_.add_files(GetParam().files, GetParam().exports, 2);
+    ASSERT_TRUE(r) << r.error().message();
+  }
+  // An importer that uses the files `uses` (not in the index itself).
+  module::File& Importer(std::initializer_list<size_t> uses) {
+    importer_.uses.clear();
+    for (size_t f : uses)
+      EXPECT_TRUE(importer_.uses.push(&files_.file(f)));
+    return importer_;
+  }
+  module::Bind Resolve(const std::string& name, module::Binding* b) {
+    return index_.resolve(importer_, name.c_str(), name_hash(name.c_str()), b);
+  }
+
+  hosted::MallocAllocator heap_;
+  ExportIndex index_{heap_};
+  test::SyntheticExports files_{index_};
+  module::File importer_{heap_};
+};
+
+TEST_P(ExportIndexScale, EveryExportIsFoundAtItsAddressAndLocalsNever) {
+  const Scale s = GetParam();
+  EXPECT_EQ(index_.size(), s.files * s.exports + 1);
+  for (size_t f = 0; f < s.files; ++f) {
+    for (size_t i = 0; i < s.exports; ++i) {
+      std::string name = test::SyntheticExports::export_name(f, i);
+      const ExportEntry* e = index_.find(name.c_str());
+      ASSERT_NE(e, nullptr) << name;
+      ASSERT_EQ(e->addr, test::SyntheticExports::address_of(f, i)) << name;
+      ASSERT_EQ(e->owner, &files_.file(f)) << name;
+    }
+    for (size_t i = 0; i < 2; ++i)
+      ASSERT_EQ(index_.find(test::SyntheticExports::local_name(f, i).c_str()), nullptr);
+  }
+  EXPECT_EQ(index_.find("m0_e"), nullptr);
+  EXPECT_EQ(index_.find("mk_printf")->addr, 0x1000u);
+}
+
+TEST_P(ExportIndexScale, OnlyTheKernelAndUsedFilesAreVisible) {
+  const Scale s = GetParam();
+  size_t last = s.files - 1;
+  Importer({last});
+  module::Binding b;
+  ASSERT_EQ(Resolve(test::SyntheticExports::export_name(last, s.exports - 1), &b),
+            module::Bind::kBound);
+  EXPECT_EQ(b.owner, &files_.file(last));
+  EXPECT_EQ(b.sym.addr, test::SyntheticExports::address_of(last, s.exports - 1));
+  EXPECT_STREQ(b.module, ("m" + std::to_string(last)).c_str());
+  EXPECT_EQ(Resolve("mk_printf", &b), module::Bind::kBound);
+  EXPECT_EQ(b.owner, nullptr);
+  EXPECT_EQ(Resolve(test::SyntheticExports::local_name(last, 0), &b), module::Bind::kNotVisible);
+  if (s.files > 1) {
+    EXPECT_EQ(Resolve(test::SyntheticExports::export_name(0, 0), &b), module::Bind::kNotVisible);
+  }
+}
+
+TEST_P(ExportIndexScale, RemovedFilesAreGoneAndTheRestStays) {
+  const Scale s = GetParam();
+  for (size_t f = 0; f < s.files; f += 2)
+    files_.remove_file(f);
+  size_t removed = (s.files + 1) / 2;
+  EXPECT_EQ(index_.size(), (s.files - removed) * s.exports + 1);
+  for (size_t f = 0; f < s.files; ++f) {
+    std::string name = test::SyntheticExports::export_name(f, s.exports / 2);
+    const ExportEntry* e = index_.find(name.c_str());
+    if (f % 2 == 0) {
+      ASSERT_EQ(e, nullptr) << name;
+    } else {
+      ASSERT_NE(e, nullptr) << name;
+      ASSERT_EQ(e->owner, &files_.file(f));
+    }
+  }
+  // Files loaded after them take over withdrawn names (m0's); a live name
+  // (m1's) is still refused, naming both owners.
+  test::SyntheticExports later(index_);
+  Result<void> r = later.add_files(s.files > 1 ? 2 : 1, s.exports);
+  EXPECT_EQ(index_.find("m0_e0")->owner, &later.file(0));
+  if (s.files > 1) {
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code(), Errc::kDuplicate);
+    EXPECT_STREQ(r.error().message(), "m1.ko: module m1: `m1_e0' is already exported by m1.ko");
+    EXPECT_EQ(index_.find("m1_e0")->owner, &files_.file(1));
+  } else {
+    EXPECT_TRUE(r) << r.error().message();
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Files, ExportIndexScale,
+                         ::testing::Values(Scale{1, 100}, Scale{100, 100},
+                                           Scale{10000, 100}),  // 1,000,000 exports
+                         [](const ::testing::TestParamInfo<Scale>& i) {
+                           return std::to_string(i.param.files) + "files_" +
+                                  std::to_string(i.param.files * i.param.exports) + "exports";
+                         });
 
 }  // namespace
 }  // namespace mk::symtab

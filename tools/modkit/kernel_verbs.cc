@@ -264,6 +264,14 @@ int run_shutdown(const Common& c) {
 
 }  // namespace
 
+int kernel_call(const char* verb, const std::string& socket, bool json_out, const json& request,
+                json* reply) {
+  Common c;
+  c.socket = socket;
+  c.json_out = json_out;
+  return call(verb, c, request, reply);
+}
+
 std::vector<std::pair<CLI::App*, Run>> add_kernel_verbs(CLI::App& app) {
   std::vector<std::pair<CLI::App*, Run>> out;
 

@@ -3,16 +3,12 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json_fwd.hpp>
 
 #include <functional>
 #include <string>
 #include <utility>
 #include <vector>
-
-namespace mk::hosted {
-struct SymbolInfo;
-struct AddressInfo;
-}  // namespace mk::hosted
 
 namespace modkit::tool {
 
@@ -33,13 +29,16 @@ Run add_inspect(CLI::App& app);
 Run add_link(CLI::App& app);
 // `sym NAME | --addr ADDR | --ksyms OUT`: symbol queries and the ksyms image.
 Run add_sym(CLI::App& app);
-// How `sym` prints its answers (text, or JSON with --json), wherever they come from.
-void print_symbols(const std::vector<mk::hosted::SymbolInfo>& symbols, bool json);
-void print_address(const mk::hosted::AddressInfo& address, bool known, bool json);
 // `params [MODULE] [name=value...]`: tunables of loaded modules (params.cc).
 Run add_params(CLI::App& app);
 // The verbs that talk to a running modkitd over its control socket (load,
 // unload, stat, graph, log, shutdown): each subcommand with its function.
 std::vector<std::pair<CLI::App*, Run>> add_kernel_verbs(CLI::App& app);
+// One request to the running kernel for `verb` (kernel_verbs.cc), on `socket`
+// or else the default one. 0 with the reply; otherwise the exit status (1
+// refused, 3 unreachable) after saying why on stderr (and printing the reply
+// when json_out).
+int kernel_call(const char* verb, const std::string& socket, bool json_out,
+                const nlohmann::json& request, nlohmann::json* reply);
 
 }  // namespace modkit::tool
