@@ -434,6 +434,13 @@ Result<File*> Registry::load_bytes_locked(ByteView bytes, const char* name, Load
   req.names = names;
   req.resolver = &resolver;
   req.run_constructors = false;
+  // The error counts the undefined symbols and names the first; the log
+  // names every one.
+  req.on_unresolved = [](void* ctx, const link::Unresolved& u) {
+    static_cast<Registry*>(ctx)->logf("%s: undefined symbol `%s' (referenced from %s+%#lx)",
+                                      u.object, u.name, u.section, u.offset);
+  };
+  req.ctx = this;
   Result<link::LinkerFile*> lf = d_.linker->link(req);
   if (lf) f->linked = lf.value();
   if (resolver.refused()) return fail(resolver.refusal());
@@ -520,7 +527,12 @@ Result<File*> Registry::load_bytes_locked(ByteView bytes, const char* name, Load
     }
     cv_->broadcast();
   }
-  if (autoloaded && !ctx.loaded.push(f)) logf("%s: out of memory tracking a dependency", name);
+  if (autoloaded && !ctx.loaded.push(f)) {
+    // Untracked, it would stay behind when the request fails; an unload
+    // allocates nothing, so it cannot fail for want of memory too.
+    (void)unload_locked(f, UnloadOptions{});
+    return Error(Errc::kNoMemory, "%s: out of memory tracking a dependency", name);
+  }
   logf("%s: loaded (%zu modules)", name, f->modules.size());
   return f;
 }
@@ -641,7 +653,7 @@ void Registry::notify_stopped(File& f) {
 
 // Frees a file that is no longer in files_ (or never was): exports, linked
 // image (destructors run if constructors did), references, memory.
-void Registry::destroy_file(File* f) {
+void Registry::destroy_file(File* f, Vec<File*>* uses) {
   if (f == nullptr) return;
   d_.exports->remove(*f);
   if (f->linked != nullptr) d_.linker->unlink(f->linked);
@@ -651,6 +663,7 @@ void Registry::destroy_file(File* f) {
     for (File* u : f->uses)
       if (u->holders > 0) --u->holders;
   }
+  if (uses != nullptr) *uses = static_cast<Vec<File*>&&>(f->uses);
   for (Module* m : f->modules)
     destroy(alloc_, m);
   destroy(alloc_, f);
@@ -842,11 +855,10 @@ void Registry::finish_unload(File* f) {
       if (files_[i] == f) files_.erase(i);
   }
   logf("%s: unloaded", f->name);
+  // f's own list of the files it used, taken over (not copied: an unload
+  // that cannot allocate must still take the dependencies loaded for f along).
   Vec<File*> deps(alloc_);
-  if (deps.reserve(f->uses.size()))
-    for (File* u : f->uses)
-      (void)deps.push(u);
-  destroy_file(f);
+  destroy_file(f, &deps);
   for (File* u : deps) {
     bool unused = false;
     {

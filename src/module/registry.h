@@ -151,7 +151,7 @@ struct ModuleListener {
 enum class UnloadResult : uint8_t { kDone, kDeferred };
 
 // A module file by name (from a hints lookup) or path, as the user asked.
-struct Registry;
+class Registry;
 
 struct RegistryDeps {
   Allocator* alloc = nullptr;
@@ -240,7 +240,8 @@ class Registry {
   Result<void> satisfy(File& f, const Metadata& md, LoadCtx& ctx);
   Result<void> start(File& f);
   void stop(File& f, size_t started_modules);
-  void destroy_file(File* f);
+  // Frees f, dropping its holds; moves its list of used files to *uses if given.
+  void destroy_file(File* f, Vec<File*>* uses = nullptr);
   Result<UnloadResult> unload_locked(File* f, const UnloadOptions& o);
   void finish_unload(File* f);
   bool drain_wait(uint64_t deadline);

@@ -103,6 +103,18 @@ Result<void> ExportIndex::add(module::File& file, const module::Metadata& md) {
         return Error(Errc::kNotFound, "%s: module %s exports `%s', which the file does not define",
                      file.name, md.modules[x.module].name, x.name);
       }
+      // Only the file's own memory: an absolute symbol (SHN_ABS) may name any
+      // address, the kernel's or another module's, under this file's name.
+      bool inside = false;
+      for (const link::Block& b : file.linked->blocks)
+        inside = inside || (b.size != 0 && s->addr >= b.base && s->addr - b.base < b.size);
+      if (!inside) {
+        remove(file);
+        return Error(Errc::kInvalid,
+                     "%s: module %s exports `%s' at %#lx, outside the file's memory (an absolute "
+                     "symbol); only symbols defined in the file's sections can be exported",
+                     file.name, md.modules[x.module].name, x.name, static_cast<uint64_t>(s->addr));
+      }
       addr = s->addr;
       size = s->size;
       type = s->type;
