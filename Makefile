@@ -2,7 +2,7 @@
 #   make run    build and boot the hosted kernel modkitd on the sample modules: its
 #               console on a terminal, else the scripted demo (tools/modkitd/demo.sh)
 #   make test   build and run every test, then again under ASan+UBSan, then the
-#               concurrency tests under TSan
+#               concurrency tests under TSan, then each fuzzer briefly (fuzz/)
 # Both install missing Debian packages first (scripts/deps.sh).
 
 SHELL := /bin/bash
@@ -12,6 +12,10 @@ SHELL := /bin/bash
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
+FUZZ_BUILD ?= build-fuzz
+# make fuzz: seconds per fuzzer; make test runs each for FUZZ_TEST_SECONDS.
+FUZZ_SECONDS ?= 60
+FUZZ_TEST_SECONDS ?= 5
 JOBS ?= 2
 CMAKE ?= cmake
 
@@ -26,12 +30,12 @@ MODKIT = $(BUILD)/tools/modkit/modkit
 HELLO_OBJ = $(BUILD)/examples/hello/hello.o
 
 .DEFAULT_GOAL := build
-.PHONY: run hello test test-quick test-asan test-tsan build build-asan build-tsan build-modkit build-kernel build-bench bench bench-quick deps format
+.PHONY: run hello test test-quick test-asan test-tsan test-fuzz build build-asan build-tsan build-fuzz build-modkit build-kernel build-bench bench bench-quick fuzz deps format
 
 run: build-kernel
 	bash tools/modkitd/demo.sh $(BUILD)
 
-test: test-quick test-asan test-tsan
+test: test-quick test-asan test-tsan test-fuzz
 
 test-quick: build
 	$(CTEST) $(BUILD)
@@ -43,6 +47,14 @@ test-asan: build-asan
 # and only what they need is built.
 test-tsan: build-tsan
 	$(TSAN_ENV) $(CTEST) $(TSAN_BUILD) -L concurrency
+
+# libFuzzer (clang, ASan+UBSan; fuzz/): every fuzzer for FUZZ_SECONDS each, one
+# after the other, after replaying its earlier findings (fuzz/regressions).
+fuzz: build-fuzz
+	bash fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+test-fuzz: build-fuzz
+	bash fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_TEST_SECONDS)
 
 # `modkit exec` on the demo program examples/hello (compiled with `cc -c`).
 hello: build-modkit $(HELLO_OBJ)
@@ -80,6 +92,12 @@ build-asan: $(ASAN_BUILD)/build.ninja
 
 build-tsan: $(TSAN_BUILD)/build.ninja
 	$(TSAN_ENV) $(CMAKE) --build $(TSAN_BUILD) -j $(JOBS) --target concurrency_test
+
+$(FUZZ_BUILD)/build.ninja: | deps
+	$(CONFIGURE) -B $(FUZZ_BUILD) -DMODKIT_FUZZ=ON -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++
+
+build-fuzz: $(FUZZ_BUILD)/build.ninja
+	$(CMAKE) --build $(FUZZ_BUILD) -j $(JOBS) --target modkit_fuzzers
 
 build-modkit: $(BUILD)/build.ninja
 	$(CMAKE) --build $(BUILD) -j $(JOBS) --target modkit

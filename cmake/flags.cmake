@@ -17,6 +17,18 @@ elseif(NOT MODKIT_SANITIZE STREQUAL "")
   message(FATAL_ERROR "MODKIT_SANITIZE must be empty, address or thread")
 endif()
 
+# The fuzz build (fuzz/): everything instrumented for libFuzzer's coverage and
+# checked by ASan+UBSan; the fuzzers themselves link -fsanitize=fuzzer.
+# Modules keep -fno-sanitize=all (sdk/modkit.cmake).
+if(MODKIT_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang" OR NOT MODKIT_SANITIZE STREQUAL "")
+    message(FATAL_ERROR "MODKIT_FUZZ needs clang (CMAKE_CXX_COMPILER=clang++) and no MODKIT_SANITIZE")
+  endif()
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+                      -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+
 # modkit_core_library(NAME SOURCES... DEPS ...): one layer of the core. Each one
 # is listed in the global property MODKIT_CORE_LIBRARIES, which the freestanding
 # check (tests/freestanding) reads.

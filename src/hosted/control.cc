@@ -277,6 +277,24 @@ void Server::accept_loop() {
   }
 }
 
+std::optional<json> answer(const std::string& line, const Handler& handler, Connection& c) {
+  json request = json::parse(line, nullptr, false);
+  if (request.is_discarded())
+    return error_reply("bad_request", "not a JSON object: one JSON object per line");
+  if (!request.is_object())
+    return error_reply("bad_request",
+                       "a request is a JSON object, not " + std::string(request.type_name()));
+  if (!request.contains("verb") || !request["verb"].is_string())
+    return error_reply("bad_request", "a request needs a string \"verb\"");
+  try {
+    return handler(request, c);
+  } catch (const json::exception& e) {
+    return error_reply("bad_request", std::string("bad argument: ") + e.what());
+  } catch (const std::exception& e) {  // never let one request take the kernel down
+    return error_reply("invalid", std::string("request failed: ") + e.what());
+  }
+}
+
 void Server::serve(Client* c) {
   LineReader reader(c->fd);
   std::string line;
@@ -288,27 +306,9 @@ void Server::serve(Client* c) {
       break;
     }
     if (st != LineReader::Status::kLine) break;
-    json reply;
-    json request = json::parse(line, nullptr, false);
-    if (request.is_discarded()) {
-      reply = error_reply("bad_request", "not a JSON object: one JSON object per line");
-    } else if (!request.is_object()) {
-      reply = error_reply("bad_request",
-                          "a request is a JSON object, not " + std::string(request.type_name()));
-    } else if (!request.contains("verb") || !request["verb"].is_string()) {
-      reply = error_reply("bad_request", "a request needs a string \"verb\"");
-    } else {
-      try {
-        std::optional<json> r = handler_(request, c->conn);
-        if (!r) continue;
-        reply = std::move(*r);
-      } catch (const json::exception& e) {
-        reply = error_reply("bad_request", std::string("bad argument: ") + e.what());
-      } catch (const std::exception& e) {  // never let one request take the kernel down
-        reply = error_reply("invalid", std::string("request failed: ") + e.what());
-      }
-    }
-    if (!c->conn.send(reply)) break;
+    std::optional<json> reply = answer(line, handler_, c->conn);
+    if (!reply) continue;
+    if (!c->conn.send(*reply)) break;
   }
   shutdown(c->fd, SHUT_RDWR);  // the client sees the end now; reap() closes the fd
   c->done = true;

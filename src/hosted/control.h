@@ -147,6 +147,11 @@ class Connection {
 // json::exception for a field of the wrong type: that becomes bad_request.
 using Handler = std::function<std::optional<json>(const json& request, Connection& c)>;
 
+// The server's answer to one request line (without its newline): the
+// framing errors above (bad_request), else what `handler` returns, its
+// exceptions turned into error replies. Never throws.
+std::optional<json> answer(const std::string& line, const Handler& handler, Connection& c);
+
 class Server {
  public:
   Server(std::string path, Handler handler);

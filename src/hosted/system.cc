@@ -49,6 +49,9 @@ System* current_system() {
 
 System::System(SystemConfig config)
     : config_(std::move(config)),
+      alloc_(config_.alloc != nullptr ? *config_.alloc : malloc_),
+      pages_(config_.pages != nullptr ? *config_.pages : linux_pages_),
+      runtime_(config_.runtime != nullptr ? *config_.runtime : host_runtime_),
       source_(config_.module_path),
       verifier_(make_verifier(config_, this, &key_error_)),
       arena_(pages_, alloc_),

@@ -44,6 +44,12 @@ struct SystemConfig {
   std::vector<std::string> trusted_keys;
   // Where log lines go (no newline). Default: kept in memory only (log()).
   std::function<void(const std::string&)> log;
+  // The heap, the page memory and the code runtime of the core; nullptr: the
+  // C library's heap, LinuxPageMemory and HostRuntime. Tests inject failing
+  // ones (tests/hostile); they must outlive the System.
+  Allocator* alloc = nullptr;
+  PageMemory* pages = nullptr;
+  CodeRuntime* runtime = nullptr;
 };
 
 class System {
@@ -91,9 +97,12 @@ class System {
   void join_deferred();
 
   SystemConfig config_;
-  MallocAllocator alloc_;
-  LinuxPageMemory pages_;
-  HostRuntime runtime_;
+  MallocAllocator malloc_;
+  LinuxPageMemory linux_pages_;
+  HostRuntime host_runtime_;
+  Allocator& alloc_;      // config_.alloc, else malloc_
+  PageMemory& pages_;     // config_.pages, else linux_pages_
+  CodeRuntime& runtime_;  // config_.runtime, else host_runtime_
   PosixThreads threads_;
   ModulePath source_;
   std::string key_error_;  // why a trusted key could not be read; boot() reports it

@@ -1,0 +1,142 @@
+// fuzz_seeds OUT_DIR MODULE_DIR: writes the seed corpus of every fuzzer,
+// one directory each under OUT_DIR, at build time:
+//   validate, link  every sample module (.ko), objects the ElfBuilder writes,
+//                   and the malformed corpus (tests/util/malformed_corpus.h)
+//   decode          a few choice programs (fuzz_decode builds objects from them)
+//   metadata        each sample module's modkit_modinfo section (one span)
+//   hints           the sample directory's modkit.hints and small variants
+//   control         request lines of every verb
+//   registry        step programs for fuzz_registry
+#include <dirent.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "arch/machine.h"
+#include "elf/validate.h"
+#include "hosted/malloc_allocator.h"
+#include "module/metadata.h"
+#include "util/elf_builder.h"
+#include "util/malformed_corpus.h"
+
+using namespace mk;
+
+namespace {
+
+std::string g_out;
+
+void Write(const std::string& fuzzer, const std::string& name, const std::vector<uint8_t>& bytes) {
+  std::string dir = g_out + "/" + fuzzer;
+  mkdir(g_out.c_str(), 0755);
+  mkdir(dir.c_str(), 0755);
+  std::ofstream(dir + "/" + name, std::ios::binary)
+      .write(reinterpret_cast<const char*>(bytes.data()),
+             static_cast<std::streamsize>(bytes.size()));
+}
+
+void WriteText(const std::string& fuzzer, const std::string& name, const std::string& text) {
+  Write(fuzzer, name, std::vector<uint8_t>(text.begin(), text.end()));
+}
+
+std::vector<uint8_t> Read(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), {});
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 3) {
+    fprintf(stderr, "usage: fuzz_seeds OUT_DIR MODULE_DIR\n");
+    return 2;
+  }
+  g_out = argv[1];
+  const std::string modules = argv[2];
+  hosted::MallocAllocator alloc;
+
+  DIR* d = opendir(modules.c_str());
+  if (d == nullptr) {
+    fprintf(stderr, "fuzz_seeds: cannot open %s\n", modules.c_str());
+    return 1;
+  }
+  int kos = 0;
+  while (dirent* e = readdir(d)) {
+    std::string n = e->d_name;
+    if (n.size() < 4 || n.compare(n.size() - 3, 3, ".ko") != 0) continue;
+    std::vector<uint8_t> bytes = Read(modules + "/" + n);
+    Write("validate", n, bytes);
+    Write("link", n, bytes);
+    ++kos;
+    Result<elf::ValidatedObject> v =
+        elf::validate(ByteView(bytes.data(), bytes.size()), arch::rules_for, alloc);
+    if (v && v.value().modinfo != 0) {
+      const elf::Section& s = v.value().sections[v.value().modinfo];
+      std::vector<uint8_t> span{0};  // fuzz_metadata: one span
+      span.insert(span.end(), s.data.data(), s.data.data() + s.size);
+      Write("metadata", n, span);
+    }
+  }
+  closedir(d);
+  if (kos == 0) {
+    fprintf(stderr, "fuzz_seeds: no .ko in %s\n", modules.c_str());
+    return 1;
+  }
+
+  int i = 0;
+  for (const test::MalformedCase& c : test::MalformedCorpus()) {
+    std::string name = "class" + std::to_string(c.bad_input_class) + "-" + std::to_string(i++);
+    Write("validate", name, c.bytes);
+    Write("link", name, c.bytes);
+  }
+
+  // fuzz_decode: choice programs (zeros, a ramp, and 0xff runs).
+  std::vector<uint8_t> ramp(512), ones(512, 0xff), zeros(512, 0);
+  for (size_t k = 0; k < ramp.size(); ++k)
+    ramp[k] = static_cast<uint8_t>(k * 7);
+  Write("decode", "ramp", ramp);
+  Write("decode", "ones", ones);
+  Write("decode", "zeros", zeros);
+
+  std::vector<uint8_t> hints = Read(modules + "/modkit.hints");
+  Write("hints", "sample", hints);
+  WriteText("hints", "empty", "");
+  WriteText("hints", "comment",
+            "modkit-hints 1\n# a comment\nmodule a 1 a.ko\nmodule a 2 sub/a.ko\n");
+
+  const char* requests[] = {
+      R"({"verb":"ping"})",
+      R"({"verb":"help"})",
+      R"({"verb":"stat"})",
+      R"({"verb":"load","name":"chain_top"})",
+      R"({"verb":"load","path":"hello.ko"})",
+      R"({"verb":"unload","name":"chain_base","cascade":true})",
+      R"({"verb":"unload","name":"veto","policy":"wait","timeout_ms":5})",
+      R"({"verb":"unload","name":"hello","policy":"defer"})",
+      R"({"verb":"sym","name":"chain_top_value"})",
+      R"({"verb":"sym","address":4096})",
+      R"({"verb":"log","since":0})",
+      R"({"verb":"shutdown"})",
+      "load chain_mid",
+      "unload -c chain_base",
+      "[1,2]",
+      R"({"verb":7})",
+  };
+  std::string all;
+  int r = 0;
+  for (const char* line : requests) {
+    WriteText("control", "request" + std::to_string(r++), std::string(line) + "\n");
+    all += std::string(line) + "\n";
+  }
+  WriteText("control", "all", all);
+
+  // fuzz_registry: steps (see its Step()): load chain_top, get, unload
+  // refused, put, unload with cascade; nested; veto busy and quiesce.
+  Write("registry", "chain", {0, 3, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 5, 3, 0, 0, 0,
+                              3, 1, 0, 0, 0, 0, 6, 0, 0, 0, 0, 3, 1, 0, 0, 0, 4});
+  Write("registry", "veto", {0, 8, 0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 1, 3, 0, 0, 0, 8, 0, 0, 0, 0});
+  Write("registry", "nested", {1, 0, 0, 0, 10, 0, 0, 0, 3, 0, 0, 0, 11, 0, 0, 0, 4});
+  return 0;
+}
