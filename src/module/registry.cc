@@ -213,11 +213,7 @@ Result<File*> Registry::load_module(const char* module, const VersionRange& r,
   enter();
   LoadCtx ctx(alloc_, p);
   Result<File*> res = load_module_locked(module, r, ctx);
-  if (!res) {
-    for (size_t i = ctx.loaded.size(); i > 0; --i) {
-      (void)unload_locked(ctx.loaded[i - 1], UnloadOptions{});
-    }
-  }
+  if (!res) undo_request(ctx);
   leave();
   return res;
 }
@@ -226,9 +222,7 @@ Result<File*> Registry::load_path(const char* path, const LoadParams& p) {
   enter();
   LoadCtx ctx(alloc_, p);
   Result<File*> res = load_path_locked(path, ctx, false);
-  if (!res)
-    for (size_t i = ctx.loaded.size(); i > 0; --i)
-      (void)unload_locked(ctx.loaded[i - 1], UnloadOptions{});
+  if (!res) undo_request(ctx);
   leave();
   return res;
 }
@@ -237,11 +231,26 @@ Result<File*> Registry::load_bytes(ByteView bytes, const char* name, const LoadP
   enter();
   LoadCtx ctx(alloc_, p);
   Result<File*> res = load_bytes_locked(bytes, name, ctx, false);
-  if (!res)
-    for (size_t i = ctx.loaded.size(); i > 0; --i)
-      (void)unload_locked(ctx.loaded[i - 1], UnloadOptions{});
+  if (!res) undo_request(ctx);
   leave();
   return res;
+}
+
+// Unloads what a failed request loaded, newest first. Unloading one file
+// takes the dependencies loaded only for it along, which may be files of
+// ctx.loaded too: those are gone (freed) by their turn, so each is looked
+// for in files_ first and only a listed one is touched.
+void Registry::undo_request(LoadCtx& ctx) {
+  for (size_t i = ctx.loaded.size(); i > 0; --i) {
+    File* u = ctx.loaded[i - 1];
+    bool present = false;
+    {
+      LockGuard g(*mu_);
+      for (File* x : files_)
+        present = present || x == u;
+    }
+    if (present) (void)unload_locked(u, UnloadOptions{});
+  }
 }
 
 Result<File*> Registry::load_module_locked(const char* module, const VersionRange& r,

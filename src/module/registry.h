@@ -238,6 +238,7 @@ class Registry {
   Result<File*> load_path_locked(const char* path, LoadCtx& ctx, bool autoloaded);
   Result<File*> load_bytes_locked(ByteView bytes, const char* name, LoadCtx& ctx, bool autoloaded);
   Result<void> satisfy(File& f, const Metadata& md, LoadCtx& ctx);
+  void undo_request(LoadCtx& ctx);
   Result<void> start(File& f);
   void stop(File& f, size_t started_modules);
   // Frees f, dropping its holds; moves its list of used files to *uses if given.
