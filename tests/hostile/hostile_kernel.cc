@@ -8,8 +8,10 @@
 
 namespace mk::test {
 
-HostileKernel::HostileKernel() {
+HostileKernel::HostileKernel(hosted::SignaturePolicy policy, std::vector<std::string> trusted) {
   hosted::SystemConfig c;
+  c.signature_policy = policy;
+  c.trusted_keys = std::move(trusted);
   c.module_path = {MODKIT_HOSTILE_MODULE_DIR, scratch_.dir()};
   c.static_modules = false;
   c.alloc = &locked;

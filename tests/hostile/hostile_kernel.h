@@ -52,7 +52,9 @@ class LockedAllocator final : public Allocator {
 
 class HostileKernel {
  public:
-  HostileKernel();
+  // policy and trusted: the module signature policy and its public key files.
+  explicit HostileKernel(hosted::SignaturePolicy policy = hosted::SignaturePolicy::kOff,
+                         std::vector<std::string> trusted = {});
   ~HostileKernel();
 
   hosted::System& system() { return *system_; }

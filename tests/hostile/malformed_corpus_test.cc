@@ -18,7 +18,8 @@
 // |                                   | pair on three machines: tests/arch                      |
 // | 9 layout and metadata             | Corpus/Class9_* (6)                                     |
 // | 10 symbols and dependencies       | Class10.* (this file)                                   |
-// | 11 containers (signatures)        | none: signatures (issue 7 item 4) are not implemented   |
+// | 11 containers (signature trailer) | Class11.* (this file: unchanged kernel); every byte and |
+// |                                   | field: tests/hosted/signature_verifier_test.cc          |
 // | 12 lifecycle                      | Class12.* (this file); concurrency: tests/concurrency   |
 //
 // The cases of classes 1-9 are tests/util/malformed_corpus.h (shared with the
@@ -33,6 +34,7 @@
 #include <set>
 #include <thread>
 
+#include "hosted/signing_key.h"
 #include "hostile/hostile_kernel.h"
 #include "modkit/module.h"
 #include "util/malformed_corpus.h"
@@ -145,6 +147,27 @@ TEST(Class10, StrongUndefinedSymbolsAreListedInOneError) {
   EXPECT_EQ(lines_one, 1u);
   EXPECT_EQ(lines_two, 1u);
   EXPECT_TRUE(InLog(k, "corpus.ko: undefined symbol `nowhere_two' (referenced from .text+0xc)"));
+}
+
+TEST(Class10, AFailedLinkUnloadsTheDependenciesItLoaded) {
+  // chain_mid and chain_base are loaded for this file, which then fails to
+  // link: both go again. (Unloading chain_mid takes chain_base along; the
+  // rollback used to unload chain_base a second time, freed: ASan.)
+  HostileKernel k;
+  std::vector<uint8_t> md = ModuleRecord("needs_mid", 1);
+  for (const auto& r : {DependRecord("needs_mid", "kernel", 1, 1, 1),
+                        DependRecord("needs_mid", "chain_mid", 1, 1, 1)})
+    md.insert(md.end(), r.begin(), r.end());
+  ElfBuilder b;
+  uint32_t text = b.add_text(".text", 16);
+  b.add_section("modkit_modinfo", elf::SHT_PROGBITS, elf::SHF_ALLOC | elf::SHF_WRITE, md, 8);
+  uint32_t missing = b.add_symbol("not_anywhere", elf::SHN_UNDEF);
+  uint32_t rela = b.add_rela_section(text);
+  b.add_rela(rela, 0, 1 /* R_X86_64_64 */, missing, 0);
+  KernelState before = k.Warm();
+  ExpectError(LoadBytes(k, b.build().bytes, "needs_mid.ko"), Errc::kUnresolved,
+              "undefined symbol `not_anywhere' (referenced from needs_mid.ko .text+0x0)");
+  ExpectUnchanged(before, k.State(), "a failed link after two dependencies loaded");
 }
 
 TEST(Class10, AWeakUndefinedSymbolIsZero) {
@@ -280,6 +303,93 @@ TEST(Class10, AVersionOutOfEveryRange) {
               "module chain_base (version 7..7) is not in the hints index of the module path; run "
               "`modkit xref` on the module directory");
   ExpectUnchanged(before, k.State(), "a load of a missing version");
+}
+
+// ---- class 11: containers (the signature trailer), under enforce ----
+
+class Class11 : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string err;
+    ASSERT_TRUE(hosted::generate_key_pair(keys_.path("trusted.key"), &err)) << err;
+    ASSERT_TRUE(hosted::generate_key_pair(keys_.path("other.key"), &err)) << err;
+    ASSERT_TRUE(hosted::read_secret_key(keys_.path("trusted.key"), &key_, &err)) << err;
+    ASSERT_TRUE(hosted::read_secret_key(keys_.path("other.key"), &other_, &err)) << err;
+  }
+  std::vector<uint8_t> SignWith(const hosted::SecretKey& k) {
+    std::vector<uint8_t> out = plain_, trailer = hosted::sign_module(plain_, k);
+    out.insert(out.end(), trailer.begin(), trailer.end());
+    return out;
+  }
+  std::string Refused(const std::string& why) {
+    return "corpus.ko: refused by signature_policy enforce: " + why;
+  }
+
+  Scratch keys_;
+  hosted::SecretKey key_, other_;
+  const std::vector<uint8_t> plain_ = CorpusBase().bytes;
+};
+
+TEST_F(Class11, EveryBadContainerIsRefusedAndNothingChanges) {
+  HostileKernel k(hosted::SignaturePolicy::kEnforce, {keys_.path("trusted.key.pub")});
+  const std::vector<uint8_t> good = SignWith(key_);
+  const size_t n = plain_.size(), size = good.size();
+  // Warm: the signed file loads (and maps the arena's chunks).
+  Result<File*> f = LoadBytes(k, good, "corpus.ko");
+  ASSERT_TRUE(f) << f.error().message();
+  ASSERT_TRUE(k.registry().unload(f.value(), UnloadOptions{}));
+  KernelState before = k.State();
+  char why[300];
+
+  ExpectError(LoadBytes(k, plain_, "corpus.ko"), Errc::kPermission,
+              Refused("not signed: the file does not end in a signature trailer (sign it with "
+                      "`modkit sign --key KEY FILE`)"));
+  ExpectUnchanged(before, k.State(), "an unsigned file");
+
+  std::vector<uint8_t> bad = good;
+  bad[size - 20] = 100;  // the trailer's size field: truncated
+  snprintf(why, sizeof why,
+           "truncated signature trailer: its size field (at offset 0x%zx) says 100 bytes; a "
+           "version 1 trailer is 120 bytes",
+           size - 20);
+  ExpectError(LoadBytes(k, bad, "corpus.ko"), Errc::kPermission, Refused(why));
+  ExpectUnchanged(before, k.State(), "a truncated trailer");
+
+  bad = good;
+  uint64_t huge = uint64_t{1} << 40;  // claims more bytes than the file has
+  memcpy(bad.data() + n + 16, &huge, 8);
+  snprintf(why, sizeof why,
+           "signature trailer at offset 0x%zx claims to cover %llu bytes, but only %zu bytes "
+           "precede it",
+           n, static_cast<unsigned long long>(huge), n);
+  ExpectError(LoadBytes(k, bad, "corpus.ko"), Errc::kPermission, Refused(why));
+  ExpectUnchanged(before, k.State(), "a trailer claiming more than the file");
+
+  bad.assign(plain_.begin(), plain_.end());  // signs other bytes: 8 more before it
+  bad.insert(bad.end(), 8, 0);
+  bad.insert(bad.end(), good.begin() + n, good.end());
+  snprintf(why, sizeof why,
+           "signature trailer at offset 0x%zx covers %zu bytes, but %zu bytes precede it: 8 "
+           "bytes before the trailer are not signed",
+           n + 8, n, n + 8);
+  ExpectError(LoadBytes(k, bad, "corpus.ko"), Errc::kPermission, Refused(why));
+  ExpectUnchanged(before, k.State(), "a trailer signing other bytes");
+
+  bad = good;
+  bad[Corpus::kText] ^= 1;  // one module byte (in the ELF header) changed after signing
+  snprintf(why, sizeof why,
+           "bad signature: the signature at offset 0x%zx does not match the %zu bytes it covers "
+           "under key id %s (%s); the file changed after it was signed",
+           n + module::kTrailerSignatureOffset, n, hosted::hex(key_.pub.id).c_str(),
+           keys_.path("trusted.key.pub").c_str());
+  ExpectError(LoadBytes(k, bad, "corpus.ko"), Errc::kPermission, Refused(why));
+  ExpectUnchanged(before, k.State(), "a changed byte");
+
+  ExpectError(LoadBytes(k, SignWith(other_), "corpus.ko"), Errc::kPermission,
+              Refused("untrusted key: signed by key id " + hosted::hex(other_.pub.id) +
+                      ", which is not a trusted key (trusted: " + hosted::hex(key_.pub.id) +
+                      "); add its .pub file as a trusted key"));
+  ExpectUnchanged(before, k.State(), "an untrusted key");
 }
 
 // ---- class 12: lifecycle ----
