@@ -83,7 +83,9 @@ class FaultyRuntime final : public CodeRuntime {
     real_.register_debug(file, objects, count);
   }
   void unregister_debug(const link::LinkerFile& file) override { real_.unregister_debug(file); }
-  void sync_code(uintptr_t begin, size_t size) override { real_.sync_code(begin, size); }
+  void sync_code(uintptr_t begin, size_t size, uintptr_t written) override {
+    real_.sync_code(begin, size, written);
+  }
 
  private:
   hosted::HostRuntime real_;
