@@ -434,8 +434,31 @@ std::string SampleKo(const std::string& name) {
 TEST(Link, KsymsImageAndNmOutputAreSymbolLists) {
   Scratch scratch;
   std::string ksyms = scratch.path("ksyms.elf");
-  Outcome k = Modkit({"sym", "--load", SampleKo("chain_base"), "--ksyms", ksyms}, scratch);
+  // The image of a running kernel with chain_base loaded: modkitd on its own
+  // socket, driven by `modkit load` and `modkit sym --ksyms`.
+  std::string base = SampleKo("chain_base");
+  std::string sock = scratch.path("modkitd.sock");
+  std::string conf =
+      scratch.Write("modkitd.conf", "module_path = " + base.substr(0, base.rfind('/')) +
+                                        "\nsocket = " + sock + "\n");
+  int n = 0;
+  auto run = [&](std::vector<std::string> argv) {
+    Command c;
+    c.argv = std::move(argv);
+    c.env = {{"MODKIT_SOCKET", sock}, {"MODKIT_CONFIG", scratch.path("no-such.conf")}};
+    c.capture_prefix = scratch.path("kernel" + std::to_string(n++));
+    return RunProcess(c);
+  };
+  std::string daemon = ModkitTool();
+  daemon.replace(daemon.rfind("modkit/modkit"), 13, "modkitd/modkitd");
+  Outcome d = run({daemon, "-c", conf});
+  ASSERT_EQ(d.exit_code, 0) << d.err;
+  Outcome l = run({ModkitTool(), "load", base});
+  Outcome k = run({ModkitTool(), "sym", "--ksyms", ksyms});
+  Outcome s = run({ModkitTool(), "shutdown"});
+  ASSERT_EQ(l.exit_code, 0) << l.err;
   ASSERT_EQ(k.exit_code, 0) << k.err;
+  EXPECT_EQ(s.exit_code, 0) << s.err;
   ElfFile image = ReadElf(ksyms);
 
   std::string ko = SampleKo("chain_mid");
