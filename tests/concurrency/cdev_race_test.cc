@@ -28,8 +28,8 @@ TEST(CdevRace, DeviceCallsRacingLoadAndUnloadUnderEveryPolicy) {
   std::stringstream text;
   text << in.rdbuf();
   Scratch scratch;
-  std::string obj = scratch.Compile(kGcc, "echo.c", text.str(),
-                                    {"-O2", "-I" + SourceDir() + "/sdk/include"});
+  std::string obj =
+      scratch.Compile(kGcc, "echo.c", text.str(), {"-O2", "-I" + SourceDir() + "/sdk/include"});
   ASSERT_FALSE(obj.empty());
   std::vector<uint8_t> bytes = ReadBytes(obj);
 
