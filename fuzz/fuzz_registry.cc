@@ -155,17 +155,16 @@ class Session {
         const char* m = kModules[in.below(std::size(kModules))];
         what = std::string("get ") + m;
         Result<Module*> r = reg.get(m);
-        if (r) ++held_[r.value()];
+        if (r) held_.push_back(r.value());
         Note(what, r);
         break;
       }
       case 6: {
         if (held_.empty()) return;
-        auto it = held_.begin();
-        std::advance(it, in.below(static_cast<uint32_t>(held_.size())));
-        Module* m = it->first;
+        size_t i = in.below(static_cast<uint32_t>(held_.size()));
+        Module* m = held_[i];
         what = std::string("put ") + m->name;
-        if (--it->second == 0) held_.erase(it);
+        held_.erase(held_.begin() + static_cast<long>(i));
         reg.put(m);  // may complete a deferred unload: m may be gone after this
         *trace_ += what + "\n";
         break;
@@ -189,9 +188,8 @@ class Session {
   // Puts every reference, shuts down, and checks that nothing is left.
   void Finish() {
     while (!held_.empty()) {
-      auto it = held_.begin();
-      Module* m = it->first;
-      if (--it->second == 0) held_.erase(it);
+      Module* m = held_.back();
+      held_.pop_back();
       sys_->registry().put(m);
     }
     Check("put all");
@@ -245,18 +243,19 @@ class Session {
       FUZZ_CHECK(f.holders == users[f.name], "after %s: %s has %u holders, %u users", after.c_str(),
                  f.name.c_str(), f.holders, users[f.name]);
     for (const auto& [m, n] : refs) {
-      auto it = held_.find(const_cast<Module*>(m));
-      uint32_t mine = it == held_.end() ? 0 : it->second;
+      uint32_t mine = static_cast<uint32_t>(std::count(held_.begin(), held_.end(), m));
       FUZZ_CHECK(n == mine, "after %s: a module has %u references, the harness holds %u",
                  after.c_str(), n, mine);
     }
-    for (const auto& [m, n] : held_)
+    for (const Module* m : held_)
       FUZZ_CHECK(refs.count(m), "after %s: a module the harness holds is gone", after.c_str());
   }
 
   std::string* trace_;
   std::unique_ptr<hosted::System> sys_;
-  std::map<Module*, uint32_t> held_;
+  // One entry per reference held, in the order taken (not by address, so
+  // that a replay picks the same one).
+  std::vector<Module*> held_;
   size_t arena_used_ = 0;
   size_t exports_ = 0;
 };
