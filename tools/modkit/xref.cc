@@ -23,6 +23,7 @@
 #include "hosted/malloc_allocator.h"
 #include "module/hints.h"
 #include "module/metadata.h"
+#include "object_file.h"
 #include "verbs.h"
 
 namespace modkit::tool {
@@ -75,28 +76,6 @@ bool list_modules(const std::string& dir, std::vector<std::string>* names) {
   return true;
 }
 
-bool read_file(const std::string& path, std::vector<uint8_t>* out, std::string* err) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    *err = strerror(errno);
-    return false;
-  }
-  uint8_t chunk[64 * 1024];
-  for (;;) {
-    ssize_t n = read(fd, chunk, sizeof chunk);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      *err = strerror(errno);
-      close(fd);
-      return false;
-    }
-    if (n == 0) break;
-    out->insert(out->end(), chunk, chunk + n);
-  }
-  close(fd);
-  return true;
-}
-
 // The modules one file declares, appended to `out`; false (and a message on
 // stderr) when the file cannot be indexed.
 bool index_file(const std::string& dir, const std::string& name, std::vector<Indexed>* out,
@@ -108,7 +87,7 @@ bool index_file(const std::string& dir, const std::string& name, std::vector<Ind
   }
   std::vector<uint8_t> bytes;
   std::string err;
-  if (!read_file(path, &bytes, &err)) {
+  if (!modkit::tool::read_whole_file(path, &bytes, &err)) {
     complain(path, err);
     return false;
   }
