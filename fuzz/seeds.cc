@@ -7,6 +7,12 @@
 //   hints           the sample directory's modkit.hints and small variants
 //   control         request lines of every verb
 //   registry        step programs for fuzz_registry
+//   trailer         every sample module unsigned, signed by the key
+//                   fuzz_trailer trusts and by another key; and one module
+//                   with each kind of bad trailer (truncated, oversized,
+//                   covering other bytes, other version or algorithm,
+//                   reserved set, a trailer or magic alone), and small
+//                   signed files (0, 7 and 100 bytes before the trailer)
 #include <dirent.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -17,8 +23,10 @@
 
 #include "arch/machine.h"
 #include "elf/validate.h"
+#include "fuzz/fuzz_key.h"
 #include "hosted/malloc_allocator.h"
 #include "module/metadata.h"
+#include "module/signature_trailer.h"
 #include "util/elf_builder.h"
 #include "util/malformed_corpus.h"
 
@@ -46,6 +54,56 @@ std::vector<uint8_t> Read(const std::string& path) {
   return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), {});
 }
 
+void Put32(std::vector<uint8_t>& b, size_t at, uint32_t v) {
+  for (int i = 0; i < 4; ++i)
+    b[at + i] = static_cast<uint8_t>(v >> (8 * i));
+}
+
+// fuzz_trailer's seeds from one module file (see the list at the top).
+void WriteTrailerSeeds(const std::string& n, const std::vector<uint8_t>& ko, bool bad_ones) {
+  hosted::SecretKey trusted, other;
+  fuzz::FuzzKey(0, &trusted);
+  fuzz::FuzzKey(1, &other);
+  std::vector<uint8_t> signed_ko = ko, trailer = hosted::sign_module(ko, trusted);
+  signed_ko.insert(signed_ko.end(), trailer.begin(), trailer.end());
+  Write("trailer", n, ko);
+  Write("trailer", n + ".signed", signed_ko);
+  std::vector<uint8_t> untrusted = ko, t2 = hosted::sign_module(ko, other);
+  untrusted.insert(untrusted.end(), t2.begin(), t2.end());
+  Write("trailer", n + ".untrusted", untrusted);
+  if (!bad_ones) return;
+  const size_t at = ko.size();  // the trailer's offset in signed_ko
+  auto variant = [&](const std::string& what, size_t field, uint32_t value) {
+    std::vector<uint8_t> b = signed_ko;
+    Put32(b, at + field, value);
+    Write("trailer", "bad-" + what, b);
+  };
+  variant("oversized", 100, 240);
+  variant("undersized", 100, 60);
+  variant("covers-less", 16, static_cast<uint32_t>(at - 1));
+  variant("covers-more", 16, static_cast<uint32_t>(at + 1));
+  variant("algorithm", 24, 2);
+  variant("reserved", 28, 1);
+  variant("version", 96, 2);
+  std::vector<uint8_t> truncated(signed_ko.begin() + static_cast<long>(at) + 10, signed_ko.end());
+  Write("trailer", "bad-truncated", truncated);  // the last 110 bytes alone
+  std::vector<uint8_t> alone(signed_ko.begin() + static_cast<long>(at), signed_ko.end());
+  Write("trailer", "bad-trailer-alone", alone);  // covers module bytes that are not there
+  std::vector<uint8_t> magic(signed_ko.end() - static_cast<long>(module::kSignatureMagicSize),
+                             signed_ko.end());
+  Write("trailer", "bad-magic-alone", magic);
+  std::vector<uint8_t> twice = signed_ko;  // signed twice: the outer trailer covers the inner
+  std::vector<uint8_t> t3 = hosted::sign_module(signed_ko, trusted);
+  twice.insert(twice.end(), t3.begin(), t3.end());
+  Write("trailer", "signed-twice", twice);
+  for (size_t len : {0, 7, 100}) {  // small signed files, which mutate quickly
+    std::vector<uint8_t> small(ko.begin(), ko.begin() + static_cast<long>(len));
+    std::vector<uint8_t> t4 = hosted::sign_module(small, trusted);
+    small.insert(small.end(), t4.begin(), t4.end());
+    Write("trailer", "small-" + std::to_string(len) + ".signed", small);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -69,6 +127,7 @@ int main(int argc, char** argv) {
     std::vector<uint8_t> bytes = Read(modules + "/" + n);
     Write("validate", n, bytes);
     Write("link", n, bytes);
+    WriteTrailerSeeds(n, bytes, kos == 0);
     ++kos;
     Result<elf::ValidatedObject> v =
         elf::validate(ByteView(bytes.data(), bytes.size()), arch::rules_for, alloc);
