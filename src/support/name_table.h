@@ -49,7 +49,7 @@ class NameTable {
     if ((count_ + 1) * 2 > slots_.size() && !rehash(slots_.empty() ? 16 : slots_.size() * 2))
       return false;
     size_t mask = slots_.size() - 1;
-    for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    for (size_t i = home(hash) & mask;; i = (i + 1) & mask) {
       Slot& s = slots_[i];
       if (s.name == nullptr) {
         s = Slot{name, hash, value};
@@ -66,7 +66,7 @@ class NameTable {
   Slot* find(const char* name, uint32_t hash) {
     if (count_ == 0) return nullptr;
     size_t mask = slots_.size() - 1;
-    for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    for (size_t i = home(hash) & mask;; i = (i + 1) & mask) {
       Slot& s = slots_[i];
       if (s.name == nullptr) return nullptr;
       if (s.hash == hash && str_eq(s.name, name)) return &s;
@@ -75,18 +75,31 @@ class NameTable {
   Slot* find(const char* name) { return find(name, name_hash(name)); }
 
   size_t size() const { return count_; }
+  // Bytes of the slot array.
+  size_t memory() const { return slots_.size() * sizeof(Slot); }
   void clear() {
     slots_.clear();
     count_ = 0;
   }
 
  private:
+  // The slot a hash starts probing at. name_hash() of names that differ only
+  // in their last characters (sym_1, sym_2, ...) differ only in their low
+  // bits, which would pack them into one run of a linear-probing table; a
+  // multiplicative mix spreads them over the whole table.
+  static uint32_t home(uint32_t h) {
+    h ^= h >> 16;
+    h *= 0x7feb352du;
+    h ^= h >> 15;
+    return h;
+  }
+
   bool rehash(size_t n) {
     Vec<Slot> fresh(slots_.allocator());
     if (!fresh.resize(n)) return false;
     for (Slot& s : slots_) {
       if (s.name == nullptr) continue;
-      for (size_t i = s.hash & (n - 1);; i = (i + 1) & (n - 1)) {
+      for (size_t i = home(s.hash) & (n - 1);; i = (i + 1) & (n - 1)) {
         if (fresh[i].name == nullptr) {
           fresh[i] = s;
           break;

@@ -4,14 +4,63 @@
 
 namespace mk::symtab {
 
+namespace {
+
+// Records come from chunks that start small (a kernel with a few hundred
+// exports should not hold megabytes) and double up to 2 MiB, a size the host
+// can back with one large page.
+constexpr size_t kFirstChunk = 16 * 1024;
+constexpr size_t kLargestChunk = 2 * 1024 * 1024;
+
+size_t record_size(const char* name) {
+  size_t n = sizeof(ExportEntry) + mk_strlen(name) + 1;
+  return (n + alignof(ExportEntry) - 1) & ~(alignof(ExportEntry) - 1);
+}
+
+}  // namespace
+
 ExportIndex::ExportIndex(Allocator& a)
-    : alloc_(a), table_(a), entries_(a), free_(a), ns_table_(a), ns_names_(a) {}
+    : alloc_(a), table_(a), entries_(a), chunks_(a), chunk_sizes_(a), ns_table_(a), ns_names_(a) {}
 
 ExportIndex::~ExportIndex() {
-  for (ExportEntry& e : entries_)
-    if (e.name != nullptr) alloc_.deallocate(const_cast<char*>(e.name), mk_strlen(e.name) + 1, 1);
+  for (size_t i = 0; i < chunks_.size(); ++i)
+    alloc_.deallocate(chunks_[i], chunk_sizes_[i], alignof(ExportEntry));
   for (char* n : ns_names_)
     alloc_.deallocate(n, mk_strlen(n) + 1, 1);
+}
+
+ExportEntry* ExportIndex::record_of(const char* name) {
+  return reinterpret_cast<ExportEntry*>(const_cast<char*>(name) - sizeof(ExportEntry));
+}
+
+ExportEntry* ExportIndex::new_record(const char* name) {
+  size_t need = record_size(name);
+  if (chunks_.empty() || chunk_sizes_[chunk_sizes_.size() - 1] - chunk_used_ < need) {
+    size_t size = chunks_.empty() ? kFirstChunk : chunk_sizes_[chunk_sizes_.size() - 1] * 2;
+    if (size > kLargestChunk) size = kLargestChunk;
+    if (size < need) size = need;
+    if (!chunks_.reserve(chunks_.size() + 1) || !chunk_sizes_.reserve(chunk_sizes_.size() + 1))
+      return nullptr;
+    auto* chunk = static_cast<char*>(alloc_.allocate(size, alignof(ExportEntry)));
+    if (chunk == nullptr) return nullptr;
+    (void)chunks_.push(chunk);
+    (void)chunk_sizes_.push(size);
+    chunk_used_ = 0;
+  }
+  char* at = chunks_[chunks_.size() - 1] + chunk_used_;
+  chunk_used_ += need;
+  auto* e = new (at) ExportEntry{};
+  char* n = at + sizeof(ExportEntry);
+  mk_memcpy(n, name, mk_strlen(name) + 1);
+  e->name = n;
+  return e;
+}
+
+size_t ExportIndex::memory() const {
+  size_t n = table_.memory() + entries_.size() * sizeof(ExportEntry*);
+  for (size_t s : chunk_sizes_)
+    n += s;
+  return n;
 }
 
 const char* ExportIndex::intern_ns(const char* ns) {
@@ -44,48 +93,52 @@ char* ExportIndex::copy(const char* s) {
 const ExportEntry* ExportIndex::find(const char* name, uint32_t hash) {
   NameTable::Slot* s = table_.find(name, hash);
   if (s == nullptr) return nullptr;
-  const ExportEntry& e = entries_[s->value];
-  return e.live ? &e : nullptr;
+  // The slot's name is the record's own: no second lookup through entries_.
+  const ExportEntry* e = record_of(s->name);
+  return e->live ? e : nullptr;
 }
 
-Result<uint32_t> ExportIndex::insert(const char* name, uint32_t hash, const ExportEntry& proto) {
+Result<ExportEntry*> ExportIndex::insert(const char* name, uint32_t hash,
+                                         const ExportEntry& proto) {
   NameTable::Slot* slot = table_.find(name, hash);
-  if (slot != nullptr && entries_[slot->value].live) {
-    const ExportEntry& old = entries_[slot->value];
-    return Error(Errc::kDuplicate, "`%s' is already exported by %s", name,
-                 old.owner == nullptr ? "the kernel" : old.owner->name);
-  }
-  uint32_t idx;
   if (slot != nullptr) {
+    ExportEntry* e = record_of(slot->name);
+    if (e->live) {
+      return Error(Errc::kDuplicate, "`%s' is already exported by %s", name,
+                   e->owner == nullptr ? "the kernel" : e->owner->name);
+    }
     // A removed entry of the same name: reuse it in place.
-    idx = slot->value;
-    ExportEntry& e = entries_[idx];
-    const char* keep = e.name;
-    e = proto;
-    e.name = keep;
-    e.live = true;
+    const char* keep = e->name;
+    *e = proto;
+    e->name = keep;
+    e->live = true;
     ++live_;
-    return idx;
+    return e;
   }
-  char* owned = copy(name);
-  if (owned == nullptr) return Error(Errc::kNoMemory, "export index: out of memory");
-  idx = static_cast<uint32_t>(entries_.size());
+  size_t used = chunk_used_;
+  ExportEntry* e = new_record(name);
+  if (e == nullptr) return Error(Errc::kNoMemory, "export index: out of memory");
+  const char* owned = e->name;
+  *e = proto;
+  e->name = owned;
+  e->live = true;
+  auto idx = static_cast<uint32_t>(entries_.size());
   NameTable::Slot* dup = nullptr;
-  if (!entries_.push(proto) || !table_.insert(owned, hash, idx, &dup)) {
+  if (!entries_.push(e) || !table_.insert(owned, hash, idx, &dup)) {
     if (entries_.size() > idx) entries_.pop();
-    alloc_.deallocate(owned, mk_strlen(owned) + 1, 1);
+    // The record was the newest carved; give its bytes back (a chunk made
+    // for it stays, empty, for the next record).
+    chunk_used_ = e == reinterpret_cast<ExportEntry*>(chunks_[chunks_.size() - 1]) ? 0 : used;
     return Error(Errc::kNoMemory, "export index: out of memory");
   }
-  entries_[idx].name = owned;
-  entries_[idx].live = true;
   ++live_;
-  return idx;
+  return e;
 }
 
 Result<void> ExportIndex::add_kernel_symbol(const char* name, uint64_t addr, uint64_t size,
                                             uint8_t type) {
   ExportEntry e{nullptr, addr, size, type, nullptr, true};
-  Result<uint32_t> r = insert(name, name_hash(name), e);
+  Result<ExportEntry*> r = insert(name, name_hash(name), e);
   if (!r) return r.error();
   return Ok();
 }
@@ -126,8 +179,7 @@ Result<void> ExportIndex::add(module::File& file, const module::Metadata& md) {
       addr = k->addr;
       size = k->size;
       type = k->type;
-      NameTable::Slot* slot = table_.find(x.name);
-      entries_[slot->value].live = false;
+      record_of(table_.find(x.name)->name)->live = false;
       --live_;
     }
     ExportEntry e{nullptr, addr, size, type, &file, true};
@@ -139,25 +191,24 @@ Result<void> ExportIndex::add(module::File& file, const module::Metadata& md) {
     e.module = "?";
     for (const module::Module* m : file.modules)
       if (str_eq(m->name, md.modules[x.module].name)) e.module = m->name;
-    Result<uint32_t> r = insert(x.name, name_hash(x.name), e);
+    Result<ExportEntry*> r = insert(x.name, name_hash(x.name), e);
     if (!r) {
       remove(file);
       Error err = r.error();
       err.prefix("%s: module %s: ", file.name, md.modules[x.module].name);
       return err;
     }
-    (void)file.exports.push(entries_[r.value()].name);
+    (void)file.exports.push(r.value()->name);
   }
   return Ok();
 }
 
 void ExportIndex::remove(module::File& file) {
   for (const char* name : file.exports) {
-    NameTable::Slot* s = table_.find(name);
-    if (s == nullptr) continue;
-    ExportEntry& e = entries_[s->value];
-    if (e.live && e.owner == &file) {
-      e.live = false;
+    // The file's own list holds its records' names: no lookup needed.
+    ExportEntry* e = record_of(name);
+    if (e->live && e->owner == &file) {
+      e->live = false;
       --live_;
     }
   }

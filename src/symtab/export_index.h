@@ -5,7 +5,13 @@
 // uses, never to locals (KernelSymbols puts it behind the registry's
 // ExportScope).
 //
-// Names are copied into the index, so entries outlive the input bytes.
+// Names are copied into the index, so entries outlive the input bytes. Each
+// entry and its name are one record, carved from large chunks: a lookup
+// reads the table slot and then one record (the name it compares and the
+// fields it returns lie together), and a million exports take a few large
+// allocations, not two million small ones. Records are never freed while the
+// index lives: an unloaded export's record stays for the next export of the
+// same name.
 //
 // Namespaces (as Linux symbol namespaces): an export may be in a namespace
 // (MODKIT_EXPORT_NS). Names stay unique across namespaces, since an object's
@@ -26,7 +32,7 @@
 namespace mk::symtab {
 
 struct ExportEntry {
-  const char* name;  // owned by the index
+  const char* name;  // owned by the index: the bytes right after this entry
   uint64_t addr;
   uint64_t size;
   uint8_t type;                   // elf::STT_*
@@ -48,12 +54,14 @@ class ExportIndex {
   const ExportEntry* find(const char* name, uint32_t hash);
   const ExportEntry* find(const char* name) { return find(name, name_hash(name)); }
   size_t size() const { return live_; }
+  // Bytes the index holds (table, records, namespaces), for the benchmarks.
+  size_t memory() const;
   // Calls fn(const ExportEntry&) for every live export (the ksyms image lists
   // the kernel's). Not while a load or unload changes the index.
   template <class Fn>
   void for_each(Fn&& fn) const {
-    for (const ExportEntry& e : entries_)
-      if (e.live) fn(e);
+    for (const ExportEntry* e : entries_)
+      if (e->live) fn(*e);
   }
 
   // The contract of module::ExportScope.
@@ -63,16 +71,20 @@ class ExportIndex {
                        module::Binding* out);
 
  private:
-  Result<uint32_t> insert(const char* name, uint32_t hash, const ExportEntry& e);
+  Result<ExportEntry*> insert(const char* name, uint32_t hash, const ExportEntry& e);
+  ExportEntry* new_record(const char* name);  // entry + name; nullptr when out of memory
+  static ExportEntry* record_of(const char* name);
   char* copy(const char* s);
   const char* intern_ns(const char* ns);  // "" for ""; nullptr when out of memory
 
   Allocator& alloc_;
-  NameTable table_;  // name -> index into entries_
-  Vec<ExportEntry> entries_;
-  Vec<uint32_t> free_;   // removed entries to reuse
-  NameTable ns_table_;   // namespace -> index into ns_names_
-  Vec<char*> ns_names_;  // interned namespaces, owned
+  NameTable table_;  // name (a record's) -> index into entries_
+  Vec<ExportEntry*> entries_;
+  Vec<char*> chunks_;        // where the records live
+  Vec<size_t> chunk_sizes_;  // their sizes
+  size_t chunk_used_ = 0;    // bytes of the newest chunk handed out
+  NameTable ns_table_;       // namespace -> index into ns_names_
+  Vec<char*> ns_names_;      // interned namespaces, owned
   size_t live_ = 0;
 };
 
