@@ -1,6 +1,7 @@
 // Fault injection (issue 7, item 3): a load of a module with a dependency
 // chain (chain_top -> chain_mid -> chain_base, from modules/) and its unload,
-// failed at every allocation, every page mapping and every unwind-table
+// and of a module that registers a tunable and a device (echo), failed at
+// every allocation, every page mapping and every unwind-table
 // registration in turn. Each failure must be a clean error of the right
 // category, and leave the kernel exactly as it was (KernelState: files and
 // module states, arena bytes, exports, the allocator's live blocks), with no
@@ -135,6 +136,81 @@ TEST(FaultInjection, EveryAllocationOfAnUnloadFailsCleanly) {
     ExpectUnchanged(empty, k.State(), "the unload");
     if (r && failed == 0) break;  // no allocation left to fail
     ASSERT_TRUE(LoadChain(k));
+    ASSERT_LT(n, 10000u);
+  }
+  RecordProperty("allocation_points", static_cast<int>(n));
+}
+
+// echo registers a tunable and a character device (/dev/echo) while it
+// loads: the service and devfs layers' allocations are points of a load too.
+// A failure there fails the module's init, which the load reports; either
+// way the kernel is as before (no tunable, no device node left behind).
+TEST(FaultInjection, EveryAllocationOfADeviceModuleLoadFailsCleanly) {
+  HostileKernel k;
+  k.Warm();
+  Result<module::File*> first = k.registry().load_module("echo", kAnyVersion);
+  ASSERT_TRUE(first) << first.error().message();
+  ASSERT_TRUE(k.registry().unload(first.value(), module::UnloadOptions{}));
+  const KernelState before = k.State();
+  size_t n = 0;
+  for (;; ++n) {
+    SCOPED_TRACE("allocation " + std::to_string(n) + " of loading echo fails");
+    const size_t failures = k.alloc.failures();  // counts over the kernel's life
+    k.alloc.fail_after(n);
+    Result<module::File*> r = k.registry().load_module("echo", kAnyVersion);
+    k.alloc.never_fail();
+    if (r) {
+      EXPECT_EQ(k.alloc.failures(), failures) << "the load succeeded though an allocation failed";
+      ASSERT_TRUE(k.registry().unload(r.value(), module::UnloadOptions{}));
+      ExpectUnchanged(before, k.State(), "load and unload");
+      break;
+    }
+    // Out of memory in the kernel, or in the module's LOAD handler, which
+    // gets ENOMEM (12) from mk_cdev_create and returns it.
+    if (r.error().code() != Errc::kNoMemory) {
+      EXPECT_TRUE(Matches(r.error().message(),
+                          "echo.ko: module echo failed to load: its LOAD handler returned 12"))
+          << errc_name(r.error().code()) << ": " << r.error().message();
+    }
+    ExpectUnchanged(before, k.State(), std::string("a failed load: ") + r.error().message());
+    ASSERT_LT(n, 100000u);
+  }
+  EXPECT_GT(n, 10u) << "fewer allocation points than expected: is the fault reaching the load?";
+  RecordProperty("allocation_points", static_cast<int>(n));
+}
+
+// And its unload: whatever the unload asks for may be refused; the unload then
+// fails with echo LIVE and its device in place, or completes.
+TEST(FaultInjection, EveryAllocationOfADeviceModuleUnloadFailsCleanly) {
+  HostileKernel k;
+  k.Warm();
+  auto load_echo = [&k]() -> module::File* {
+    Result<module::File*> f = k.registry().load_module("echo", kAnyVersion);
+    EXPECT_TRUE(f) << f.error().message();
+    return f ? f.value() : nullptr;
+  };
+  module::File* f = load_echo();
+  ASSERT_NE(f, nullptr);
+  ASSERT_TRUE(k.registry().unload(f, module::UnloadOptions{}));
+  const KernelState warm = k.State();
+  ASSERT_NE(f = load_echo(), nullptr);
+  const KernelState loaded = k.State();
+  size_t n = 0;
+  for (;; ++n) {
+    SCOPED_TRACE("allocation " + std::to_string(n) + " of unloading echo fails");
+    const size_t failures = k.alloc.failures();  // counts over the kernel's life
+    k.alloc.fail_after(n);
+    Result<module::UnloadResult> r = k.registry().unload(f, module::UnloadOptions{});
+    k.alloc.never_fail();
+    const size_t failed = k.alloc.failures() - failures;
+    if (!r) {
+      ASSERT_STREQ(errc_name(r.error().code()), errc_name(Errc::kNoMemory)) << r.error().message();
+      ExpectUnchanged(loaded, k.State(), "a failed unload");
+      ASSERT_TRUE(k.registry().unload(f, module::UnloadOptions{}));
+    }
+    ExpectUnchanged(warm, k.State(), "the unload");
+    if (r && failed == 0) break;  // no allocation left to fail
+    ASSERT_NE(f = load_echo(), nullptr);
     ASSERT_LT(n, 10000u);
   }
   RecordProperty("allocation_points", static_cast<int>(n));
