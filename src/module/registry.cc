@@ -512,10 +512,8 @@ Result<File*> Registry::load_bytes_locked(ByteView bytes, const char* name, Load
   Result<void> ex = d_.exports->add(*f, md);
   if (!ex) return fail(ex.error());
 
-  if (listener_.starting != nullptr) {
-    Result<void> ps = listener_.starting(listener_.ctx, *f, autoloaded ? LoadParams{} : ctx.params);
-    if (!ps) return fail(ps.error());
-  }
+  Result<void> ps = tell_starting(*f, autoloaded ? LoadParams{} : ctx.params);
+  if (!ps) return fail(ps.error());
 
   Result<void> st = start(*f);
   if (!st) return fail(st.error());
@@ -655,9 +653,58 @@ void Registry::stop(File& f, size_t started) {
 // Every module of the file, last started first: a SYSINIT may register for a
 // module whose LOAD never ran.
 void Registry::notify_stopped(File& f) {
-  if (listener_.stopped == nullptr) return;
   for (size_t i = f.modules.size(); i > 0; --i)
-    listener_.stopped(listener_.ctx, f.modules[i - 1]);
+    tell_stopped(f.modules[i - 1]);
+}
+
+Result<void> Registry::add_listener(const ModuleListener& l) {
+  if (nlisteners_ == kMaxListeners)
+    return Error(Errc::kRange,
+                 "registry: a listener past the %zu the registry holds; raise kMaxListeners",
+                 kMaxListeners);
+  listeners_[nlisteners_++] = l;
+  return Ok();
+}
+
+void Registry::tell_stopped(Module* m, size_t upto) {
+  for (size_t i = 0; i < nlisteners_ && i < upto; ++i)
+    if (listeners_[i].stopped != nullptr) listeners_[i].stopped(listeners_[i].ctx, m);
+}
+
+void Registry::tell_revoking(Module* m) {
+  for (size_t i = 0; i < nlisteners_; ++i)
+    if (listeners_[i].revoking != nullptr) listeners_[i].revoking(listeners_[i].ctx, m);
+}
+
+void Registry::tell_resumed(Module* m, size_t upto) {
+  for (size_t i = 0; i < nlisteners_ && i < upto; ++i)
+    if (listeners_[i].resumed != nullptr) listeners_[i].resumed(listeners_[i].ctx, m);
+}
+
+// The first refusal stops the walk; the listeners that accepted are resumed.
+int Registry::tell_quiescing(Module* m) {
+  for (size_t i = 0; i < nlisteners_; ++i) {
+    if (listeners_[i].quiescing == nullptr) continue;
+    int err = listeners_[i].quiescing(listeners_[i].ctx, m);
+    if (err == 0) continue;
+    tell_resumed(m, i);
+    return err;
+  }
+  return 0;
+}
+
+// The first error stops the walk; the listeners that started f are told that
+// its modules stopped (last started first), so they revoke what they did.
+Result<void> Registry::tell_starting(File& f, const LoadParams& p) {
+  for (size_t i = 0; i < nlisteners_; ++i) {
+    if (listeners_[i].starting == nullptr) continue;
+    Result<void> r = listeners_[i].starting(listeners_[i].ctx, f, p);
+    if (r) continue;
+    for (size_t k = f.modules.size(); k > 0; --k)
+      tell_stopped(f.modules[k - 1], i);
+    return r.error();
+  }
+  return Ok();
 }
 
 // Frees a file that is no longer in files_ (or never was): exports, linked
@@ -755,7 +802,11 @@ Result<UnloadResult> Registry::unload_locked(File* f, const UnloadOptions& o) {
     Module* m = f->modules[i - 1];
     m->veto[0] = '\0';
     int err = send(m, kEventQuiesce);
+    // m took QUIESCE: a refusal of a layer above RESUMEs m too.
+    bool asked = err == 0;
+    if (asked) err = tell_quiescing(m);
     if (err == 0) continue;
+    if (asked) (void)send(m, kEventResume);
     for (size_t k = f->modules.size(); k > i; --k)
       (void)send(f->modules[k - 1], kEventResume);
     {
@@ -764,6 +815,8 @@ Result<UnloadResult> Registry::unload_locked(File* f, const UnloadOptions& o) {
       for (Module* mm : f->modules)
         mm->state = State::kLive;
     }
+    for (size_t k = f->modules.size(); k > i; --k)
+      tell_resumed(f->modules[k - 1]);
     return Error(Errc::kBusy, "module %s vetoed the unload of %s: %s", m->name, f->name,
                  m->veto[0] != '\0' ? m->veto : "busy");
   }
@@ -779,9 +832,8 @@ Result<UnloadResult> Registry::unload_locked(File* f, const UnloadOptions& o) {
       m->state = State::kGoing;
   }
   if (o.force) {
-    if (listener_.revoking != nullptr)
-      for (size_t k = f->modules.size(); k > 0; --k)
-        listener_.revoking(listener_.ctx, f->modules[k - 1]);
+    for (size_t k = f->modules.size(); k > 0; --k)
+      tell_revoking(f->modules[k - 1]);
     if (policy == UnloadOptions::Policy::kRefuse) {
       policy = UnloadOptions::Policy::kWait;
       if (timeout_ns == 0) timeout_ns = 5000000000ull;
@@ -815,6 +867,8 @@ Result<UnloadResult> Registry::unload_locked(File* f, const UnloadOptions& o) {
       mu_->unlock();
       for (size_t k = f->modules.size(); k > 0; --k)
         (void)send(f->modules[k - 1], kEventResume);
+      for (size_t k = f->modules.size(); k > 0; --k)
+        tell_resumed(f->modules[k - 1]);
       mu_->lock();
       if (policy == UnloadOptions::Policy::kRefuse)
         return Error(Errc::kBusy, "module %s of %s has %u reference(s) in use", busy->name, f->name,
@@ -956,10 +1010,8 @@ Result<File*> Registry::boot(const ByteView* spans, size_t count, uint32_t kpi_v
       (void)k->tunables.push(TunableEntry{mod_index, rec});
     }
   }
-  if (listener_.starting != nullptr) {
-    Result<void> ps = listener_.starting(listener_.ctx, *k, LoadParams{});
-    if (!ps) logf("kernel: static tunables: %s", ps.error().message());
-  }
+  Result<void> ps = tell_starting(*k, LoadParams{});
+  if (!ps) logf("kernel: static tunables: %s", ps.error().message());
   // Static modules: a dependency on a module the image does not have, or a
   // failed LOAD, takes that module out; the boot goes on.
   for (const SysinitEntry& s : k->sysinits)
@@ -986,7 +1038,7 @@ Result<File*> Registry::boot(const ByteView* spans, size_t count, uint32_t kpi_v
         if (s.uninit && k->modules[s.module] == m)
           reinterpret_cast<SysinitFn>(s.fn)(reinterpret_cast<void*>(s.arg));
       }
-      if (listener_.stopped != nullptr) listener_.stopped(listener_.ctx, m);
+      tell_stopped(m);
       continue;
     }
     m->loaded = true;

@@ -126,24 +126,41 @@ struct UnloadOptions {
   Policy policy = Policy::kRefuse;
   uint64_t timeout_ns = 0;
   bool cascade = false;  // unload the files that use this one first
-  // Revoke open handles (the listener's `revoking`) once GOING, so their
+  // Revoke open handles (the listeners' `revoking`) once GOING, so their
   // references drain; calls already running are waited for (kRefuse then
   // waits up to timeout_ns, 5 s when 0).
   bool force = false;
 };
 
-// Hooks of the layer above (the service layer's owned registrations). Both
-// are called without the registry mutex held, from the thread doing the load
-// or unload.
+// Hooks of a layer above the registry (the service layer's owned
+// registrations, the buses' drivers). Several may be installed
+// (Registry::add_listener). Contract:
+// - every hook is told to the listeners in the order they were added (a
+//   listener added later may use what an earlier one set up), each hook that
+//   is nullptr skipped;
+// - all are called without the registry mutex held, from the thread doing the
+//   load or unload, so a hook may call get/put but not load or unload;
+// - a refusal (quiescing non-zero, starting an error) stops the walk: the
+//   listeners after it are not asked, and the ones before it are told to undo
+//   (resumed, stopped), so no listener is left holding half of a refused step.
 struct ModuleListener {
-  // m stopped: its UNLOAD and SYSUNINITs ran, or its file's start failed.
-  // Revoke whatever it left registered.
+  // m accepted QUIESCE; a layer above may still refuse the unload (a driver
+  // whose device will not detach): non-zero refuses, the reason given with
+  // Registry::set_veto. Listeners that accepted are then told `resumed`.
+  int (*quiescing)(void* ctx, Module* m) = nullptr;
+  // The unload that quiesced m did not happen (a veto, or references that
+  // did not drain): m is LIVE again; undo what quiescing did.
+  void (*resumed)(void* ctx, Module* m) = nullptr;
+  // m stopped: its UNLOAD and SYSUNINITs ran, or its file's start failed, or
+  // a later listener refused its file's `starting`. Revoke whatever it left
+  // registered (m may never have run: nothing registered is fine).
   void (*stopped)(void* ctx, Module* m) = nullptr;
   // A forced unload: m is GOING; revoke its open handles.
   void (*revoking)(void* ctx, Module* m) = nullptr;
   // f is linked (its tunables' variables hold their defaults) and none of
   // its code ran yet: apply the load parameters and register its tunables.
-  // An error refuses the load (nothing may stay registered then).
+  // An error refuses the load (this listener must leave nothing registered;
+  // the listeners before it are told `stopped` for each of f's modules).
   Result<void> (*starting)(void* ctx, File& f, const LoadParams& p) = nullptr;
   void* ctx = nullptr;
 };
@@ -229,8 +246,13 @@ class Registry {
   // The veto reason of a module in QUIESCE (mk_module_veto).
   static void set_veto(Module* m, const char* reason);
 
-  // Installs the service layer's hooks; before boot, once.
-  void set_listener(const ModuleListener& l) { listener_ = l; }
+  // Adds a layer's hooks (see ModuleListener for the order they are told
+  // in). Before boot and before any load: the list is read without a lock.
+  // At most kMaxListeners (kNoSpace past that); a fixed array, so adding
+  // never allocates and hooks never see a list being resized.
+  static constexpr size_t kMaxListeners = 8;
+  [[nodiscard]] Result<void> add_listener(const ModuleListener& l);
+  size_t listener_count() const { return nlisteners_; }
 
  private:
   struct LoadCtx;
@@ -254,9 +276,16 @@ class Registry {
   Module* find_module_nolock(const char* name);
 
   void notify_stopped(File& f);
+  // The hooks told to every listener (in added order; see ModuleListener).
+  void tell_stopped(Module* m, size_t upto = kMaxListeners);
+  void tell_revoking(Module* m);
+  void tell_resumed(Module* m, size_t upto = kMaxListeners);
+  int tell_quiescing(Module* m);
+  Result<void> tell_starting(File& f, const LoadParams& p);
 
   RegistryDeps d_;
-  ModuleListener listener_;
+  ModuleListener listeners_[kMaxListeners];
+  size_t nlisteners_ = 0;
   Allocator& alloc_;
   Mutex* mu_ = nullptr;    // guards files_, states and reference counts
   CondVar* cv_ = nullptr;  // reference drops, loader hand-offs

@@ -118,7 +118,7 @@ class Registrations {
   // another thread (RegistrationsDeps::defer_put) instead of deadlocking.
   void leave_in_call(module::Module* owner);
 
-  // The hooks to give the registry (Registry::set_listener).
+  // The hooks to give the registry (Registry::add_listener).
   module::ModuleListener listener();
 
   module::Registry& registry() { return *d_.registry; }

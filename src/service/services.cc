@@ -16,8 +16,7 @@ Result<void> Services::attach() {
   l.revoking = &Services::revoking;
   l.starting = &Services::starting;
   l.ctx = this;
-  regs_.registry().set_listener(l);
-  return Ok();
+  return regs_.registry().add_listener(l);
 }
 
 Result<void> Services::starting(void* ctx, module::File& f, const module::LoadParams& p) {

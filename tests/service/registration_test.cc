@@ -44,7 +44,7 @@ class RegistrationTest : public ::testing::Test {
     d.log = [](void* ctx, const char* line) { static_cast<System*>(ctx)->add_log(line); };
     d.log_ctx = sys_.get();
     regs_ = std::make_unique<Registrations>(d);
-    sys_->registry().set_listener(regs_->listener());
+    ASSERT_TRUE(sys_->registry().add_listener(regs_->listener()));
     ASSERT_TRUE(sys_->boot());
   }
   void TearDown() override {
