@@ -1,5 +1,7 @@
 #include "hosted/config.h"
 
+#include "hosted/devices.h"
+
 #include <ctype.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -144,7 +146,7 @@ bool parse_config(const std::string& text, const std::string& origin, const std:
       *err = where + why;
       return false;
     }
-    if (key != "preload" && key != "trusted_key" && !seen.insert(key).second) {
+    if (key != "preload" && key != "trusted_key" && key != "device" && !seen.insert(key).second) {
       *err = where + "`" + key + "` is set twice";
       return false;
     }
@@ -201,6 +203,13 @@ bool parse_config(const std::string& text, const std::string& origin, const std:
         return false;
       }
       config->trusted_keys.push_back(anchored(value, base_dir));
+    } else if (key == "device") {
+      Result<DeviceText> t = parse_device_text(value);
+      if (!t) {
+        *err = where + t.error().message();
+        return false;
+      }
+      config->devices.push_back(DeviceLine{value, origin + ":" + std::to_string(line_no)});
     } else if (key == "kpi_version") {
       char* end = nullptr;
       unsigned long v = strtoul(value.c_str(), &end, 10);
@@ -212,7 +221,7 @@ bool parse_config(const std::string& text, const std::string& origin, const std:
     } else {
       *err = where + "unknown key `" + key +
              "` (known: module_path, preload, devfs, socket, signature_policy, trusted_key, "
-             "kpi_version)";
+             "kpi_version, device)";
       return false;
     }
   }

@@ -15,6 +15,8 @@
 //   trusted_key = PATH           a public key (KEY.pub of `modkit keygen`) whose
 //                                signatures the kernel accepts (repeatable)
 //   kpi_version = N              the version of the module `kernel`
+//   device = BUS [vendor=ID] [device=ID] [compat=S]... [key=value]...
+//                                a device on a bus at boot (hosted/devices.h; repeatable)
 //
 // An unknown key, a missing `=`, a bad value, or a repeated key other than
 // preload and trusted_key is an error that names the file and line.
@@ -41,6 +43,12 @@ struct Preload {
 // config says the same): per user, in the runtime directory when there is one.
 inline constexpr char kDefaultSocket[] = "${XDG_RUNTIME_DIR:-/tmp}/modkitd-${UID}.sock";
 
+// A `device =` line, checked (hosted/devices.h) and kept as written.
+struct DeviceLine {
+  std::string text;
+  std::string origin;  // "FILE:LINE"
+};
+
 struct DaemonConfig {
   std::vector<std::string> module_path;
   std::vector<Preload> preload;
@@ -49,6 +57,7 @@ struct DaemonConfig {
   SignaturePolicy signature_policy = SignaturePolicy::kOff;
   std::vector<std::string> trusted_keys;  // paths of public key files
   uint32_t kpi_version = 1;
+  std::vector<DeviceLine> devices;  // in the order written
 };
 
 // The defaults: no modules, socket at kDefaultSocket (expanded).

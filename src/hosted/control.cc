@@ -530,6 +530,11 @@ json verb_help() {
       {"unload",
        "unload NAME [--wait SECONDS|--defer] [--cascade]  unload the file of module NAME"},
       {"stat", "stat [-v]  the loaded files (and with -v their modules), like kldstat"},
+      {"devices", "devices  the bus tree: each device, its identity and its driver"},
+      {"device_add",
+       "device_add {\"spec\": \"BUS [vendor=ID] [device=ID] [compat=S]... [k=v]...\"}  "
+       "hot-plug a device; its driver's module is loaded from the hints if need be"},
+      {"device_remove", "device_remove {\"name\": \"BUS:UNIT\"}  hot-unplug a device"},
       {"sym",
        "sym NAME | sym 0xADDR | sym --ksyms FILE  where a symbol is, who owns an address, "
        "or write the ksyms image"},

@@ -35,12 +35,23 @@
 //          S: every symbol of that name {"symbols": [SYMBOL...]} (maybe none);
 //          N: its owner and nearest symbol {"found": bool, ADDRESS...};
 //          PATH (absolute): writes the ksyms image there {"path": PATH}
+//   devices                    {"buses": [NAME...], "devices": [DEVICE...],
+//                              "drivers": [DRIVER...]} (hosted/devices.h)
+//   device_add {"spec": "BUS [vendor=ID] [device=ID] [compat=S]... [key=value]..."}
+//                              {"device": DEVICE, "autoload": MODULE or "",
+//                              "autoload_error": TEXT?, "loaded": [FILE...]}: the
+//                              device, the module the hints index named when no
+//                              driver took it, and the files that load brought in
+//   device_remove {"name": "BUS:UNIT"}  {} (its driver detaches first; may refuse: busy)
 //   shutdown                   {"log": [TEXT...]} what the shutdown logged, sent
 //                              once every module got SHUTDOWN and every file is
 //                              unloaded; the daemon then exits
 //   FILE = {"id", "name", "state", "refs" (1 + files holding it, as kldstat),
 //           "holders", "address", "size", "autoloaded", "deferred",
 //           "uses": [ID...], "modules": [{"name", "version", "state", "refs"}]}
+//   DEVICE = {"name", "bus", "unit", "vendor", "device", "compat": [S...], "args",
+//             "driver", "instance", "module"} (the last three null when unattached)
+//   DRIVER = {"name", "bus", "priority", "module", "attached"}
 //   SYMBOL = {"name", "address", "size", "type", "bind", "file", "module", "exported",
 //             "namespace"}
 //   ADDRESS = {"address", "file", "module", "section", "symbol", "offset",

@@ -35,11 +35,6 @@ std::unique_ptr<SignatureVerifier> make_verifier(const SystemConfig& c, System* 
                                              [s](const std::string& line) { s->add_log(line); });
 }
 
-struct KpiSymbol {
-  const char* name;
-  void* addr;
-};
-
 }  // namespace
 
 System* current_system() {
@@ -58,7 +53,8 @@ System::System(SystemConfig config)
       linker_(arena_, alloc_, &runtime_, reinterpret_cast<uintptr_t>(&anchor)),
       symbols_(alloc_),
       registry_(module::RegistryDeps{&alloc_, &threads_, &linker_, &symbols_, &source_,
-                                     &System::log_thunk, this, verifier_.get()}) {
+                                     &System::log_thunk, this, verifier_.get()}),
+      buses_(std::make_unique<HostBus>(*this, alloc_, threads_)) {
   devfs_ = Devfs::create(alloc_, threads_);
   service::ServicesDeps sd;
   sd.base = service::RegistrationsDeps{&alloc_, &threads_,          &registry_, &System::log_thunk,
@@ -66,6 +62,20 @@ System::System(SystemConfig config)
   sd.devfs = devfs_;
   services_ = std::make_unique<service::Services>(sd);
   if (!services_->attach()) add_log("kernel: the service layer could not attach to the registry");
+  // The buses take part in unloads after the service layer (the registry
+  // tells listeners in the order they were added): they detach a driver
+  // module's devices at QUIESCE, and a refusing detach refuses the unload.
+  module::ModuleListener l;
+  l.ctx = this;
+  l.quiescing = [](void* ctx, module::Module* m) -> int {
+    Result<void> r = static_cast<System*>(ctx)->buses_->quiescing(m);
+    if (r) return 0;
+    module::Registry::set_veto(m, r.error().message());
+    return MK_EBUSY;
+  };
+  l.resumed = [](void* ctx, module::Module* m) { static_cast<System*>(ctx)->buses_->resumed(m); };
+  l.stopped = [](void* ctx, module::Module* m) { static_cast<System*>(ctx)->buses_->stopped(m); };
+  if (!registry_.add_listener(l)) add_log("kernel: the buses could not attach to the registry");
 }
 
 // A put that would run a deferred unload inside a device call: done on a
@@ -143,7 +153,11 @@ Result<module::File*> System::boot() {
       {"memcmp", reinterpret_cast<void*>(&memcmp)},
       {"strlen", reinterpret_cast<void*>(&strlen)},
   };
-  for (const KpiSymbol& s : kpi) {
+  size_t nbus = 0;
+  const KpiSymbol* bus = bus_kpi(&nbus);
+  for (size_t i = 0; i < sizeof kpi / sizeof kpi[0] + nbus; ++i) {
+    const KpiSymbol& s =
+        i < sizeof kpi / sizeof kpi[0] ? kpi[i] : bus[i - sizeof kpi / sizeof kpi[0]];
     Result<void> r = symbols_.exports().add_kernel_symbol(
         s.name, reinterpret_cast<uint64_t>(s.addr), 0, elf::STT_FUNC);
     if (!r) return r.error();

@@ -19,6 +19,7 @@
 #include "devfs/devfs.h"
 #include "devfs/image_device.h"
 #include "hosted/code_runtime.h"
+#include "hosted/devices.h"
 #include "hosted/malloc_allocator.h"
 #include "hosted/module_path.h"
 #include "hosted/page_memory.h"
@@ -83,6 +84,8 @@ class System {
   // layer needs it; boot() adds /ksyms before static modules make nodes): services make their nodes
   // here, modkitd mounts it (hosted/fuse_devfs.h). It holds /ksyms, the symbol image.
   Devfs& devfs() { return *devfs_; }
+  // The buses, drivers and devices (hosted/devices.h), with `simbus`.
+  HostBus& buses() { return *buses_; }
   // Rewrites /ksyms from what is loaded now. Call after each load and unload,
   // never during one (symtab/ksyms.h); failures are logged.
   void refresh_ksyms();
@@ -111,6 +114,7 @@ class System {
   link::Linker linker_;
   symtab::KernelSymbols symbols_;
   module::Registry registry_;
+  std::unique_ptr<HostBus> buses_;
   Devfs* devfs_ = nullptr;
   std::unique_ptr<ImageDevice> ksyms_;
   DevfsNode* ksyms_node_ = nullptr;
@@ -125,5 +129,13 @@ class System {
 
 // The System the KPI serves, or nullptr.
 System* current_system();
+
+// A KPI function as the kernel exports it to modules.
+struct KpiSymbol {
+  const char* name;
+  void* addr;
+};
+// The driver and device KPI of modkit/bus.h (hosted/bus_kpi.cc).
+const KpiSymbol* bus_kpi(size_t* count);
 
 }  // namespace mk::hosted

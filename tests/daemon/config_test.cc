@@ -108,7 +108,7 @@ TEST(Config, UidWithoutEnvironment) {
 TEST(Config, ExactErrors) {
   EXPECT_EQ(Error("module_path = /a\nbogus = 1\n"),
             "test.conf:2: unknown key `bogus` (known: module_path, preload, devfs, socket, "
-            "signature_policy, trusted_key, kpi_version)");
+            "signature_policy, trusted_key, kpi_version, device)");
   EXPECT_EQ(Error("trusted_key =\n"),
             "test.conf:1: trusted_key needs the path of a public key file (KEY.pub)");
   EXPECT_EQ(Error("just words\n"), "test.conf:1: expected `key = value`, got \"just words\"");

@@ -511,6 +511,62 @@ TEST_F(Daemon, ParamsThroughTheCommand) {
   EXPECT_EQ(Mk({"params", "zero"}).exit_code, 1);
 }
 
+// Devices: one from the config at boot (its driver's module auto-loaded with
+// its dependency), hot-plug and unplug through `modkit device`, the bus tree
+// in text and JSON, a refusing detach refusing both an unplug and an unload,
+// and bad device text refused with exit 1.
+TEST_F(Daemon, DevicesHotPlugAndAutoload) {
+  WriteConfig("device = simbus vendor=0x1af4 device=0x1001 label=boot\n");
+  StartDaemon();
+  json stat = StatJson();
+  EXPECT_NE(FileNamed(stat, "simdrv.ko"), nullptr) << stat.dump();
+  EXPECT_NE(FileNamed(stat, "chain_base.ko"), nullptr) << stat.dump();
+  Outcome o = Mk({"devices"});
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_EQ(o.out,
+            "simbus\n"
+            "  simbus:0   simdrv0 (module simdrv)      vendor=0x1af4 device=0x1001 label=boot\n"
+            "drivers\n"
+            "  simdrv     on simbus, priority 10, module simdrv, 1 device(s)\n");
+  o = Mk({"device", "add", "-v", "simbus", "compat=acme,widget", "busy=yes"});
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_EQ(o.out, "simbus:1: attached simdrv1\n");
+  o = Mk({"device", "add", "simbus", "vendor=0x8086"});
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_EQ(o.out, "");
+  o = Mk({"devices", "--json"});
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  json j = json::parse(o.out, nullptr, false);
+  ASSERT_EQ(j["devices"].size(), 3u) << o.out;
+  EXPECT_EQ(j["devices"][1]["instance"], "simdrv1");
+  EXPECT_EQ(j["devices"][1]["args"], "busy=yes");
+  EXPECT_TRUE(j["devices"][2]["driver"].is_null());
+  // The busy one refuses: the unplug and the unload.
+  o = Mk({"device", "remove", "simbus:1"});
+  EXPECT_EQ(o.exit_code, 1);
+  EXPECT_EQ(o.err,
+            "modkit device remove: simbus:1: simdrv1 refuses to detach: widget is busy "
+            "(busy=yes)\n");
+  o = Mk({"unload", "simdrv"});
+  EXPECT_EQ(o.exit_code, 1);
+  EXPECT_EQ(o.err,
+            "modkit unload: module simdrv vetoed the unload of simdrv.ko: driver simdrv: "
+            "simbus:1 (simdrv1) refuses to detach: widget is busy (busy=yes)\n");
+  // The idle one goes; an unknown one is an error.
+  o = Mk({"device", "remove", "simbus:0"});
+  EXPECT_EQ(o.exit_code, 0) << o.err;
+  o = Mk({"device", "remove", "simbus:9"});
+  EXPECT_EQ(o.exit_code, 1);
+  EXPECT_EQ(o.err, "modkit device remove: no device simbus:9\n");
+  o = Mk({"device", "add", "simbus", "vendor=0xzz"});
+  EXPECT_EQ(o.exit_code, 1);
+  EXPECT_EQ(o.err,
+            "modkit device add: device `simbus vendor=0xzz': vendor id `0xzz' is not a "
+            "32-bit number (0x1af4 or 6900)\n");
+  o = Mk({"device", "add"});
+  EXPECT_EQ(o.exit_code, 2);
+}
+
 TEST_F(Daemon, PreloadParamsDevfsAndPolicyReported) {
   WriteConfig(
       "preload = chain_top depth=3\npreload = no_such_module\npreload = chain_top\ndevfs = " +
@@ -721,7 +777,7 @@ TEST_F(Daemon, ConfigErrorsStopTheStart) {
   EXPECT_EQ(o.exit_code, 1);
   EXPECT_EQ(o.err, "modkitd: " + config_ +
                        ":3: unknown key `bogus` (known: module_path, preload, devfs, socket, "
-                       "signature_policy, trusted_key, kpi_version)\n");
+                       "signature_policy, trusted_key, kpi_version, device)\n");
   o = Run({Modkitd(), "-c", dir_ + "/none.conf"});
   EXPECT_EQ(o.exit_code, 1);
   EXPECT_NE(o.err.find(dir_ + "/none.conf: "), std::string::npos);

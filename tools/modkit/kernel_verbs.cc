@@ -20,6 +20,7 @@
 
 #include "hosted/config.h"
 #include "hosted/control.h"
+#include "kernel_client.h"
 #include "verbs.h"
 
 namespace modkit::tool {
@@ -28,9 +29,9 @@ namespace {
 namespace control = mk::hosted::control;
 using control::json;
 
-constexpr int kRefused = 1;
-constexpr int kUsage = 2;
-constexpr int kUnreachable = 3;
+}  // namespace
+
+// ---- kernel_client.h ----
 
 const char kExitCodes[] =
     "Exit status: 0 done, 1 refused by the kernel, 2 usage, 3 kernel not reachable.\n"
@@ -55,7 +56,7 @@ std::string socket_of(const Common& c) {
 
 // Sends one request; on failure prints why and returns the exit status.
 int call(const char* verb, const Common& c, const json& request, json* reply,
-         control::Client* client = nullptr) {
+         control::Client* client) {
   std::unique_ptr<control::Client> own;
   if (client == nullptr) {
     own = std::make_unique<control::Client>();
@@ -76,6 +77,8 @@ int call(const char* verb, const Common& c, const json& request, json* reply,
 void print_json(const json& j) {
   printf("%s\n", j.dump(2, ' ', false, json::error_handler_t::replace).c_str());
 }
+
+namespace {
 
 // The daemon's working directory is not ours: send absolute paths.
 std::string absolute(const std::string& path) {

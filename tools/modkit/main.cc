@@ -46,6 +46,8 @@ int main(int argc, char** argv) {
     modkit::tool::Run run = modkit::tool::add_params(app);
     verbs[app.get_subcommands({}).back()] = run;
   }
+  for (auto& [sub, run] : modkit::tool::add_device_verbs(app))
+    verbs[sub] = run;
 
   try {
     app.parse(own, argv);

@@ -40,5 +40,7 @@ std::vector<std::pair<CLI::App*, Run>> add_kernel_verbs(CLI::App& app);
 // when json_out).
 int kernel_call(const char* verb, const std::string& socket, bool json_out,
                 const nlohmann::json& request, nlohmann::json* reply);
+// `devices` (the bus tree) and `device add|remove` (hot-plug), devices.cc.
+std::vector<std::pair<CLI::App*, Run>> add_device_verbs(CLI::App& app);
 
 }  // namespace modkit::tool

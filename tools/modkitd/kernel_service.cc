@@ -93,6 +93,7 @@ bool KernelService::boot(std::string* err) {
         ", trusted keys: " + (keys.empty() ? std::string("none") : keys));
   }
   preload();
+  add_config_devices();
   mount_devfs();
   return true;
 }
@@ -197,6 +198,9 @@ std::optional<json> KernelService::handle(const json& r, control::Connection* co
   if (verb == "unload") return do_unload(r);
   if (verb == "sym") return do_sym(r);
   if (verb == "params") return do_params(r);
+  if (verb == "devices") return do_devices();
+  if (verb == "device_add") return do_device_add(r);
+  if (verb == "device_remove") return do_device_remove(r);
   if (verb == "shutdown") {
     std::vector<std::string> lines = shutdown();
     if (on_shutdown) on_shutdown();

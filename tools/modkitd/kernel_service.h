@@ -60,6 +60,12 @@ class KernelService {
   json do_stat();
   json do_sym(const json& r);
   json do_params(const json& r);
+  // The device verbs and the config's devices (devices.cc).
+  json do_devices();
+  json do_device_add(const json& r);
+  json do_device_remove(const json& r);
+  json add_device(const std::string& spec);
+  void add_config_devices();
   std::optional<json> do_log(const json& r, mk::hosted::control::Connection* conn);
   void preload();
   void mount_devfs();
