@@ -525,7 +525,7 @@ TEST_F(Daemon, DevicesHotPlugAndAutoload) {
   ASSERT_EQ(o.exit_code, 0) << o.err;
   EXPECT_EQ(o.out,
             "simbus\n"
-            "  simbus:0   simdrv0 (module simdrv)      vendor=0x1af4 device=0x1001 label=boot\n"
+            "  simbus:0   simdrv0 (module simdrv)  vendor=0x1af4 device=0x1001 label=boot\n"
             "drivers\n"
             "  simdrv     on simbus, priority 10, module simdrv, 1 device(s)\n");
   o = Mk({"device", "add", "-v", "simbus", "compat=acme,widget", "busy=yes"});
@@ -808,8 +808,8 @@ TEST_F(Daemon, MalformedRequestsGetErrorsAndTheKernelServesOn) {
   json u = json::parse(Raw("{\"verb\": \"format_disk\"}\n"));
   EXPECT_EQ(u["code"], "unknown_verb");
   EXPECT_EQ(u["error"],
-            "unknown verb \"format_disk\" (known: help, load, log, ping, shutdown, stat, sym, "
-            "unload)");
+            "unknown verb \"format_disk\" (known: device_add, device_remove, devices, help, load, "
+            "log, ping, shutdown, stat, sym, unload)");
   // Oversized: an error reply, then the connection is closed.
   r = json::parse(Raw(std::string(100 * 1024, '{') + "\n"));
   EXPECT_EQ(r["code"], "too_large");

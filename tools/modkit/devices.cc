@@ -135,7 +135,7 @@ std::vector<std::pair<CLI::App*, Run>> add_device_verbs(CLI::App& app) {
                          "Example:\n"
                          "  modkit devices\n"
                          "  simbus\n"
-                         "    simbus:0   simdrv0 (module simdrv)      vendor=0x1af4 "
+                         "    simbus:0   simdrv0 (module simdrv)  vendor=0x1af4 "
                          "device=0x1001 label=left\n"
                          "  drivers\n"
                          "    simdrv     on simbus, priority 10, module simdrv, 1 device(s)\n\n") +

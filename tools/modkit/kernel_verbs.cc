@@ -38,12 +38,6 @@ const char kExitCodes[] =
     "The socket: --socket, else $MODKIT_SOCKET, else the `socket` of $MODKIT_CONFIG or "
     "of\n" MODKIT_BUNDLED_CONFIG ".";
 
-struct Common {
-  std::string socket;
-  bool json_out = false;
-  bool verbose = false;
-};
-
 void add_common(CLI::App* sub, Common* c, bool json_flag, bool verbose_flag) {
   sub->add_option("--socket", c->socket, "modkitd's control socket");
   if (json_flag) sub->add_flag("--json", c->json_out, "print the reply as JSON");

@@ -2,7 +2,8 @@
 // attached drivers), `device_add` (hot-plug, with the driver's module loaded
 // from the hints index when nothing drives the device) and `device_remove`
 // (hot-unplug), and the config's `device =` lines at boot.
-#include <set>
+#include <map>
+#include <string>
 
 #include "bus/newbus.h"
 #include "hosted/devices.h"
@@ -20,6 +21,17 @@ struct Listing {
   json devices = json::array();
   json drivers = json::array();
 };
+
+// The loaded files by id (what an auto-load brought in is the difference).
+std::map<uint32_t, std::string> files(mk::hosted::System& s) {
+  std::map<uint32_t, std::string> out;
+  s.registry().for_each_file(
+      [](void* ctx, const mk::module::File& f) {
+        (*static_cast<std::map<uint32_t, std::string>*>(ctx))[f.id] = f.name;
+      },
+      &out);
+  return out;
+}
 
 const char* owner_name(const mk::module::Module* m) {
   return m == nullptr ? "kernel" : m->name;
@@ -68,17 +80,14 @@ json KernelService::do_devices() {
 
 // Under change_mu_: an auto-load is a load like any other.
 json KernelService::add_device(const std::string& spec) {
-  std::vector<FileInfo> before = snapshot();
+  std::map<uint32_t, std::string> before = files(*system_);
   mk::Result<mk::hosted::DeviceAdded> r = system_->buses().add(spec);
   if (!r) return error_reply(r.error());
   json reply = {{"ok", true}, {"autoload", r.value().autoload}};
   if (!r.value().autoload_error.empty()) reply["autoload_error"] = r.value().autoload_error;
-  std::set<uint32_t> had;
-  for (const FileInfo& f : before)
-    had.insert(f.id);
   json loaded = json::array();
-  for (const FileInfo& f : snapshot())
-    if (had.count(f.id) == 0) loaded.push_back(f.name);
+  for (const auto& [id, name] : files(*system_))
+    if (before.count(id) == 0) loaded.push_back(name);
   reply["loaded"] = loaded;
   reply["device"] = nullptr;
   mk::bus::Newbus& nb = system_->buses().newbus();
