@@ -511,7 +511,23 @@ void Runner::global_lookups(size_t n) {
   if (walk.empty()) dl.note = cfg_.with_dlopen ? "the child process failed" : "not measured";
   dl.samples = walk;
 
-  // dlsym(RTLD_DEFAULT) of a symbol of the executable (the kernel API).
+  // A kernel API symbol by name: modkit's kernel exports, dlsym(RTLD_DEFAULT)
+  // of a symbol of the executable.
+  if (kernel_wide(kernel_, kapi_symbols[0].name, &probe)) {
+    mk_k.note.clear();
+    for (int rep = -kWarmup; rep < reps; ++rep) {
+      uintptr_t acc = 0;
+      double t0 = now_ns();
+      for (int i = 0; i < 64; ++i) {
+        void* p = nullptr;
+        kernel_wide(kernel_, kapi_symbols[i % 16].name, &p);
+        acc ^= reinterpret_cast<uintptr_t>(p);
+      }
+      double t = (now_ns() - t0) / 64;
+      sink_ ^= acc;
+      if (rep >= 0) mk_k.samples.push_back(t);
+    }
+  }
   for (int rep = -kWarmup; rep < reps && cfg_.with_dlopen; ++rep) {
     uintptr_t acc = 0;
     double t0 = now_ns();

@@ -107,6 +107,13 @@ class Kernel {
   // Address of a global symbol the file defines, or nullptr.
   void* symbol(File* f, const std::string& name) const;
 
+  // Address of `name` anywhere in the kernel, as dlsym(RTLD_DEFAULT) answers
+  // in a process: the kernel's exports first, then what symbol() would answer
+  // for each loaded file, the earliest loaded first when several define it.
+  // One hash lookup however many files are loaded (files loaded since the
+  // last lookup are indexed by this call). nullptr if nothing defines it.
+  void* lookup(const std::string& name) const;
+
   // Runs destructors, unregisters and frees the file.
   void unload(File* f);
 

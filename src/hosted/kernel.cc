@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <new>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -26,7 +27,9 @@ namespace modkit {
 class File {
  public:
   mk::link::LinkerFile* linked = nullptr;
-  size_t index = 0;  // position in Kernel::Impl::files: unload is O(1)
+  size_t index = 0;      // position in Kernel::Impl::files: unload is O(1)
+  uint64_t order = 0;    // load order: the earliest definition wins a lookup
+  bool indexed = false;  // its globals are in Kernel::Impl::global
 };
 
 namespace {
@@ -179,8 +182,114 @@ struct Kernel::Impl : mk::link::Resolver {
     File* file = new File;
     file->linked = f.value();
     file->index = files.size();
+    file->order = next_order++;
     files.push_back(file);
     return file;
+  }
+
+  // The kernel-wide index behind lookup(): name -> the definition a lookup
+  // answers. A name several files define has one entry (the earliest
+  // loaded's) and counts the others, so an unload finds the next definer
+  // only for names that have one. Names point into the files' own string
+  // copies (or the exports map's keys), which outlive their entries.
+  struct Definition {
+    File* file;  // nullptr: a kernel export
+    uint64_t addr;
+    uint32_t shadowed;       // other definitions of the name (kernel or files)
+    bool init_text = false;  // in init-only text, which may be given back
+  };
+
+  // s is one of what symbol() answers for its file (global, not hidden),
+  // whether or not its init-only text has been given back.
+  static bool in_globals(mk::link::LinkerFile& lf, const mk::link::FileSymbol& s, uint32_t hash) {
+    mk::NameTable::Slot* g = lf.globals.find(s.name, hash);
+    return g != nullptr && &lf.symbols[g->value] == &s;
+  }
+
+  static bool in_init_text(const mk::link::LinkerFile& lf, const mk::link::FileSymbol& s) {
+    return s.section != UINT32_MAX && lf.sections[s.section].cls == mk::link::Class::kInitText;
+  }
+
+  // Makes every file loaded since the last lookup visible to lookup().
+  void index_new_files() {
+    if (indexed_files == files.size()) return;
+    for (File* f : files)
+      if (!f->indexed) index_file(f);
+    indexed_files = files.size();
+  }
+
+  void index_file(File* f) {
+    f->indexed = true;
+    mk::link::LinkerFile& lf = *f->linked;
+    for (const mk::link::FileSymbol& s : lf.symbols) {
+      if (s.bind == mk::elf::STB_LOCAL) continue;
+      uint32_t hash = mk::name_hash(s.name);
+      if (!in_globals(lf, s, hash)) continue;
+      if (mk::NameTable::Slot* at = global.find(s.name, hash)) {
+        ++defs[at->value].shadowed;
+        continue;
+      }
+      add_definition(s.name, hash, Definition{f, s.addr, 0, in_init_text(lf, s)});
+    }
+  }
+
+  void add_definition(const char* name, uint32_t hash, const Definition& d) {
+    uint32_t idx;
+    if (!free_defs.empty()) {
+      idx = free_defs.back();
+      free_defs.pop_back();
+      defs[idx] = d;
+    } else {
+      idx = static_cast<uint32_t>(defs.size());
+      defs.push_back(d);
+    }
+    mk::NameTable::Slot* dup = nullptr;
+    if (!global.insert(name, hash, idx, &dup)) throw std::bad_alloc();
+  }
+
+  // Before f goes: its names leave the index, each handed to the next
+  // definer (a kernel export, else the earliest loaded file) if it has one.
+  void unindex_file(File* f) {
+    if (!f->indexed) return;
+    --indexed_files;
+    mk::link::LinkerFile& lf = *f->linked;
+    for (const mk::link::FileSymbol& s : lf.symbols) {
+      if (s.bind == mk::elf::STB_LOCAL) continue;
+      uint32_t hash = mk::name_hash(s.name);
+      if (!in_globals(lf, s, hash)) continue;
+      mk::NameTable::Slot* at = global.find(s.name, hash);
+      if (at == nullptr) continue;
+      Definition& d = defs[at->value];
+      if (d.file != f) {
+        --d.shadowed;  // f's definition was one of the hidden ones
+        continue;
+      }
+      uint32_t left = d.shadowed;
+      free_defs.push_back(at->value);
+      global.erase(at);
+      if (left > 0) add_definition_after(f, s.name, hash, left - 1);
+    }
+  }
+
+  // The definition of name that takes over once `gone` unloads.
+  void add_definition_after(File* gone, const char* name, uint32_t hash, uint32_t shadowed) {
+    auto k = exports.find(name);
+    if (k != exports.end()) {
+      add_definition(k->first.c_str(), hash, Definition{nullptr, k->second.addr, shadowed});
+      return;
+    }
+    File* best = nullptr;
+    const mk::link::FileSymbol* sym = nullptr;
+    for (File* f : files) {
+      if (f == gone || !f->indexed || (best != nullptr && f->order > best->order)) continue;
+      if (mk::NameTable::Slot* g = f->linked->globals.find(name, hash)) {
+        best = f;
+        sym = &f->linked->symbols[g->value];
+      }
+    }
+    if (best != nullptr)
+      add_definition(sym->name, hash,
+                     Definition{best, sym->addr, shadowed, in_init_text(*best->linked, *sym)});
   }
 
   Options options;
@@ -193,6 +302,11 @@ struct Kernel::Impl : mk::link::Resolver {
   std::unique_ptr<mk::hosted::SignatureVerifier> verifier;
   std::unordered_map<std::string, Export> exports;
   std::vector<File*> files;
+  uint64_t next_order = 0;
+  mk::NameTable global{alloc};  // name -> index into defs
+  std::vector<Definition> defs;
+  std::vector<uint32_t> free_defs;
+  size_t indexed_files = 0;
 };
 
 Kernel::Kernel(const Options& options) : impl_(std::make_unique<Impl>(options)) {}
@@ -203,11 +317,21 @@ Kernel::~Kernel() {
 }
 
 bool Kernel::export_symbol(const std::string& name, const void* addr, size_t size, bool function) {
-  return impl_->exports
-      .emplace(name,
-               Export{reinterpret_cast<uint64_t>(addr), size,
-                      static_cast<uint8_t>(function ? mk::elf::STT_FUNC : mk::elf::STT_OBJECT)})
-      .second;
+  auto [it, fresh] = impl_->exports.emplace(
+      name, Export{reinterpret_cast<uint64_t>(addr), size,
+                   static_cast<uint8_t>(function ? mk::elf::STT_FUNC : mk::elf::STT_OBJECT)});
+  if (!fresh) return false;
+  // Kernel exports come before any file's definition of the same name.
+  const char* key = it->first.c_str();
+  uint32_t hash = mk::name_hash(key);
+  uint32_t shadowed = 0;
+  if (mk::NameTable::Slot* at = impl_->global.find(key, hash)) {
+    shadowed = impl_->defs[at->value].shadowed + 1;
+    impl_->free_defs.push_back(at->value);
+    impl_->global.erase(at);
+  }
+  impl_->add_definition(key, hash, Impl::Definition{nullptr, it->second.addr, shadowed});
+  return true;
 }
 
 File* Kernel::load(const std::string& path, Error* error, const LoadOptions& opts) {
@@ -260,9 +384,21 @@ void* Kernel::symbol(File* f, const std::string& name) const {
   return s == nullptr ? nullptr : reinterpret_cast<void*>(s->addr);
 }
 
+void* Kernel::lookup(const std::string& name) const {
+  impl_->index_new_files();
+  mk::NameTable::Slot* at = impl_->global.find(name.c_str());
+  if (at == nullptr) return nullptr;
+  const Impl::Definition& d = impl_->defs[at->value];
+  // Init-only text given back after the constructors answers no more, as in
+  // LinkerFile::find; the entry stays until the file's unload.
+  if (d.init_text && d.file->linked->init_released) return nullptr;
+  return reinterpret_cast<void*>(d.addr);
+}
+
 void Kernel::unload(File* f) {
   auto& files = impl_->files;
   if (f == nullptr || f->index >= files.size() || files[f->index] != f) return;  // not ours
+  impl_->unindex_file(f);
   files[f->index] = files.back();
   files[f->index]->index = f->index;
   files.pop_back();

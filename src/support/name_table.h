@@ -74,6 +74,25 @@ class NameTable {
   }
   Slot* find(const char* name) { return find(name, name_hash(name)); }
 
+  // Removes a slot find() or insert() returned. Linear probing without
+  // tombstones: each later slot of the run that may live closer to its home
+  // moves back into the hole, so lookups stay as short as before the insert.
+  // Slot pointers taken earlier are invalid afterwards.
+  void erase(Slot* s) {
+    size_t mask = slots_.size() - 1;
+    size_t hole = static_cast<size_t>(s - slots_.data());
+    for (size_t j = (hole + 1) & mask; slots_[j].name != nullptr; j = (j + 1) & mask) {
+      size_t want = home(slots_[j].hash) & mask;
+      // Movable when the hole lies between its home and where it is now.
+      if (((j - want) & mask) >= ((j - hole) & mask)) {
+        slots_[hole] = slots_[j];
+        hole = j;
+      }
+    }
+    slots_[hole].name = nullptr;
+    --count_;
+  }
+
   size_t size() const { return count_; }
   // Bytes of the slot array.
   size_t memory() const { return slots_.size() * sizeof(Slot); }

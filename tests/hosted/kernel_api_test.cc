@@ -427,6 +427,84 @@ TEST_P(KernelApiTest, DestroyingTheKernelUnloadsItsFiles) {
   EXPECT_EQ(module_dtors, 2);
 }
 
+// lookup(): one kernel-wide answer by name, as dlsym(RTLD_DEFAULT): kernel
+// exports first, then the earliest loaded file; hidden and static symbols
+// never; an unload hands a name to the next definer and takes the rest away.
+TEST_P(KernelApiTest, LookupFindsKernelExportsAndEveryFilesGlobals) {
+  Scratch s;
+  auto build = [&](const char* name, const std::string& src) {
+    std::string obj = s.Compile(cc(), name, src);
+    EXPECT_FALSE(obj.empty());
+    return obj;
+  };
+  std::string a = build("a.c",
+                        "int shared = 1; int only_a(void) { return 10; }\n"
+                        "static int hid(void) { return 0; } int use_hid(void) { return hid(); }\n"
+                        "__attribute__((visibility(\"hidden\"))) int hidden_a = 3;\n");
+  std::string b = build("b.c", "int shared = 2; int only_b(void) { return 20; }\n");
+  std::string c = build("c.c", "int shared = 3; int kernel_ticks = 4;\n");
+  Kernel k;
+  ExportHost(k);
+  EXPECT_EQ(k.lookup("kernel_ticks"), &kernel_ticks);
+  EXPECT_EQ(k.lookup("shared"), nullptr);
+  File* fa = k.load(a);
+  File* fb = k.load(b);
+  ASSERT_NE(fa, nullptr);
+  ASSERT_NE(fb, nullptr);
+  EXPECT_EQ(k.lookup("shared"), k.symbol(fa, "shared"));
+  EXPECT_EQ(k.lookup("only_a"), k.symbol(fa, "only_a"));
+  EXPECT_EQ(k.lookup("only_b"), k.symbol(fb, "only_b"));
+  EXPECT_EQ(k.lookup("hid"), nullptr) << "a static function";
+  EXPECT_EQ(k.lookup("hidden_a"), nullptr) << "a hidden symbol";
+  EXPECT_EQ(k.lookup("no_such_symbol"), nullptr);
+  File* fc = k.load(c);
+  ASSERT_NE(fc, nullptr);
+  EXPECT_EQ(k.lookup("kernel_ticks"), &kernel_ticks) << "the kernel's export comes first";
+  EXPECT_EQ(k.lookup("shared"), k.symbol(fa, "shared")) << "the earliest loaded comes first";
+  k.unload(fa);
+  EXPECT_EQ(k.lookup("only_a"), nullptr);
+  EXPECT_EQ(k.lookup("shared"), k.symbol(fb, "shared")) << "handed to the next loaded";
+  k.unload(fb);
+  EXPECT_EQ(k.lookup("shared"), k.symbol(fc, "shared"));
+  EXPECT_EQ(k.lookup("only_b"), nullptr);
+  // A file loaded again after the others comes last.
+  fa = k.load(a);
+  ASSERT_NE(fa, nullptr);
+  EXPECT_EQ(k.lookup("shared"), k.symbol(fc, "shared"));
+  EXPECT_EQ(k.lookup("only_a"), k.symbol(fa, "only_a"));
+  k.unload(fc);
+  EXPECT_EQ(k.lookup("shared"), k.symbol(fa, "shared"));
+  EXPECT_EQ(k.lookup("kernel_ticks"), &kernel_ticks);
+  k.unload(fa);
+  EXPECT_EQ(k.lookup("shared"), nullptr);
+  EXPECT_EQ(k.lookup("only_a"), nullptr);
+}
+
+// Files loaded and unloaded between lookups (never indexed) leave nothing;
+// an export added after a file defines the name takes it over, and the
+// file's unload leaves the export.
+TEST_P(KernelApiTest, LookupFollowsLoadsUnloadsAndLateExports) {
+  Scratch s;
+  std::string a = s.Compile(cc(), "a.c", "int late = 1; int fa_fn(void) { return 1; }\n");
+  ASSERT_FALSE(a.empty());
+  Kernel k;
+  for (int i = 0; i < 3; ++i) {
+    File* f = k.load(a);
+    ASSERT_NE(f, nullptr);
+    k.unload(f);
+  }
+  EXPECT_EQ(k.lookup("fa_fn"), nullptr);
+  File* f = k.load(a);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(k.lookup("late"), k.symbol(f, "late"));
+  static int mine = 7;
+  ASSERT_TRUE(k.export_symbol("late", &mine, sizeof mine, false));
+  EXPECT_EQ(k.lookup("late"), &mine);
+  k.unload(f);
+  EXPECT_EQ(k.lookup("late"), &mine);
+  EXPECT_EQ(k.lookup("fa_fn"), nullptr);
+}
+
 INSTANTIATE_TEST_SUITE_P(Compilers, KernelApiTest, ::testing::ValuesIn(mk::test::AllCompilers()),
                          [](const auto& p) { return std::string(p.param.label); });
 

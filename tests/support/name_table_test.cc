@@ -74,6 +74,64 @@ TEST(NameTable, CollidingHashesStayDistinct) {
   EXPECT_EQ(t.find("zeta", 42), nullptr);
 }
 
+// Erase against a model: random inserts and erases, with names that share
+// hashes and runs that wrap around the end of the table, and after each step
+// every live name is found with its value and every erased one is not.
+TEST(NameTable, EraseKeepsEveryOtherEntryReachable) {
+  TestAllocator alloc;
+  NameTable t(alloc);
+  std::vector<std::string> names;
+  for (int i = 0; i < 200; ++i)
+    names.push_back("n" + std::to_string(i));
+  std::vector<bool> in(names.size(), false);
+  uint64_t rng = 12345;
+  auto next = [&] {
+    rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+    return static_cast<size_t>(rng >> 33);
+  };
+  // A few hashes only: long runs, several homes in one run.
+  auto hash = [](size_t i) { return static_cast<uint32_t>(i % 7) * 0x9e3779b9u; };
+  for (int step = 0; step < 5000; ++step) {
+    size_t i = next() % names.size();
+    NameTable::Slot* existing = nullptr;
+    if (!in[i]) {
+      ASSERT_TRUE(t.insert(names[i].c_str(), hash(i), static_cast<uint32_t>(i), &existing));
+      ASSERT_EQ(existing, nullptr);
+      in[i] = true;
+    } else {
+      NameTable::Slot* s = t.find(names[i].c_str(), hash(i));
+      ASSERT_NE(s, nullptr);
+      t.erase(s);
+      in[i] = false;
+    }
+    if (step % 50 != 0) continue;
+    size_t live = 0;
+    for (size_t k = 0; k < names.size(); ++k) {
+      NameTable::Slot* s = t.find(names[k].c_str(), hash(k));
+      if (in[k]) {
+        ++live;
+        ASSERT_NE(s, nullptr) << names[k] << " at step " << step;
+        EXPECT_EQ(s->value, k);
+      } else {
+        EXPECT_EQ(s, nullptr) << names[k] << " at step " << step;
+      }
+    }
+    EXPECT_EQ(t.size(), live);
+  }
+}
+
+TEST(NameTable, EraseTheLastEntryEmptiesTheTable) {
+  TestAllocator alloc;
+  NameTable t(alloc);
+  NameTable::Slot* existing = nullptr;
+  ASSERT_TRUE(t.insert("only", 7, 1, &existing));
+  t.erase(t.find("only", 7));
+  EXPECT_EQ(t.size(), 0u);
+  EXPECT_EQ(t.find("only", 7), nullptr);
+  ASSERT_TRUE(t.insert("only", 7, 2, &existing));
+  EXPECT_EQ(t.find("only", 7)->value, 2u);
+}
+
 TEST(NameTable, GrowthKeepsEveryEntry) {
   TestAllocator alloc;
   NameTable t(alloc);
