@@ -165,7 +165,7 @@ Result<module::File*> System::boot() {
   ByteView span;
   size_t spans = 0;
   if (config_.static_modules && __start_modkit_modinfo != nullptr &&
-      __stop_modkit_modinfo > __start_modkit_modinfo) {
+      +__stop_modkit_modinfo > +__start_modkit_modinfo) {
     span = ByteView(__start_modkit_modinfo,
                     static_cast<size_t>(__stop_modkit_modinfo - __start_modkit_modinfo));
     spans = 1;

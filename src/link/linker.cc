@@ -12,10 +12,6 @@ using namespace mk::elf;
 
 namespace {
 
-bool starts_with(const char* s, const char* prefix) {
-  return mk_memcmp(s, prefix, mk_strlen(prefix)) == 0;
-}
-
 // Parses the ".NNNNN" priority suffix of ".init_array.NNNNN" and friends.
 bool priority_of(const char* name, const char* base, uint32_t* prio, bool* has) {
   size_t n = mk_strlen(base);

@@ -159,7 +159,9 @@ TEST(RegistryDrain, AHolderMayNeedTheLoaderLockToLetGo) {
     Module* base = Reference(reg, "base");
     ASSERT_NE(solo, nullptr);
     ASSERT_NE(base, nullptr);
-    if (!load_first) ASSERT_TRUE(reg.unload(base->file, Defer()));
+    if (!load_first) {
+      ASSERT_TRUE(reg.unload(base->file, Defer()));
+    }
 
     auto start = std::chrono::steady_clock::now();
     Outcome unloaded;

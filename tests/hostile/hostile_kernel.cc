@@ -64,7 +64,9 @@ KernelState HostileKernel::Warm() {
   for (const char* m : {"chain_top", "counter", "hello"}) {
     Result<module::File*> f = registry().load_module(m, kAnyVersion);
     EXPECT_TRUE(f) << m << ": " << f.error().message();
-    if (f) EXPECT_TRUE(registry().unload(f.value(), module::UnloadOptions{}));
+    if (f) {
+      EXPECT_TRUE(registry().unload(f.value(), module::UnloadOptions{}));
+    }
   }
   return State();
 }
