@@ -15,7 +15,9 @@
 // - a console command either parses to an object with a string "verb", or
 //   says why not;
 // - after the input, unloading every file by name with cascade leaves only
-//   the kernel image.
+//   the kernel image, unless a device refuses to detach from its driver
+//   (simdrv's busy=yes widget): then an unload says so, and shutdown takes
+//   everything down (nothing leaks: LeakSanitizer).
 #include <errno.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -129,22 +131,42 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     else
       FUZZ_CHECK(!why.empty(), "console command %s refused without a reason", line.c_str());
   }
-  // Unload everything that is left, by module name, newest file first.
-  for (int round = 0; round < 16; ++round) {
+  // Unload everything that is left, by module name with cascade, newest file
+  // first, until a round changes nothing. Files may stay only while a device
+  // refuses to detach from their driver (a busy=yes widget of simdrv): one
+  // of the last refusals says so, and shutdown then takes everything down.
+  std::vector<std::string> refusals;
+  for (int round = 0; round < 64; ++round) {
     json stat = *kernel.handle(json{{"verb", "stat"}}, nullptr);
     if (!stat["ok"].get<bool>()) break;  // shut down already
     const json& files = stat["files"];
     if (files.size() <= 1) break;
-    const json& last = files[files.size() - 1];
-    FUZZ_CHECK(!last["modules"].empty(), "file %s declares no module", last.dump().c_str());
-    json u = *kernel.handle(
-        json{{"verb", "unload"}, {"name", last["modules"][0]["name"]}, {"cascade", true}}, nullptr);
-    FUZZ_CHECK(u["ok"].get<bool>() || round < 15, "cannot unload %s: %s", last.dump().c_str(),
-               u.dump().c_str());
+    refusals.clear();
+    bool progress = false;
+    for (size_t i = files.size(); i-- > 1 && !progress;) {
+      FUZZ_CHECK(!files[i]["modules"].empty(), "file %s declares no module",
+                 files[i].dump().c_str());
+      json u = *kernel.handle(
+          json{{"verb", "unload"}, {"name", files[i]["modules"][0]["name"]}, {"cascade", true}},
+          nullptr);
+      progress = u["ok"].get<bool>();
+      if (!progress) refusals.push_back(u.dump());
+    }
+    if (!progress) break;
   }
   json stat = *kernel.handle(json{{"verb", "stat"}}, nullptr);
-  if (stat["ok"].get<bool>())
-    FUZZ_CHECK(stat["files"].size() == 1, "%zu files left: %s", stat["files"].size(),
-               stat.dump().c_str());
+  if (stat["ok"].get<bool>() && stat["files"].size() > 1) {
+    bool busy_device = false;
+    for (const std::string& r : refusals)
+      busy_device = busy_device || r.find("refuses to detach") != std::string::npos;
+    FUZZ_CHECK(busy_device, "%zu files left: %s\nrefusals: %s", stat["files"].size(),
+               stat.dump().c_str(), refusals.empty() ? "none" : refusals.back().c_str());
+    json down = *kernel.handle(json{{"verb", "shutdown"}}, nullptr);
+    FUZZ_CHECK(down["ok"].get<bool>(), "shutdown: %s", down.dump().c_str());
+    json after = *kernel.handle(json{{"verb", "stat"}}, nullptr);
+    FUZZ_CHECK(!after["ok"].get<bool>() || after["files"].size() <= 1,
+               "after shutdown %zu files are left: %s", after["files"].size(),
+               after.dump().c_str());
+  }
   return 0;
 }

@@ -2,8 +2,11 @@
 // load (by name, by path, and from a sample file truncated or with a damaged
 // ELF header), unload
 // (refuse, wait, defer; with or without cascade; `veto` vetoes QUIESCE while
-// busy), get and put, against the sample modules of modules/ (built into
-// MODKIT_FUZZ_MODULE_DIR with their hints index) in a hosted System.
+// busy), get and put, and hot-plug of devices on simbus (added, which may
+// attach simdrv or auto-load it through the hints index, with busy=yes so
+// that its detach refuses an unload; removed), against the sample modules of
+// modules/ (built into MODKIT_FUZZ_MODULE_DIR with their hints index) in a
+// hosted System.
 // Properties, checked after every step (abort() naming the broken rule):
 // - at most one module of a name; no file holds another twice; every file's
 //   holders are exactly the files that use it, all of them present;
@@ -11,6 +14,8 @@
 //   (GOING, with references outstanding);
 // - every module's reference count is the number of references this
 //   harness holds on it;
+// - every driver belongs to a module that is loaded, and counts exactly the
+//   devices attached to it;
 // and at the end, once every reference is put and the kernel shut down: only
 // the kernel image is left, the arena and the export index are back to their
 // sizes after boot. The same sequence played on a fresh kernel gives the same
@@ -25,7 +30,9 @@
 #include <string>
 #include <vector>
 
+#include "bus/newbus.h"
 #include "fuzz/check.h"
+#include "hosted/devices.h"
 #include "hosted/system.h"
 
 #ifndef MODKIT_FUZZ_MODULE_DIR
@@ -37,13 +44,20 @@ using namespace mk::module;
 
 namespace {
 
-const char* const kModules[] = {
-    "hello",           "chain_base", "chain_mid", "chain_top", "two_a",  "two_b",  "fail_init",
-    "fail_init_first", "veto",       "veto_peer", "counter",   "nested", "missing"};
-const char* const kFiles[] = {"hello.ko",         "chain_base.ko", "chain_base_v1.ko",
-                              "chain_base_v3.ko", "chain_mid.ko",  "chain_top.ko",
-                              "two_in_one.ko",    "fail_init.ko",  "veto.ko",
-                              "counter.ko",       "nested.ko"};
+const char* const kModules[] = {"hello",   "chain_base", "chain_mid", "chain_top",
+                                "two_a",   "two_b",      "fail_init", "fail_init_first",
+                                "veto",    "veto_peer",  "counter",   "nested",
+                                "missing", "simdrv",     "echo"};
+const char* const kFiles[] = {
+    "hello.ko",     "chain_base.ko", "chain_base_v1.ko", "chain_base_v3.ko", "chain_mid.ko",
+    "chain_top.ko", "two_in_one.ko", "fail_init.ko",     "veto.ko",          "counter.ko",
+    "nested.ko",    "simdrv.ko",     "echo.ko"};
+// Devices a step adds: simdrv's widget by ids or compatible string, busy or
+// not, one nothing drives, and a bad one.
+const char* const kDevices[] = {
+    "simbus vendor=0x1af4 device=0x1001 label=a",          "simbus compat=acme,widget busy=yes",
+    "simbus vendor=0x1af4 device=0x1001 busy=yes",         "simbus vendor=0x1 device=0x2",
+    "simbus vendor=0x1af4 device=0x1001 busy=yes busy=no", "nobus vendor=1"};
 
 const std::vector<uint8_t>& SampleBytes(size_t i) {
   static std::vector<std::vector<uint8_t>> cache(std::size(kFiles));
@@ -100,7 +114,7 @@ class Session {
   void Step(fuzz::FuzzInput& in) {
     Registry& reg = sys_->registry();
     std::string what;
-    switch (in.below(8)) {
+    switch (in.below(10)) {
       case 0: {
         const char* m = kModules[in.below(std::size(kModules))];
         uint32_t lo = in.below(4), hi = lo + in.below(4);
@@ -181,6 +195,23 @@ class Session {
         *trace_ += what + "\n";
         break;
       }
+      case 8: {
+        const char* d = kDevices[in.below(std::size(kDevices))];
+        what = std::string("device add ") + d;
+        Result<hosted::DeviceAdded> r = sys_->buses().add(d);
+        if (r)
+          *trace_ += what + ": " + r.value().name + " attached `" + r.value().attached +
+                     "' autoload `" + r.value().autoload + "' " + r.value().autoload_error + "\n";
+        else
+          Note(what, r);
+        break;
+      }
+      case 9: {
+        std::string name = "simbus:" + std::to_string(in.below(4));
+        what = "device remove " + name;
+        Note(what, sys_->buses().remove(name));
+        break;
+      }
     }
     Check(what);
   }
@@ -249,6 +280,35 @@ class Session {
     }
     for (const Module* m : held_)
       FUZZ_CHECK(refs.count(m), "after %s: a module the harness holds is gone", after.c_str());
+
+    // Drivers and devices (the registry's listener, hosted::HostBus).
+    struct Bus {
+      std::map<const bus::Driver*, uint32_t> attached;  // devices per driver
+      std::vector<std::pair<const bus::Driver*, const Module*>> drivers;
+    } b;
+    sys_->buses().newbus().for_each_device(
+        [](void* ctx, const bus::Device& d) {
+          if (d.driver != nullptr) ++static_cast<Bus*>(ctx)->attached[d.driver];
+        },
+        &b);
+    sys_->buses().newbus().for_each_driver(
+        [](void* ctx, const bus::Driver& d) {
+          static_cast<Bus*>(ctx)->drivers.emplace_back(&d, d.owner);
+        },
+        &b);
+    for (const auto& [d, owner] : b.drivers) {
+      FUZZ_CHECK(refs.count(owner), "after %s: driver %s belongs to a module that is gone",
+                 after.c_str(), d->name);
+      FUZZ_CHECK(d->attached == b.attached[d], "after %s: driver %s counts %u devices, %u attached",
+                 after.c_str(), d->name, d->attached, b.attached[d]);
+    }
+    for (const auto& [d, n] : b.attached) {
+      bool known = false;
+      for (const auto& dd : b.drivers)
+        known = known || dd.first == d;
+      FUZZ_CHECK(known, "after %s: %u devices attached to a driver not registered", after.c_str(),
+                 n);
+    }
   }
 
   std::string* trace_;

@@ -177,6 +177,10 @@ int main(int argc, char** argv) {
       R"({"verb":"sym","name":"chain_top_value"})",
       R"({"verb":"sym","address":4096})",
       R"({"verb":"log","since":0})",
+      R"({"verb":"devices"})",
+      R"({"verb":"device_add","spec":"simbus vendor=0x1af4 device=0x1001 label=left"})",
+      R"({"verb":"device_add","spec":"simbus compat=acme,widget busy=yes"})",
+      R"({"verb":"device_remove","name":"simbus:0"})",
       R"({"verb":"shutdown"})",
       "load chain_mid",
       "unload -c chain_base",
@@ -197,5 +201,9 @@ int main(int argc, char** argv) {
                               3, 1, 0, 0, 0, 0, 6, 0, 0, 0, 0, 3, 1, 0, 0, 0, 4});
   Write("registry", "veto", {0, 8, 0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 1, 3, 0, 0, 0, 8, 0, 0, 0, 0});
   Write("registry", "nested", {1, 0, 0, 0, 10, 0, 0, 0, 3, 0, 0, 0, 11, 0, 0, 0, 4});
+  // Devices: add a busy widget (simdrv and chain_base auto-loaded), unload
+  // simdrv (refused by its detach), remove the device, unload simdrv.
+  Write("registry", "devices", {8, 0, 0, 0, 1, 0, 0, 0, 3, 0, 0, 0, 13, 0, 0, 0, 0,
+                                9, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 13, 0, 0, 0, 4});
   return 0;
 }
