@@ -6,7 +6,8 @@
  * widget that appears with no driver gets this module loaded (with
  * chain_base, which it depends on: it reports the base's version at attach).
  * Attach arguments: `label=TEXT` is logged; `busy=yes` makes detach refuse,
- * which refuses an unload of this module while that device is attached. */
+ * which refuses an unload of this module while that device is attached.
+ * It unregisters its driver from its UNLOAD handler. */
 #include <modkit/bus.h>
 
 #include "sample.h"
@@ -53,6 +54,9 @@ static const struct mk_driver_methods simdrv_methods = {0, simdrv_attach, simdrv
 static int simdrv_event(struct mk_module* module, int event, void* arg) {
   sample_log_event(module, event, arg);
   if (event == MK_EVENT_LOAD) return mk_driver_register(module, "simdrv", &simdrv_methods);
+  /* Its devices were detached at QUIESCE; what is left is the registration,
+   * which the kernel would otherwise revoke and log as a leak. */
+  if (event == MK_EVENT_UNLOAD) return mk_driver_unregister(module, "simdrv");
   return 0;
 }
 

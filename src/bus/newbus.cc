@@ -388,6 +388,14 @@ void Newbus::revoke_module(module::Module* owner) {
     if (i < drivers_.size() && drivers_[i]->owner == owner) remove_driver(drivers_[i], true);
 }
 
+bool Newbus::revoke_driver(const char* name, module::Module* owner) {
+  Hold t(*this);
+  Driver* drv = find_driver_locked(name);
+  if (drv == nullptr || drv->owner != owner) return false;
+  remove_driver(drv, true);
+  return true;
+}
+
 Driver* Newbus::find_driver_locked(const char* name) {
   for (Driver* drv : drivers_)
     if (str_eq(drv->name, name)) return drv;

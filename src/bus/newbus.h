@@ -139,6 +139,11 @@ class Newbus {
   [[nodiscard]] Result<void> quiesce_module(module::Module* owner);
   void resume_module(module::Module* owner);
   void revoke_module(module::Module* owner);
+  // Removes driver `name` if `owner` registered it, as revoke_module does
+  // (refusals logged and overridden): the revoke of the driver's owned
+  // registration (service/registration.h). False when there is no such
+  // driver of that owner (it was unregistered or revoked already).
+  bool revoke_driver(const char* name, module::Module* owner);
 
   // Calls fn for each bus name, then each device (by bus, then unit), under
   // the topology lock (fn must not call back into the Newbus).

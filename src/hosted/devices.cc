@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include <new>
+
 #include "hosted/system.h"
 #include "module/hints.h"
 #include "module/metadata.h"
@@ -127,6 +129,15 @@ class HostBus::Gate final : public bus::CallGate {
   module::Registry& r_;
 };
 
+// The entry of a driver's owned registration: enough to find the driver again
+// by name, never a pointer into the Newbus (the driver may be gone by then).
+struct HostBus::Owned {
+  HostBus* bus;
+  std::string driver;
+  module::Module* owner;
+  service::Handle handle;
+};
+
 HostBus::HostBus(System& system, Allocator& alloc, Threads& threads)
     : system_(system), gate_(std::make_unique<Gate>(system.registry())) {
   bus::NewbusDeps deps;
@@ -142,7 +153,26 @@ HostBus::HostBus(System& system, Allocator& alloc, Threads& threads)
                                     // every device add says the bus is missing
 }
 
-HostBus::~HostBus() = default;
+HostBus::~HostBus() {
+  // Drivers of modules that never stopped (static ones): the registrations
+  // table frees its nodes without revoking; the entries are ours.
+  for (auto& [name, o] : owned_)
+    delete o;
+}
+
+// The revoke of a driver's owned registration: its module stopped with the
+// driver still registered. Called without any registrations lock.
+void HostBus::revoke_owned(void* ctx, void* entry) {
+  auto* self = static_cast<HostBus*>(ctx);
+  auto* o = static_cast<Owned*>(entry);
+  {
+    std::lock_guard<std::mutex> g(self->owned_mu_);
+    auto it = self->owned_.find(o->driver);
+    if (it != self->owned_.end() && it->second == o) self->owned_.erase(it);
+  }
+  (void)self->newbus_->revoke_driver(o->driver.c_str(), o->owner);
+  delete o;
+}
 
 std::string HostBus::autoload(const bus::Device& d, std::string* error) {
   Result<Buffer> hb = system_.module_path().hints();
@@ -239,8 +269,37 @@ int HostBus::register_driver(module::Module* m, const char* driver,
     spec.nmatch = match.size();
     spec.methods = methods;
     spec.owner = m;
+    // The owned registration first, so that no moment exists where the
+    // driver is registered and its module's stop would not find it.
+    auto* o = new (std::nothrow) Owned{this, decl.name, m, nullptr};
+    if (o == nullptr) return MK_ENOMEM;
+    {
+      std::lock_guard<std::mutex> g(owned_mu_);
+      if (owned_.count(o->driver) != 0) {
+        delete o;
+        system_.add_log(std::string(m->name) + ": mk_driver_register(" + driver + "): driver " +
+                        driver + " is registered already");
+        return MK_EEXIST;
+      }
+      Result<service::Handle> h = system_.services().registrations().add(
+          m, "driver", decl.name, &HostBus::revoke_owned, this, o);
+      if (!h) {
+        delete o;
+        system_.add_log(std::string(m->name) + ": mk_driver_register(" + driver +
+                        "): " + h.error().message());
+        return errno_of(h.error().code());
+      }
+      o->handle = h.value();
+      owned_[o->driver] = o;
+    }
     Result<bus::Driver*> r = newbus_->register_driver(spec);
     if (r) return 0;
+    {
+      std::lock_guard<std::mutex> g(owned_mu_);
+      owned_.erase(o->driver);
+    }
+    system_.services().registrations().remove(o->handle);
+    delete o;
     system_.add_log(std::string(m->name) + ": mk_driver_register(" + driver +
                     "): " + r.error().message());
     return errno_of(r.error().code());
@@ -255,7 +314,24 @@ int HostBus::unregister_driver(module::Module* m, const char* driver) {
   bus::Driver* drv = newbus_->find_driver(driver);
   if (drv == nullptr || drv->owner != m) return MK_ENOENT;
   Result<void> r = newbus_->unregister_driver(driver);
-  if (r) return 0;
+  if (r) {
+    // The owner's own code unregistered: its module has not stopped, so the
+    // registration is still there to take back (no revoke, no leak).
+    Owned* o = nullptr;
+    {
+      std::lock_guard<std::mutex> g(owned_mu_);
+      auto it = owned_.find(driver);
+      if (it != owned_.end() && it->second->owner == m) {
+        o = it->second;
+        owned_.erase(it);
+      }
+    }
+    if (o != nullptr) {
+      system_.services().registrations().remove(o->handle);
+      delete o;
+    }
+    return 0;
+  }
   system_.add_log(std::string(m->name) + ": mk_driver_unregister(" + driver +
                   "): " + r.error().message());
   return errno_of(r.error().code());

@@ -14,11 +14,17 @@
 // Driver registration (mk_driver_register) takes the driver's bus, priority
 // and match table from the module's own metadata records, read in its loaded
 // memory: what the hints index says and what the kernel probes with are the
-// same records.
+// same records. Each registered driver is also an owned registration of its
+// module (service/registration.h, kind "driver"): mk_driver_unregister takes
+// it back; a driver still registered when its module stops (unloaded, or its
+// LOAD failed after registering) is revoked, its devices detached (a refusal
+// overridden), and logged as a leak ("simdrv: leaked driver 'simdrv',
+// revoked").
 #pragma once
 
 #include <stdint.h>
 
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -81,12 +87,16 @@ class HostBus {
 
  private:
   class Gate;
+  struct Owned;  // a registered driver's owned registration
   std::string autoload(const bus::Device& d, std::string* error);
+  static void revoke_owned(void* ctx, void* entry);
 
   System& system_;
   std::unique_ptr<Gate> gate_;
   std::unique_ptr<bus::Newbus> newbus_;
-  std::mutex hotplug_mu_;  // one hot-plug at a time: add and its auto-load
+  std::mutex hotplug_mu_;                // one hot-plug at a time: add and its auto-load
+  std::mutex owned_mu_;                  // guards owned_
+  std::map<std::string, Owned*> owned_;  // by driver name (unique in the Newbus)
 };
 
 }  // namespace mk::hosted

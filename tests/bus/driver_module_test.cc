@@ -215,6 +215,112 @@ TEST_F(DriverModules, PrioritiesBetweenTwoDrivers) {
   EXPECT_EQ(Attached(d), "simdrv1");
 }
 
+// A driver module compiled at test time: it registers driver `name` in
+// LOAD, then returns `load_result`, and never unregisters.
+std::string LeakyDriver(const std::string& name, int load_result) {
+  return "#include <modkit/bus.h>\n"
+         "static int at(struct mk_device* d) {\n"
+         "  mk_printf(\"" +
+         name +
+         "%d: attached to %s\", mk_device_unit(d), mk_device_name(d));\n"
+         "  return 0;\n"
+         "}\n"
+         "static int de(struct mk_device* d) {\n"
+         "  mk_printf(\"" +
+         name +
+         "%d: detached from %s\", mk_device_unit(d), mk_device_name(d));\n"
+         "  return mk_device_arg(d, \"busy\") ? mk_device_refuse(d, \"busy\") : 0;\n"
+         "}\n"
+         "static const struct mk_driver_methods me = {0, at, de};\n"
+         "static int ev(struct mk_module* m, int e, void* a) {\n"
+         "  if (e != MK_EVENT_LOAD) return 0;\n"
+         "  int r = mk_driver_register(m, \"" +
+         name +
+         "\", &me);\n"
+         "  return r != 0 ? r : " +
+         std::to_string(load_result) +
+         ";\n"
+         "}\n"
+         "MODKIT_MODULE(" +
+         name +
+         ", 1, ev, NULL);\n"
+         "MODKIT_DEPEND(" +
+         name +
+         ", kernel, 1, 1, 1);\n"
+         "MODKIT_DRIVER(" +
+         name + ", " + name +
+         ", simbus, 30);\n"
+         "MODKIT_MATCH_COMPAT(" +
+         name + ", " + name + ", \"acme,widget\");\n";
+}
+
+class DriverRegistrations : public DriverModules {
+ protected:
+  std::string Compile(const std::string& name, int load_result) {
+    std::vector<std::string> flags = Split(MODKIT_BUS_MODULE_FLAGS);
+    flags.push_back("-I" MODKIT_BUS_SDK_DIR);
+    return scratch_.Compile(kGcc, name + ".c", LeakyDriver(name, load_result), flags);
+  }
+  Scratch scratch_;
+};
+
+TEST_F(DriverRegistrations, ADriverIsAnOwnedRegistrationOfItsModule) {
+  ASSERT_TRUE(Load("simdrv")) << Log();
+  module::Module* m = reg().find_module("simdrv");
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(sys_->services().registrations().count(m), 1u);
+  // simdrv unregisters in its UNLOAD: nothing is left to revoke, no leak.
+  ASSERT_TRUE(Unload("simdrv")) << Log();
+  EXPECT_EQ(buses().newbus().find_driver("simdrv"), nullptr);
+  EXPECT_EQ(Log().find("leaked"), std::string::npos) << Log();
+}
+
+TEST_F(DriverRegistrations, ADriverLeftRegisteredIsRevokedAtUnloadAndLogged) {
+  std::string obj = Compile("leaky", 0);
+  ASSERT_FALSE(obj.empty());
+  std::string a = Enumerate("simbus compat=acme,widget");
+  std::string b = Enumerate("simbus compat=acme,widget");
+  Result<File*> f = reg().load_path(obj.c_str());
+  ASSERT_TRUE(f) << f.error().message();
+  EXPECT_EQ(Attached(a), "leaky0");
+  EXPECT_EQ(Attached(b), "leaky1");
+  ASSERT_TRUE(Unload("leaky")) << Log();
+  EXPECT_TRUE(Logged("leaky: leaked driver 'leaky', revoked")) << Log();
+  EXPECT_EQ(buses().newbus().find_driver("leaky"), nullptr);
+  EXPECT_EQ(Attached(a), "-");
+  EXPECT_EQ(Attached(b), "-");
+  // The devices wait for the next driver.
+  ASSERT_TRUE(Load("simdrv")) << Log();
+  EXPECT_EQ(Attached(a), "simdrv0");
+}
+
+TEST_F(DriverRegistrations, ALoadFailingAfterRegisteringADriverLeavesNoDriver) {
+  std::string obj = Compile("flakydrv", 5);
+  ASSERT_FALSE(obj.empty());
+  std::string a = Enumerate("simbus compat=acme,widget");
+  std::string b = Enumerate("simbus compat=acme,widget busy=yes");
+  std::vector<uint8_t> bytes = test::ReadBytes(obj);
+  Result<File*> f = reg().load_bytes(ByteView(bytes.data(), bytes.size()), "flakydrv.ko");
+  ASSERT_FALSE(f);
+  EXPECT_STREQ(f.error().message(),
+               "flakydrv.ko: module flakydrv failed to load: its LOAD handler returned 5");
+  // It attached, then its stop revoked the driver: detached, logged as a leak.
+  EXPECT_TRUE(Logged("flakydrv0: attached to simbus:0")) << Log();
+  EXPECT_TRUE(Logged("flakydrv0: detached from simbus:0")) << Log();
+  EXPECT_TRUE(Logged("flakydrv: leaked driver 'flakydrv', revoked")) << Log();
+  // A refusing detach cannot keep a driver whose module is gone.
+  EXPECT_TRUE(
+      Logged("newbus: simbus:1: flakydrv1 refused to detach (busy); detached anyway, its "
+             "module is gone"))
+      << Log();
+  EXPECT_EQ(Attached(b), "-");
+  EXPECT_EQ(buses().newbus().find_driver("flakydrv"), nullptr);
+  EXPECT_FALSE(Loaded("flakydrv"));
+  EXPECT_EQ(Attached(a), "-");
+  ASSERT_TRUE(Load("simdrv")) << Log();
+  EXPECT_EQ(Attached(a), "simdrv0");
+}
+
 TEST(DeviceText, Parsed) {
   Result<DeviceText> t =
       parse_device_text("simbus  vendor=0x1af4 device=4097 compat=acme,widget compat=acme label=x");

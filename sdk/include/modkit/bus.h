@@ -90,7 +90,9 @@ struct mk_driver_methods {
 /* Registers driver `driver` of `module` (declared with MODKIT_DRIVER) and
  * attaches it to the unattached devices it matches. 0, MK_ENOENT (no such
  * declaration), MK_EEXIST (registered already), MK_ENOMEM. The registration
- * is the module's: unloading it detaches the devices and unregisters. */
+ * is the module's: unregister it in UNLOAD (or a SYSUNINIT); one still there
+ * when the module stops (after UNLOAD, or when its LOAD fails) is revoked,
+ * its devices detached even if they refuse, and logged as a leak. */
 int mk_driver_register(struct mk_module* module, const char* driver,
                        const struct mk_driver_methods* methods);
 /* Detaches the driver's devices and unregisters it. 0, MK_ENOENT, or
