@@ -118,15 +118,22 @@ Result<DeviceText> parse_device_text(const std::string& text) {
 }
 
 // The registry's in-flight accounting: a call into a driver holds a user
-// reference on its module, which fails once the module is not LIVE.
+// reference on its module, which fails once the module is not LIVE. The
+// calls run under the Newbus topology lock, so the put that ends one must not
+// run a deferred unload there (its UNLOAD would take the loader lock while
+// holding the topology, against a load holding the loader lock and waiting
+// for the topology in mk_driver_register): such a put goes to another thread
+// (Registrations::leave_in_call).
 class HostBus::Gate final : public bus::CallGate {
  public:
-  explicit Gate(module::Registry& r) : r_(r) {}
-  bool enter(module::Module* owner) override { return r_.get(owner).ok(); }
-  void leave(module::Module* owner) override { r_.put(owner); }
+  explicit Gate(System& s) : s_(s) {}
+  bool enter(module::Module* owner) override {
+    return s_.services().registrations().enter(owner) == 0;
+  }
+  void leave(module::Module* owner) override { s_.services().registrations().leave_in_call(owner); }
 
  private:
-  module::Registry& r_;
+  System& s_;
 };
 
 // The entry of a driver's owned registration: enough to find the driver again
@@ -139,7 +146,7 @@ struct HostBus::Owned {
 };
 
 HostBus::HostBus(System& system, Allocator& alloc, Threads& threads)
-    : system_(system), gate_(std::make_unique<Gate>(system.registry())) {
+    : system_(system), gate_(std::make_unique<Gate>(system)) {
   bus::NewbusDeps deps;
   deps.alloc = &alloc;
   deps.threads = &threads;
