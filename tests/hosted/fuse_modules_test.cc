@@ -168,14 +168,17 @@ TEST_F(FuseModules, UnloadUnderTheWaitPolicyCompletesAfterTheClose) {
     if (!u) error = u.error().message();
     done = true;
   });
-  // While the descriptor is open the unload cannot finish, however the
-  // threads are scheduled: the open holds a reference on echo.
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  EXPECT_FALSE(done.load());
-  // echo is GOING: calls through the open file are refused.
+  // Once echo is GOING (the unloader may start late: wait for it), calls
+  // through the open file are refused; the unload cannot finish while the
+  // descriptor holds its reference, however the threads are scheduled.
   char buf[4];
-  EXPECT_EQ(pread(fd, buf, sizeof buf, 0), -1);
-  EXPECT_EQ(errno, ENXIO);
+  bool refused = false;
+  for (int i = 0; i < 1000 && !refused; ++i) {
+    refused = pread(fd, buf, sizeof buf, 0) == -1 && errno == ENXIO;
+    if (!refused) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(refused);
+  EXPECT_FALSE(done.load());
   close(fd);
   unloader.join();
   EXPECT_EQ(error, "");
