@@ -88,6 +88,9 @@ void System::defer_put(void* ctx, module::Module* m) {
 
 System::~System() {
   shutdown();
+  // Before devfs goes: the last close of a held file runs its unload, whose
+  // module code destroys its devices in devfs.
+  revoke_held_opens();
   // Nodes left (static modules' devices, /ksyms) go first: closing their
   // opens still reaches the service layer.
   if (ksyms_node_ != nullptr) devfs_->destroy_node(ksyms_node_);
@@ -206,6 +209,28 @@ void System::shutdown() {
   down_ = true;
   (void)services_->events().invoke("shutdown", nullptr);
   registry_.shutdown();
+  join_deferred();
+}
+
+void System::revoke_held_opens() {
+  if (!down_) return;
+  // Closes made before (the unmount releases the mount's open files) may
+  // still be finishing their unloads on deferred threads: let them, so that
+  // what is left below has nobody else working on it.
+  join_deferred();
+  std::vector<module::Module*> held;
+  registry_.for_each_file(
+      [](void* ctx, const module::File& f) {
+        if (!f.deferred) return;
+        for (module::Module* m : f.modules)
+          static_cast<std::vector<module::Module*>*>(ctx)->push_back(m);
+      },
+      &held);
+  // The revokers match devices by owner and only compare the pointer; the
+  // closes they make drop the references (the last one finishes the unload,
+  // on a deferred thread when it is made inside a device call).
+  for (module::Module* m : held)
+    services_->registrations().module_revoking(m);
   join_deferred();
 }
 

@@ -63,7 +63,14 @@ class System {
   // Exports the KPI and boots file 0 with the static modules.
   [[nodiscard]] Result<module::File*> boot();
   // Sends SHUTDOWN and unloads every dynamic file (also done by the destructor).
+  // A file with an open device is left GOING, to unload at its last close
+  // (Registry::shutdown).
   void shutdown();
+  // After shutdown(), once nobody else can close device files (devfs
+  // unmounted): revokes the open files of the files left GOING, as a forced
+  // unload does, so their unloads finish now, while devfs and the services
+  // they unregister from are still there. Also done by the destructor.
+  void revoke_held_opens();
 
   module::Registry& registry() { return registry_; }
   // The service layer (devices, event handlers, tunables, services); its

@@ -408,6 +408,9 @@ std::vector<std::string> KernelService::shutdown() {
       log("devfs: unmounted " + config_.devfs);
       devfs_mount_.reset();
     }
+    // A file whose device was open is still loaded, left to its last close;
+    // with the mount gone nobody can close it but us.
+    system_->revoke_held_opens();
     log("modkitd: down");
     std::vector<std::string> all = system_->log();
     shutdown_log_.assign(all.begin() + static_cast<ptrdiff_t>(std::min(from, all.size())),
