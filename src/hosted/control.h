@@ -43,6 +43,11 @@
 //                              device, the module the hints index named when no
 //                              driver took it, and the files that load brought in
 //   device_remove {"name": "BUS:UNIT"}  {} (its driver detaches first; may refuse: busy)
+//   params {"module": M?, "set": {"name": "value"}?}
+//                              {"tunables": [{"module", "name", "type", "value",
+//                              "default", "description"}...]} (every loaded
+//                              module's, or M's); "set" (needs M) sets them in
+//                              order, stopping at the first refused one
 //   shutdown                   {"log": [TEXT...]} what the shutdown logged, sent
 //                              once every module got SHUTDOWN and every file is
 //                              unloaded; the daemon then exits
@@ -232,14 +237,17 @@ bool address_from_json(const json& j, AddressInfo* out);
 // ---- text forms (the console and the modkit command print the same) ----
 
 // A console line ("load NAME [k=v...]", "unload NAME [--wait S|--defer]
-// [--cascade]", "stat [-v]", "sym NAME|0xADDR", "log", "shutdown", "help")
-// as a request. False
-// with a usage message.
+// [--cascade]", "stat [-v]", "sym NAME|0xADDR", "params [MODULE] [k=v...]",
+// "log", "shutdown", "help", "ping") as a request. False with a usage
+// message. It accepts exactly the verbs verb_help() lists.
 bool parse_command(const std::string& line, json* request, std::string* err);
 // kldstat -v: Id Refs Address Size Name, and with verbose the modules.
 std::string format_stat(const json& stat_reply, bool verbose);
 // The dependency graph (files, their modules, who uses whom) as Graphviz DOT.
 std::string format_graph(const json& stat_reply);
+// A params reply as `modkit params` prints it: "module.name = value  (type,
+// default D)  description" per tunable.
+std::string format_params(const json& params_reply);
 // What the console prints for a reply to `request`.
 std::string format_reply(const json& request, const json& reply);
 // The help text of the console (and of the help verb).

@@ -11,6 +11,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 
@@ -138,6 +139,76 @@ TEST(ParseCommand, Errors) {
   EXPECT_EQ(CommandError("unload m --force").rfind("unknown option \"--force\"", 0), 0u);
   EXPECT_EQ(CommandError("log more").rfind("log takes no arguments", 0), 0u);
   EXPECT_EQ(CommandError("sym 0xzz").rfind("\"0xzz\" is not an address", 0), 0u);
+}
+
+TEST(ParseCommand, Params) {
+  EXPECT_EQ(Command("params"), (json{{"verb", "params"}}));
+  EXPECT_EQ(Command("params zero"), (json{{"verb", "params"}, {"module", "zero"}}));
+  EXPECT_EQ(
+      Command("params zero zero_fill=0x41 x="),
+      (json{{"verb", "params"}, {"module", "zero"}, {"set", {{"zero_fill", "0x41"}, {"x", ""}}}}));
+  EXPECT_EQ(CommandError("params zero_fill=1"),
+            "name the module whose tunables to set first; usage: params [MODULE] [name=value...]  "
+            "the tunables of loaded modules (one module's), or set some of MODULE's");
+  EXPECT_EQ(CommandError("params zero one")
+                .rfind("\"one\" is not name=value (the module comes first); usage: params", 0),
+            0u);
+  EXPECT_EQ(CommandError("params zero =1").rfind("\"=1\" is not name=value", 0), 0u);
+}
+
+// Whether the console recognises `verb`: a line of it alone is a request, or
+// is refused with its usage (not as an unknown command).
+bool ConsoleRecognises(const std::string& verb) {
+  json r;
+  std::string err;
+  return parse_command(verb, &r, &err) || err.rfind("unknown command", 0) != 0;
+}
+
+// The console's help lists every verb the console accepts, and only those:
+// each verb of the help is recognised, and of every verb the modkit command
+// and the socket protocol know, those the console recognises are in the help.
+TEST(ConsoleHelp, ListsEveryVerbTheConsoleAccepts) {
+  json help = verb_help();
+  for (auto& [verb, usage] : help.items()) {
+    EXPECT_TRUE(ConsoleRecognises(verb)) << verb;
+    // Each line starts with the verb as typed.
+    EXPECT_EQ(usage.get<std::string>().rfind(verb, 0), 0u) << usage;
+  }
+  for (const char* verb : {"load",    "unload", "stat",     "sym",  "params", "devices", "device",
+                           "graph",   "log",    "shutdown", "ping", "help",   "exec",    "xref",
+                           "inspect", "link",   "keygen",   "sign", "verify", "frob"}) {
+    if (ConsoleRecognises(verb)) {
+      EXPECT_TRUE(help.contains(verb)) << verb << " is not in the help";
+    }
+  }
+  EXPECT_TRUE(help.contains("params"));
+  EXPECT_FALSE(ConsoleRecognises("frob"));
+  // The help reply as the console prints it: one line per verb, then how to stop.
+  std::string text = format_reply(json{{"verb", "help"}}, json{{"ok", true}, {"verbs", help}});
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), static_cast<long>(help.size()) + 1);
+  EXPECT_NE(text.find("\n  params [MODULE] [name=value...]  "), std::string::npos) << text;
+}
+
+TEST(FormatReply, Params) {
+  json reply = {{"ok", true},
+                {"tunables",
+                 {{{"module", "zero"},
+                   {"name", "zero_fill"},
+                   {"type", "uint"},
+                   {"value", "7"},
+                   {"default", "0"},
+                   {"description", "the byte"}},
+                  {{"module", "m"},
+                   {"name", "s"},
+                   {"type", "string"},
+                   {"value", "a b"},
+                   {"default", ""},
+                   {"description", ""}}}}};
+  EXPECT_EQ(format_reply(json{{"verb", "params"}}, reply),
+            "zero.zero_fill = 7  (uint, default 0)  the byte\nm.s = a b  (string, default )\n");
+  // Setting prints nothing (as `modkit params` without -v).
+  EXPECT_EQ(
+      format_reply(json{{"verb", "params"}, {"module", "zero"}, {"set", {{"a", "1"}}}}, reply), "");
 }
 
 json StatReply() {

@@ -809,7 +809,7 @@ TEST_F(Daemon, MalformedRequestsGetErrorsAndTheKernelServesOn) {
   EXPECT_EQ(u["code"], "unknown_verb");
   EXPECT_EQ(u["error"],
             "unknown verb \"format_disk\" (known: device_add, device_remove, devices, help, load, "
-            "log, ping, shutdown, stat, sym, unload)");
+            "log, params, ping, shutdown, stat, sym, unload)");
   // Oversized: an error reply, then the connection is closed.
   r = json::parse(Raw(std::string(100 * 1024, '{') + "\n"));
   EXPECT_EQ(r["code"], "too_large");
@@ -904,6 +904,7 @@ TEST_F(Daemon, Console) {
   out.erase(std::remove(out.begin(), out.end(), '\r'), out.end());
   EXPECT_NE(out.find("modkitd console: type help"), std::string::npos) << out;
   EXPECT_NE(out.find("  unload NAME [--wait SECONDS|--defer] [--cascade]"), std::string::npos);
+  EXPECT_NE(out.find("  params [MODULE] [name=value...]"), std::string::npos);
   EXPECT_NE(out.find("loaded chain_top.ko with chain_base.ko, chain_mid.ko\n"), std::string::npos)
       << out;
   EXPECT_NE(out.find("Id Refs Address                Size Name\n"), std::string::npos);

@@ -31,17 +31,6 @@ struct ParamsArgs {
   std::vector<std::string> words;  // [MODULE] [name=value...]
 };
 
-void print_rows(const json& reply) {
-  for (const json& t : reply.value("tunables", json::array())) {
-    printf("%s.%s = %s  (%s, default %s)", t.value("module", "?").c_str(),
-           t.value("name", "?").c_str(), t.value("value", "").c_str(), t.value("type", "?").c_str(),
-           t.value("default", "").c_str());
-    std::string d = t.value("description", "");
-    if (!d.empty()) printf("  %s", d.c_str());
-    printf("\n");
-  }
-}
-
 int run_params(const ParamsArgs& a) {
   json request = {{"verb", "params"}};
   json set = json::object();
@@ -85,7 +74,8 @@ int run_params(const ParamsArgs& a) {
     std::string code = reply.value("code", std::string("?"));
     return code == "peer_refused" || code == "too_many_clients" ? 3 : 1;
   }
-  if (!a.json_out && (set.empty() || a.verbose)) print_rows(reply);
+  if (!a.json_out && (set.empty() || a.verbose))
+    fputs(control::format_params(reply).c_str(), stdout);
   return 0;
 }
 
