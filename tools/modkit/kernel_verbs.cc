@@ -9,6 +9,7 @@
 // verbs print their data, the others nothing unless -v.
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -64,7 +65,15 @@ int call(const char* verb, const Common& c, const json& request, json* reply,
   if (reply->value("ok", false)) return 0;
   std::string code = reply->value("code", std::string("?"));
   if (c.json_out) printf("%s\n", reply->dump(2).c_str());
-  fprintf(stderr, "modkit %s: %s\n", verb, reply->value("error", std::string("?")).c_str());
+  std::string error = reply->value("error", std::string("?"));
+  // The registry counts references without knowing what holds them; say
+  // what they can be and the ways out.
+  if (strcmp(verb, "unload") == 0 && code == "busy" &&
+      error.find("reference(s) in use") != std::string::npos)
+    error +=
+        " (open files of its devices, calls into its services): close them, wait for them "
+        "(--wait SECONDS, --defer), or revoke them (--force)";
+  fprintf(stderr, "modkit %s: %s\n", verb, error.c_str());
   return code == "peer_refused" || code == "too_many_clients" ? kUnreachable : kRefused;
 }
 

@@ -1,4 +1,5 @@
 // modkit: the command-line front end of the modkit module system.
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <string>
@@ -48,6 +49,21 @@ int main(int argc, char** argv) {
   }
   for (auto& [sub, run] : modkit::tool::add_device_verbs(app))
     verbs[sub] = run;
+
+  // CLI11 would say only "A subcommand is required" for a mistyped verb.
+  if (own > 1 && argv[1][0] != '-') {
+    std::string known;
+    bool found = false;
+    for (CLI::App* sub : app.get_subcommands({})) {
+      found = found || sub->get_name() == argv[1];
+      known += (known.empty() ? "" : ", ") + sub->get_name();
+    }
+    if (!found) {
+      fprintf(stderr, "modkit: unknown verb \"%s\" (known: %s); run `modkit --help`\n", argv[1],
+              known.c_str());
+      return 2;
+    }
+  }
 
   try {
     app.parse(own, argv);
