@@ -50,7 +50,7 @@ Result<uint32_t> StringTableWriter::add(const char* name, const char* prefix) {
 
 // ---- ElfImageWriter ----
 
-ElfImageWriter::ElfImageWriter(Allocator& a) : alloc_(a), names_(a), sections_(a) {
+ElfImageWriter::ElfImageWriter(Allocator& a) : alloc_(a), names_(a), sections_(a), segments_(a) {
   // Section 0: the null section (its sh_size and sh_link carry extended
   // numbering when write() needs it).
   (void)sections_.push(Entry{Shdr{}, nullptr});  // capacity 4 on the first push; may fail
@@ -78,6 +78,19 @@ Result<uint32_t> ElfImageWriter::add(const ImageSection& s) {
   return index;
 }
 
+Result<void> ElfImageWriter::add_segment(const ImageSegment& s) {
+  uint64_t end = 0;
+  if (s.align == 0 || (s.align & (s.align - 1)) != 0 || s.filesz > s.memsz ||
+      add_overflow(s.vaddr, s.memsz, &end))
+    return Error(Errc::kRange,
+                 "ELF image: segment at %#lx (%#lx bytes, %#lx in the file, align %#lx) is not "
+                 "a valid program header",
+                 s.vaddr, s.memsz, s.filesz, s.align);
+  if (segments_.size() >= 0xfffe) return Error(Errc::kRange, "ELF image: too many segments");
+  if (!segments_.push(s)) return Error(Errc::kNoMemory, "ELF image: out of memory");
+  return Ok();
+}
+
 Result<void> ElfImageWriter::write(uint16_t type, uint16_t machine, Vec<uint8_t>* out) {
   ImageSection shstrtab;
   shstrtab.name = ".shstrtab";
@@ -87,10 +100,48 @@ Result<void> ElfImageWriter::write(uint16_t type, uint16_t machine, Vec<uint8_t>
   sections_[shstrndx].hdr.size = names_.size();
   sections_[shstrndx].data = names_.data();
 
-  // Layout: header, contents, section headers.
+  // Layout: header, program headers, segments, other contents, section
+  // headers.
   uint64_t at = sizeof(Ehdr);
+  const size_t nseg = segments_.size();
+  if (nseg != 0) at += nseg * sizeof(Phdr);  // nseg < 0xffff: no overflow
+  Vec<uint64_t> seg_offset(alloc_);
+  if (!seg_offset.resize(nseg)) return Error(Errc::kNoMemory, "ELF image: out of memory");
+  for (size_t k = 0; k < nseg; ++k) {
+    const ImageSegment& g = segments_[k];
+    uint64_t start = 0;
+    if (!align_up(at, g.align, &start) || add_overflow(start, g.vaddr & (g.align - 1), &start) ||
+        add_overflow(start, g.filesz, &at))
+      return too_big();
+    seg_offset[k] = start;
+  }
+  auto in_segment = [&](const Shdr& h, size_t* which) {
+    if ((h.flags & SHF_ALLOC) == 0) return false;
+    for (size_t k = 0; k < nseg; ++k) {
+      const ImageSegment& g = segments_[k];
+      if (h.addr >= g.vaddr && h.addr - g.vaddr <= g.memsz &&
+          h.size <= g.memsz - (h.addr - g.vaddr)) {
+        *which = k;
+        return true;
+      }
+    }
+    return false;
+  };
   for (size_t i = 1; i < sections_.size(); ++i) {
     Shdr& h = sections_[i].hdr;
+    size_t k = 0;
+    if (in_segment(h, &k)) {
+      const ImageSegment& g = segments_[k];
+      uint64_t rel = h.addr - g.vaddr;
+      if (h.type != SHT_NOBITS && (rel > g.filesz || h.size > g.filesz - rel))
+        return Error(Errc::kRange,
+                     "ELF image: section at %#lx (%#lx bytes) reaches past the file part of its "
+                     "segment at %#lx (%#lx bytes)",
+                     h.addr, h.size, g.vaddr, g.filesz);
+      h.offset = seg_offset[k] + rel;
+      sections_[i].data = nullptr;  // the segment's bytes are its contents
+      continue;
+    }
     // File alignment: enough to read the tables in place; addresses keep
     // their own alignment in sh_addralign.
     uint64_t al = h.addralign > 8 ? 8 : h.addralign;
@@ -119,6 +170,11 @@ Result<void> ElfImageWriter::write(uint16_t type, uint16_t machine, Vec<uint8_t>
   eh.version = EV_CURRENT;
   eh.shoff = shoff;
   eh.ehsize = sizeof(Ehdr);
+  if (nseg != 0) {
+    eh.phoff = sizeof(Ehdr);
+    eh.phentsize = sizeof(Phdr);
+    eh.phnum = static_cast<uint16_t>(nseg);
+  }
   eh.shentsize = sizeof(Shdr);
   if (count >= SHN_LORESERVE) {
     eh.shnum = 0;
@@ -138,6 +194,20 @@ Result<void> ElfImageWriter::write(uint16_t type, uint16_t machine, Vec<uint8_t>
     return Error(Errc::kNoMemory, "ELF image: out of memory for %lu bytes", total);
   uint8_t* p = out->data();
   mk_memcpy(p, &eh, sizeof eh);
+  for (size_t k = 0; k < nseg; ++k) {
+    const ImageSegment& g = segments_[k];
+    Phdr ph{};
+    ph.type = g.type;
+    ph.flags = g.flags;
+    ph.offset = seg_offset[k];
+    ph.vaddr = g.vaddr;
+    ph.paddr = g.vaddr;
+    ph.filesz = g.filesz;
+    ph.memsz = g.memsz;
+    ph.align = g.align;
+    mk_memcpy(p + sizeof(Ehdr) + k * sizeof(Phdr), &ph, sizeof ph);
+    if (g.filesz != 0 && g.data != nullptr) mk_memcpy(p + seg_offset[k], g.data, g.filesz);
+  }
   for (size_t i = 1; i < count; ++i) {
     const Entry& e = sections_[i];
     if (e.hdr.type != SHT_NOBITS && e.hdr.size != 0 && e.data != nullptr)

@@ -56,12 +56,33 @@ struct ImageSection {
   uint64_t entsize = 0;
 };
 
+// A program header (for a file a loader maps or copies: `modkit link`).
+// Contents are borrowed like a section's: filesz bytes at data, the memory
+// image of [vaddr, vaddr + filesz); the rest up to memsz is zero.
+struct ImageSegment {
+  uint32_t type = elf::PT_LOAD;
+  uint32_t flags = 0;  // PF_R | PF_W | PF_X
+  uint64_t vaddr = 0;  // also p_paddr
+  const uint8_t* data = nullptr;
+  uint64_t filesz = 0;
+  uint64_t memsz = 0;
+  uint64_t align = 1;  // a power of two; the file offset is congruent to vaddr modulo it
+};
+
 class ElfImageWriter {
  public:
   explicit ElfImageWriter(Allocator& a);
 
   // Adds a section; returns its index.
   [[nodiscard]] Result<uint32_t> add(const ImageSection& s);
+  // Adds a program header. With segments, write() puts the program headers
+  // right after the ELF header and each segment's bytes at an offset
+  // congruent to its vaddr (modulo its align); an allocated section whose
+  // addresses lie in a segment is not written separately: its sh_offset
+  // points into the segment's bytes (which must hold its contents: kRange
+  // when a non-NOBITS section reaches past filesz). Without segments the
+  // file is as before (no program headers).
+  [[nodiscard]] Result<void> add_segment(const ImageSegment& s);
   // The index the next add() returns.
   uint32_t next_index() const { return static_cast<uint32_t>(sections_.size()); }
 
@@ -77,6 +98,7 @@ class ElfImageWriter {
   Allocator& alloc_;
   StringTableWriter names_;
   Vec<Entry> sections_;
+  Vec<ImageSegment> segments_;
 };
 
 // Where a symbol is defined, for SymbolTableWriter::add.

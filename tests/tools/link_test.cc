@@ -22,6 +22,9 @@
 // that holds the symbol's address, or the address itself (GotUse; the
 // sample modules import only functions, a test-time module imports data).
 //
+// Each output's program headers are checked too (CheckProgramHeaders): a
+// PT_LOAD per permission class, what a boot loader loads it with.
+//
 // Then: a call out of reach goes through a stub (x86_64) or veneer (aarch64,
 // riscv64) that is in the output and jumps to the target; a ksyms image and
 // nm's output work as symbol lists; undefined symbols, bad symbol lists and
@@ -200,6 +203,87 @@ std::string GnuName(const std::string& name) {
   return name == ".eh_frame" ? ".eh_frame.input" : name;
 }
 
+// The program headers of a `modkit link` output, as readelf -lW shows them:
+// only PT_LOADs, in address order, not overlapping, each page-aligned in
+// memory and in the file (p_offset = p_vaddr modulo p_align), p_paddr =
+// p_vaddr; every loaded section lies in exactly one of them, at the file
+// offset the segment gives its address (so copying p_filesz bytes from
+// p_offset to p_vaddr puts every section's bytes at its address), contents
+// within p_filesz, and the segment's flags are its sections' permissions.
+void CheckProgramHeaders(const std::string& path, const ElfFile& f) {
+  SCOPED_TRACE("readelf -lW " + path);
+  RunResult re = Run("readelf -lW " + Quote(path));
+  ASSERT_EQ(re.status, 0) << re.output;
+  EXPECT_EQ(re.output.find("arning"), std::string::npos) << re.output;
+  struct Load {
+    uint64_t offset, vaddr, paddr, filesz, memsz, align;
+    std::string flags;
+  };
+  std::vector<Load> loads;
+  std::istringstream lines(re.output);
+  std::string l;
+  bool table = false;
+  while (std::getline(lines, l)) {
+    if (l.find("Type           Offset") != std::string::npos) {
+      table = true;
+      continue;
+    }
+    if (!table) continue;
+    if (l.empty() || l.find("Section to Segment") != std::string::npos) break;
+    std::istringstream w(l);
+    std::string type, off, va, pa, fs, ms;
+    w >> type >> off >> va >> pa >> fs >> ms;
+    ASSERT_EQ(type, "LOAD") << l;
+    std::string rest;
+    std::getline(w, rest);  // " R E 0x1000": flags, then the alignment
+    size_t a = rest.rfind(' ');
+    std::string flags = rest.substr(0, a);
+    flags.erase(std::remove(flags.begin(), flags.end(), ' '), flags.end());
+    loads.push_back({std::stoull(off, nullptr, 16), std::stoull(va, nullptr, 16),
+                     std::stoull(pa, nullptr, 16), std::stoull(fs, nullptr, 16),
+                     std::stoull(ms, nullptr, 16), std::stoull(rest.substr(a + 1), nullptr, 16),
+                     flags});
+  }
+  ASSERT_FALSE(loads.empty()) << re.output;
+  for (size_t k = 0; k < loads.size(); ++k) {
+    const Load& g = loads[k];
+    EXPECT_EQ(g.align, 0x1000u) << re.output;
+    EXPECT_EQ(g.offset % g.align, g.vaddr % g.align) << re.output;
+    EXPECT_EQ(g.vaddr % g.align, 0u) << re.output;
+    EXPECT_EQ(g.paddr, g.vaddr) << re.output;
+    EXPECT_LE(g.filesz, g.memsz) << re.output;
+    EXPECT_LE(g.offset + g.filesz, f.bytes.size()) << re.output;
+    if (k > 0) {
+      EXPECT_GE(g.vaddr, loads[k - 1].vaddr + loads[k - 1].memsz) << re.output;
+    }
+  }
+  std::vector<bool> exec(loads.size()), write(loads.size());
+  for (const ElfSection& s : f.sections) {
+    if ((s.flags & elf::SHF_ALLOC) == 0 || s.size == 0) continue;
+    SCOPED_TRACE(s.name);
+    int in = -1;
+    for (size_t k = 0; k < loads.size(); ++k)
+      if (s.addr >= loads[k].vaddr && s.addr + s.size <= loads[k].vaddr + loads[k].memsz) {
+        EXPECT_EQ(in, -1) << "in two segments";
+        in = static_cast<int>(k);
+      }
+    ASSERT_NE(in, -1) << "in no segment:\n" << re.output;
+    const Load& g = loads[static_cast<size_t>(in)];
+    if (s.type != elf::SHT_NOBITS) {
+      EXPECT_LE(s.addr + s.size, g.vaddr + g.filesz) << "contents past p_filesz";
+      EXPECT_EQ(s.offset, g.offset + (s.addr - g.vaddr)) << "not where the segment puts it";
+    }
+    bool x = (s.flags & elf::SHF_EXECINSTR) != 0, wr = (s.flags & elf::SHF_WRITE) != 0;
+    EXPECT_EQ(g.flags, x ? "RE" : wr ? "RW" : "R") << re.output;
+    exec[static_cast<size_t>(in)] = exec[static_cast<size_t>(in)] || x;
+    write[static_cast<size_t>(in)] = write[static_cast<size_t>(in)] || wr;
+  }
+  for (size_t k = 0; k < loads.size(); ++k) {
+    EXPECT_EQ(loads[k].flags.find('E') != std::string::npos, exec[k]) << k << "\n" << re.output;
+    EXPECT_EQ(loads[k].flags.find('W') != std::string::npos, write[k]) << k << "\n" << re.output;
+  }
+}
+
 void CompareWithGnuLd(const Target& t, const std::string& name, const std::string& ko,
                       Scratch& scratch) {
   SCOPED_TRACE(std::string(t.label) + " " + name + " (" + ko + ")");
@@ -213,6 +297,7 @@ void CompareWithGnuLd(const Target& t, const std::string& name, const std::strin
   ElfFile ours = ReadElf(out);
   EXPECT_EQ(ours.type, elf::ET_EXEC);
   EXPECT_EQ(ours.machine, t.machine);
+  CheckProgramHeaders(out, ours);
 
   // GNU ld's input: the object with SHF_MERGE cleared (see the top).
   ElfFile input = ReadElf(ko);

@@ -18,6 +18,8 @@ const char* const kTailName[kClassCount] = {".modkit.stubs", ".modkit.got", ".mo
                                             ".modkit.init"};
 const uint64_t kTailFlags[kClassCount] = {SHF_ALLOC | SHF_EXECINSTR, SHF_ALLOC,
                                           SHF_ALLOC | SHF_WRITE, SHF_ALLOC | SHF_EXECINSTR};
+// Each class's memory permissions, as the kernel maps it (its PT_LOAD's p_flags).
+const uint32_t kSegmentFlags[kClassCount] = {PF_R | PF_X, PF_R, PF_R | PF_W, PF_R | PF_X};
 
 bool align_to(uint64_t v, uint64_t a, uint64_t* out) {
   if (v > UINT64_MAX - (a - 1)) return false;
@@ -72,9 +74,9 @@ bool write_linked_image(const mk::link::LinkerFile& file,
 
   // Input sections, in the file's order; where each class's sections end.
   std::vector<uint32_t> index_of(file.sections.size());
-  uint64_t tail[kClassCount];
+  uint64_t tail[kClassCount], file_end[kClassCount];
   for (int c = 0; c < kClassCount; ++c)
-    tail[c] = file.blocks[c].base;
+    tail[c] = file_end[c] = file.blocks[c].base;
   for (size_t k = 0; k < file.sections.size(); ++k) {
     const mk::link::FileSection& s = file.sections[k];
     const Section& in = objects[s.object]->sections[s.index];
@@ -96,6 +98,7 @@ bool write_linked_image(const mk::link::LinkerFile& file,
     uint64_t end = s.addr + s.size + (mk::str_eq(s.name, ".eh_frame") ? 4 : 0);
     int c = static_cast<int>(s.cls);
     if (end > tail[c]) tail[c] = end;
+    if (!in.nobits() && end > file_end[c]) file_end[c] = end;
     layout->push_back({s.name, s.addr, s.size, false});
   }
 
@@ -117,7 +120,25 @@ bool write_linked_image(const mk::link::LinkerFile& file,
     auto idx = image.add(g);
     if (!idx) return fail(idx.error());
     tail_index[c] = idx.value();
+    file_end[c] = b.base + b.size;
     layout->push_back({g.name, g.addr, g.size, true});
+  }
+
+  // One PT_LOAD per class block, in address order: what a boot loader copies
+  // (p_filesz bytes, then zeros up to p_memsz: .bss) and how it protects it.
+  // Text and init-only text are both R+X but separate: init text can be
+  // released once the file's init has run.
+  for (int c = 0; c < kClassCount; ++c) {
+    const mk::link::Block& b = file.blocks[c];
+    if (b.size == 0) continue;
+    mk::symtab::ImageSegment g;
+    g.flags = kSegmentFlags[c];
+    g.vaddr = b.base;
+    g.data = at(b.base);
+    g.filesz = file_end[c] - b.base;
+    g.memsz = b.size;
+    g.align = placer.align();
+    if (auto r = image.add_segment(g); !r) return fail(r.error());
   }
 
   mk::symtab::SymbolTableWriter symbols(alloc);

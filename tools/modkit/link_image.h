@@ -12,8 +12,11 @@
 // input's machine): every loaded section with its final address (sh_addr)
 // and relocated contents, what the linker generated after each class's
 // sections (branch stubs or veneers: .modkit.stubs; GOT slots:
-// .modkit.got; COMMON symbols and __dso_handle: .modkit.common), and every
-// symbol of the file at its final value. The linker reserves generated
+// .modkit.got; COMMON symbols and __dso_handle: .modkit.common), every
+// symbol of the file at its final value, and a PT_LOAD program header per
+// non-empty class block (p_vaddr its final address, p_flags its
+// permissions, p_align the placer's alignment) over the same bytes, so that
+// a boot loader can load it from the program headers alone. The linker reserves generated
 // content after the input sections of its class (link/layout.cc,
 // relocate.cc); so each class's tail past its last section is exactly that.
 #pragma once
@@ -38,6 +41,7 @@ class FixedPlacer final : public mk::link::Placer {
                          mk::link::Block blocks[mk::link::kClassCount]) override;
 
   uint64_t base() const { return base_; }
+  uint64_t align() const { return align_; }
   // The bytes at [base, base + image().size()) as the linker wrote them.
   const std::vector<uint8_t>& image() const { return image_; }
 
