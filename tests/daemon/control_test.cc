@@ -1,14 +1,18 @@
 // hosted/control.h in process: the credential rule (with crafted
 // credentials), line framing at its limit, console commands, the text forms,
-// and a Server with a test handler: owner-only socket, second server refused,
+// and a Server with a test handler: owner-only socket, a client of another
+// user refused (as root), second server refused,
 // stale and foreign files at its path, bad requests answered, a throwing
 // handler never ends the server.
 #include "hosted/control.h"
 
+#include <grp.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -413,6 +417,86 @@ TEST_F(ServerTest, OwnerOnlySocketAndRequests) {
 
   server.stop();
   EXPECT_NE(access(path_.c_str(), F_OK), 0);  // removed
+}
+
+// What a process of another user gets from the socket: a child forked from
+// this (root) test drops to nobody (setresgid, setresuid) and connects,
+// sends a request and reads the reply; it reports both through a pipe
+// (only async-signal-safe calls between fork and _exit: this process has
+// the server's threads). "" when the connect itself was refused (errno in
+// *connect_errno).
+std::string AsNobody(const std::string& path, int* connect_errno) {
+  int out[2];
+  if (pipe(out) != 0) return "pipe failed";
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(out[0]);
+    int e = 0;
+    if (setgroups(0, nullptr) != 0 || setresgid(65534, 65534, 65534) != 0 ||
+        setresuid(65534, 65534, 65534) != 0)
+      _exit(90);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un sa = {};
+    sa.sun_family = AF_UNIX;
+    memcpy(sa.sun_path, path.c_str(), path.size() + 1);  // fits: the server bound it
+    if (connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) e = errno;
+    (void)!write(out[1], &e, sizeof e);
+    if (e == 0) {
+      static const char kReq[] = "{\"verb\":\"echo\",\"n\":1}\n";
+      (void)!write(fd, kReq, sizeof kReq - 1);
+      char buf[512];
+      ssize_t n;
+      while ((n = read(fd, buf, sizeof buf)) > 0)
+        (void)!write(out[1], buf, static_cast<size_t>(n));
+    }
+    _exit(0);
+  }
+  close(out[1]);
+  std::string got;
+  char buf[512];
+  ssize_t n;
+  while ((n = read(out[0], buf, sizeof buf)) > 0)
+    got.append(buf, static_cast<size_t>(n));
+  close(out[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "the child could not become nobody";
+  if (got.size() < sizeof(int)) return "no report from the child";
+  memcpy(connect_errno, got.data(), sizeof(int));
+  return got.substr(sizeof(int));
+}
+
+// Another user is refused twice: by the socket's mode (0600: connect fails
+// with EACCES), and past it (made 0666 in a reachable directory) by the
+// server's credential check, with one error reply. Not root: no other user
+// to become; the decision itself is PeerAllowed's (crafted credentials).
+TEST_F(ServerTest, AnotherUserIsRefused) {
+  if (geteuid() != 0)
+    GTEST_SKIP() << "needs root to run a client as another user (peer_allowed is tested with "
+                    "crafted credentials in PeerAllowed.SameUserOrRoot)";
+  Server server(path_, &ServerTest::Handle);
+  std::string err;
+  ASSERT_TRUE(server.listen(&err)) << err;
+  server.start();
+  ASSERT_EQ(chmod(dir_.c_str(), 0755), 0);
+
+  int e = -1;
+  EXPECT_EQ(AsNobody(path_, &e), "");
+  EXPECT_EQ(e, EACCES) << strerror(e);
+
+  ASSERT_EQ(chmod(path_.c_str(), 0666), 0);
+  std::string reply = AsNobody(path_, &e);
+  EXPECT_EQ(e, 0) << strerror(e);
+  EXPECT_EQ(reply,
+            "{\"code\":\"peer_refused\",\"error\":\"modkitd: uid 65534 may not use this kernel (it "
+            "serves uid 0 and root only)\",\"ok\":false}\n");
+
+  // The owner is served as before.
+  Client c;
+  json r;
+  ASSERT_TRUE(c.connect(path_, &err)) << err;
+  ASSERT_TRUE(c.call({{"verb", "echo"}, {"n", 2}}, &r, &err)) << err;
+  EXPECT_EQ(r["n"], 2);
 }
 
 TEST_F(ServerTest, SecondServerRefused) {
