@@ -187,6 +187,53 @@ TEST_P(InspectSamples, EverySampleIsReportedAsBinutilsSeesIt) {
   }
 }
 
+// Every sample in modules/ (those the test above checks against their
+// sources, and the services samples: devices, tunables, services), for each
+// machine: inspect reports it valid, with its modules; xref over all of them
+// indexes exactly those modules, each in its file (what CMake builds for
+// x86_64 is every source: nothing in modules/ escapes this test).
+TEST_P(InspectSamples, EverySampleInModulesIsValidAndIndexed) {
+  const Target& t = *GetParam();
+  std::string why;
+  if (!Available(t, &why)) GTEST_SKIP() << why;
+  Scratch scratch;
+  std::vector<std::string> names = AllSampleSources();
+  ASSERT_GE(names.size(), SampleNames().size());
+  std::map<std::string, std::string> kos = SampleModules(t, scratch, names);
+  ASSERT_EQ(kos.size(), names.size());
+  std::string dir = scratch.path(std::string(t.label) + "_all");
+  ASSERT_EQ(mk::test::Run("mkdir -p " + Quote(dir)).status, 0);
+  std::set<std::string> expected;
+  for (const auto& [name, ko] : kos) {
+    SCOPED_TRACE(name + " " + ko);
+    Outcome out = Inspect({"--json", ko}, scratch);
+    ASSERT_EQ(out.exit_code, 0) << out.err;
+    EXPECT_EQ(out.err, "");
+    json j = json::parse(out.out);
+    EXPECT_EQ(j["machine"], t.label);
+    EXPECT_EQ(j["valid"], true);
+    EXPECT_GE(j["modules"].size(), 1u);
+    for (const json& m : j["modules"])
+      expected.insert("module " + m["name"].get<std::string>() + " " +
+                      std::to_string(m["version"].get<int>()) + " " + name + ".ko");
+    Outcome text = Inspect({ko}, scratch);
+    EXPECT_EQ(text.exit_code, 0) << text.err;
+    EXPECT_NE(text.out.find("\nverdict: valid\n"), std::string::npos) << text.out;
+    ASSERT_EQ(mk::test::Run("cp " + Quote(ko) + " " + Quote(dir + "/" + name + ".ko")).status, 0);
+  }
+  Command c;
+  c.argv = {ModkitTool(), "xref", dir};
+  c.capture_prefix = scratch.path(std::string(t.label) + "_xref");
+  Outcome x = RunProcess(c);
+  ASSERT_EQ(x.exit_code, 0) << x.err;
+  EXPECT_EQ(x.out + x.err, "");
+  std::set<std::string> indexed;
+  std::vector<uint8_t> hints = ReadBytes(dir + "/modkit.hints");
+  for (const std::string& l : Lines(std::string(hints.begin(), hints.end())))
+    if (l.rfind("module ", 0) == 0) indexed.insert(l);
+  EXPECT_EQ(indexed, expected);
+}
+
 INSTANTIATE_TEST_SUITE_P(Machines, InspectSamples,
                          ::testing::Values(&X86_64(), &AArch64(), &RiscV64()),
                          [](const auto& p) { return std::string(p.param->label); });

@@ -1,7 +1,12 @@
 #include "tools/samples.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <algorithm>
 
 #include <gtest/gtest.h>
 
@@ -75,14 +80,38 @@ std::string ModkitTool() {
   return BinaryDir() + "/tools/modkit/modkit";
 }
 
+std::vector<std::string> AllSampleSources() {
+  std::vector<std::string> names;
+  DIR* d = opendir((SourceDir() + "/modules").c_str());
+  if (d == nullptr) {
+    ADD_FAILURE() << SourceDir() << "/modules: " << strerror(errno);
+    return names;
+  }
+  while (dirent* e = readdir(d)) {
+    std::string n = e->d_name;
+    size_t dot = n.rfind('.');
+    if (dot == std::string::npos || n[0] == '.') continue;
+    std::string ext = n.substr(dot);
+    if (ext == ".c" || ext == ".cc") names.push_back(n.substr(0, dot));
+  }
+  closedir(d);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
 std::map<std::string, std::string> SampleModules(const Target& t, Scratch& scratch) {
+  return SampleModules(t, scratch, SampleNames());
+}
+
+std::map<std::string, std::string> SampleModules(const Target& t, Scratch& scratch,
+                                                 const std::vector<std::string>& names) {
   std::map<std::string, std::string> out;
-  for (const std::string& name : SampleNames()) {
+  for (const std::string& name : names) {
     if (&t == &X86_64()) {
       out[name] = BinaryDir() + "/modules/" + name + ".ko";
       continue;
     }
-    bool cxx = name == "chain_top" || name == "counter";
+    bool cxx = access((SourceDir() + "/modules/" + name + ".cc").c_str(), F_OK) == 0;
     std::string src = SourceDir() + "/modules/" + name + (cxx ? ".cc" : ".c");
     std::string obj = scratch.path(std::string(t.label) + "_" + name + ".o");
     std::string ko = scratch.path(std::string(t.label) + "_" + name + ".ko");

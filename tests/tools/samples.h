@@ -41,10 +41,15 @@ std::string Tool(const Target& t, const char* name);  // "aarch64-linux-gnu-ld"
 // The sample module names with their sources.
 const std::vector<std::string>& SampleNames();
 
-// The samples' .ko files for `t`: for x86_64 the ones CMake built, else
-// compiled into `scratch`. A build failure is a test failure and yields an
-// empty map.
+// Every sample source in modules/ (*.c, *.cc), by name, sorted.
+std::vector<std::string> AllSampleSources();
+
+// The samples' .ko files for `t` (SampleNames(), or `names`): for x86_64 the
+// ones CMake built, else compiled into `scratch`. A build failure is a test
+// failure and yields an empty map.
 std::map<std::string, std::string> SampleModules(const Target& t, Scratch& scratch);
+std::map<std::string, std::string> SampleModules(const Target& t, Scratch& scratch,
+                                                 const std::vector<std::string>& names);
 
 std::string SourceDir();
 std::string BinaryDir();
