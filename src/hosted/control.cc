@@ -1,5 +1,7 @@
 #include "hosted/control.h"
 
+#include <stdarg.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -532,9 +534,9 @@ json verb_help() {
       {"stat", "stat [-v]  the loaded files (and with -v their modules), like kldstat"},
       {"devices", "devices  the bus tree: each device, its identity and its driver"},
       {"device_add",
-       "device_add {\"spec\": \"BUS [vendor=ID] [device=ID] [compat=S]... [k=v]...\"}  "
-       "hot-plug a device; its driver's module is loaded from the hints if need be"},
-      {"device_remove", "device_remove {\"name\": \"BUS:UNIT\"}  hot-unplug a device"},
+       "device_add BUS [vendor=ID] [device=ID] [compat=S]... [key=value]...  hot-plug a "
+       "device; its driver's module is loaded from the hints if need be"},
+      {"device_remove", "device_remove BUS:UNIT  hot-unplug a device (its driver detaches first)"},
       {"sym",
        "sym NAME | sym 0xADDR | sym --ksyms FILE  where a symbol is, who owns an address, "
        "or write the ksyms image"},
@@ -634,7 +636,17 @@ bool parse_command(const std::string& line, json* request, std::string* err) {
       if (!r.contains("module")) return usage("name the module whose tunables to set first");
       r["set"] = set;
     }
-  } else if (verb == "log" || verb == "shutdown" || verb == "help" || verb == "ping") {
+  } else if (verb == "device_add") {
+    if (w.size() < 2) return usage("device_add needs a bus");
+    std::string spec;
+    for (size_t i = 1; i < w.size(); ++i)
+      spec += (i > 1 ? " " : "") + w[i];
+    r["spec"] = spec;
+  } else if (verb == "device_remove") {
+    if (w.size() != 2) return usage("device_remove takes one device");
+    r["name"] = w[1];
+  } else if (verb == "devices" || verb == "log" || verb == "shutdown" || verb == "help" ||
+             verb == "ping") {
     if (w.size() > 1) return usage(verb + " takes no arguments");
   } else {
     // In the help but without a parser here: a verb of the socket protocol
@@ -716,6 +728,63 @@ std::string format_params(const json& reply) {
   return out;
 }
 
+namespace {
+
+std::string hex0x(uint64_t v) {
+  char b[24];
+  snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
+  return b;
+}
+
+// "vendor=0x1af4 device=0x1001 compat=acme,widget label=x"
+std::string device_identity(const json& d) {
+  std::string s =
+      "vendor=" + hex0x(d.value("vendor", 0u)) + " device=" + hex0x(d.value("device", 0u));
+  for (const json& c : d.value("compat", json::array()))
+    s += " compat=" + c.get<std::string>();
+  std::string args = d.value("args", std::string());
+  if (!args.empty()) s += " " + args;
+  return s;
+}
+
+std::string printf_string(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+std::string printf_string(const char* fmt, ...) {
+  char buf[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  return buf;
+}
+
+}  // namespace
+
+std::string format_devices(const json& reply) {
+  std::string out;
+  for (const json& b : reply.value("buses", json::array())) {
+    std::string bus = b.get<std::string>();
+    out += bus + "\n";
+    for (const json& d : reply.value("devices", json::array())) {
+      if (d.value("bus", std::string()) != bus) continue;
+      std::string who = !d.contains("instance") || d["instance"].is_null()
+                            ? std::string("(no driver)")
+                            : d["instance"].get<std::string>() + " (module " +
+                                  d.value("module", std::string("?")) + ")";
+      out += printf_string("  %-10s %-24s %s\n", d.value("name", std::string()).c_str(),
+                           who.c_str(), device_identity(d).c_str());
+    }
+  }
+  json drivers = reply.value("drivers", json::array());
+  if (drivers.empty()) return out;
+  out += "drivers\n";
+  for (const json& d : drivers)
+    out += printf_string("  %-10s on %s, priority %u, module %s, %u device(s)\n",
+                         d.value("name", std::string()).c_str(),
+                         d.value("bus", std::string()).c_str(), d.value("priority", 0u),
+                         d.value("module", std::string()).c_str(), d.value("attached", 0u));
+  return out;
+}
+
 std::string format_reply(const json& request, const json& reply) {
   if (!reply.value("ok", false))
     return "error: " + reply.value("error", std::string("?")) + " (" +
@@ -744,6 +813,25 @@ std::string format_reply(const json& request, const json& reply) {
     return "unloaded " + join(reply.value("unloaded", json::array()), ", ") + "\n";
   }
   if (verb == "params") return request.contains("set") ? "" : format_params(reply);
+  if (verb == "devices") return format_devices(reply);
+  if (verb == "device_add") {
+    json d = reply.value("device", json());
+    std::string out;
+    if (!reply.value("autoload_error", std::string()).empty())
+      out += "no driver: loading " + reply.value("autoload", std::string()) +
+             " failed: " + reply.value("autoload_error", std::string()) + "\n";
+    if (d.is_object()) {
+      out += d.value("name", std::string("?")) + ": ";
+      out += !d.contains("instance") || d["instance"].is_null()
+                 ? std::string("no driver")
+                 : "attached " + d["instance"].get<std::string>();
+      out += "\n";
+    }
+    for (const json& f : reply.value("loaded", json::array()))
+      out += "loaded " + f.get<std::string>() + "\n";
+    return out;
+  }
+  if (verb == "device_remove") return request.value("name", std::string("?")) + ": removed\n";
   if (verb == "help") {
     std::string out;
     json verbs = reply.value("verbs", json::object());  // items() needs it alive

@@ -238,7 +238,8 @@ bool address_from_json(const json& j, AddressInfo* out);
 
 // A console line ("load NAME [k=v...]", "unload NAME [--wait S|--defer]
 // [--cascade]", "stat [-v]", "sym NAME|0xADDR", "params [MODULE] [k=v...]",
-// "log", "shutdown", "help", "ping") as a request. False with a usage
+// "devices", "device_add BUS [k=v...]", "device_remove BUS:UNIT", "log",
+// "shutdown", "help", "ping") as a request. False with a usage
 // message. It accepts exactly the verbs verb_help() lists.
 bool parse_command(const std::string& line, json* request, std::string* err);
 // kldstat -v: Id Refs Address Size Name, and with verbose the modules.
@@ -248,6 +249,10 @@ std::string format_graph(const json& stat_reply);
 // A params reply as `modkit params` prints it: "module.name = value  (type,
 // default D)  description" per tunable.
 std::string format_params(const json& params_reply);
+// A devices reply as `modkit devices` prints it: each bus, its devices (name,
+// driver instance and module or "(no driver)", ids, compat strings, attach
+// arguments), then the drivers.
+std::string format_devices(const json& devices_reply);
 // What the console prints for a reply to `request`.
 std::string format_reply(const json& request, const json& reply);
 // The help text of the console (and of the help verb).

@@ -160,12 +160,67 @@ TEST(ParseCommand, Params) {
   EXPECT_EQ(CommandError("params zero =1").rfind("\"=1\" is not name=value", 0), 0u);
 }
 
+TEST(ParseCommand, Devices) {
+  EXPECT_EQ(Command("devices"), (json{{"verb", "devices"}}));
+  EXPECT_EQ(Command("device_add simbus vendor=0x1af4  label=x"),
+            (json{{"verb", "device_add"}, {"spec", "simbus vendor=0x1af4 label=x"}}));
+  EXPECT_EQ(Command("device_remove simbus:0"),
+            (json{{"verb", "device_remove"}, {"name", "simbus:0"}}));
+  EXPECT_EQ(CommandError("device_add").rfind("device_add needs a bus; usage: device_add BUS", 0),
+            0u);
+  EXPECT_EQ(CommandError("device_remove a b").rfind("device_remove takes one device; usage:", 0),
+            0u);
+  EXPECT_EQ(CommandError("devices x").rfind("devices takes no arguments", 0), 0u);
+}
+
+TEST(FormatReply, Devices) {
+  json reply = {{"ok", true},
+                {"buses", {"simbus"}},
+                {"devices",
+                 {{{"name", "simbus:0"},
+                   {"bus", "simbus"},
+                   {"vendor", 0x1af4},
+                   {"device", 0x1001},
+                   {"compat", {"acme,widget"}},
+                   {"args", "label=left"},
+                   {"instance", "simdrv0"},
+                   {"module", "simdrv"}},
+                  {{"name", "simbus:1"},
+                   {"bus", "simbus"},
+                   {"vendor", 0x8086},
+                   {"device", 0},
+                   {"compat", json::array()},
+                   {"instance", nullptr}}}},
+                {"drivers",
+                 {{{"name", "simdrv"},
+                   {"bus", "simbus"},
+                   {"priority", 10},
+                   {"module", "simdrv"},
+                   {"attached", 1}}}}};
+  EXPECT_EQ(format_reply(json{{"verb", "devices"}}, reply),
+            "simbus\n"
+            "  simbus:0   simdrv0 (module simdrv)  vendor=0x1af4 device=0x1001 compat=acme,widget "
+            "label=left\n"
+            "  simbus:1   (no driver)              vendor=0x8086 device=0x0\n"
+            "drivers\n"
+            "  simdrv     on simbus, priority 10, module simdrv, 1 device(s)\n");
+  json added = {{"ok", true},
+                {"device", reply["devices"][0]},
+                {"autoload", "simdrv"},
+                {"loaded", {"simdrv.ko"}}};
+  EXPECT_EQ(format_reply(json{{"verb", "device_add"}, {"spec", "simbus"}}, added),
+            "simbus:0: attached simdrv0\nloaded simdrv.ko\n");
+  EXPECT_EQ(format_reply(json{{"verb", "device_remove"}, {"name", "simbus:0"}}, json{{"ok", true}}),
+            "simbus:0: removed\n");
+}
+
 // Whether the console recognises `verb`: a line of it alone is a request, or
 // is refused with its usage (not as an unknown command).
 bool ConsoleRecognises(const std::string& verb) {
   json r;
   std::string err;
-  return parse_command(verb, &r, &err) || err.rfind("unknown command", 0) != 0;
+  return parse_command(verb, &r, &err) ||
+         (err.rfind("unknown command", 0) != 0 && err.rfind("the console cannot send", 0) != 0);
 }
 
 // The console's help lists every verb the console accepts, and only those:
@@ -185,7 +240,8 @@ TEST(ConsoleHelp, ListsEveryVerbTheConsoleAccepts) {
       EXPECT_TRUE(help.contains(verb)) << verb << " is not in the help";
     }
   }
-  EXPECT_TRUE(help.contains("params"));
+  for (const char* v : {"params", "devices", "device_add", "device_remove"})
+    EXPECT_TRUE(help.contains(v)) << v;
   EXPECT_FALSE(ConsoleRecognises("frob"));
   // The help reply as the console prints it: one line per verb, then how to stop.
   std::string text = format_reply(json{{"verb", "help"}}, json{{"ok", true}, {"verbs", help}});
@@ -443,7 +499,8 @@ std::string AsNobody(const std::string& path, int* connect_errno) {
     (void)!write(out[1], &e, sizeof e);
     if (e == 0) {
       static const char kReq[] = "{\"verb\":\"echo\",\"n\":1}\n";
-      (void)!write(fd, kReq, sizeof kReq - 1);
+      // The server may have replied and closed already: no SIGPIPE.
+      (void)!send(fd, kReq, sizeof kReq - 1, MSG_NOSIGNAL);
       char buf[512];
       ssize_t n;
       while ((n = read(fd, buf, sizeof buf)) > 0)

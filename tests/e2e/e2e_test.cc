@@ -6,7 +6,9 @@
 // name with dependencies loaded on the way, load parameters and `params`,
 // `stat` (plain, -v, --json), `sym`, `graph`, a read and write of /dev/echo,
 // an unload refused while a descriptor of it is open and done after the
-// close, `devices`, then `shutdown`, whose order is read back from the log.
+// close, `devices` and `device add|remove` (a hot-plugged device gets its
+// driver's module loaded through the hints), then `shutdown`, whose order
+// is read back from the log.
 // Outputs and exit codes (0 done, 1 refused, 2 usage, 3 no kernel) are
 // checked exactly where they are stable (addresses and ids are not).
 //
@@ -200,17 +202,17 @@ class EndToEnd : public ::testing::Test {
 TEST_F(EndToEnd, BootDriveThroughModkitAndDevfsShutDown) {
   // The module directory: the chain (chain_top needs chain_mid needs
   // chain_base) and echo, a character device with a tunable; indexed.
-  for (const char* ko : {"chain_base.ko", "chain_mid.ko", "chain_top.ko", "echo.ko"})
+  for (const char* ko : {"chain_base.ko", "chain_mid.ko", "chain_top.ko", "echo.ko", "simdrv.ko"})
     fs::copy_file(SampleDir() + "/" + ko, mods_ + "/" + ko);
   Outcome o = Mk({"xref", mods_});
   ASSERT_EQ(o.exit_code, 0) << o.err;
   EXPECT_EQ(o.out + o.err, "");
-  EXPECT_EQ(ReadFile(mods_ + "/modkit.hints"),
-            "modkit-hints 2\n"
-            "module chain_base 2 chain_base.ko\n"
-            "module chain_mid 1 chain_mid.ko\n"
-            "module chain_top 1 chain_top.ko\n"
-            "module echo 1 echo.ko\n");
+  const std::string hints = ReadFile(mods_ + "/modkit.hints");
+  EXPECT_EQ(hints.rfind("modkit-hints 2\n", 0), 0u) << hints;
+  for (const char* line : {"module chain_base 2 chain_base.ko\n",
+                           "module chain_mid 1 chain_mid.ko\n", "module chain_top 1 chain_top.ko\n",
+                           "module echo 1 echo.ko\n", "module simdrv 1 simdrv.ko\n"})
+    EXPECT_NE(hints.find(line), std::string::npos) << line << hints;
 
   // Nothing there yet: exit 3.
   o = Mk({"stat"});
@@ -386,6 +388,49 @@ TEST_F(EndToEnd, BootDriveThroughModkitAndDevfsShutDown) {
   EXPECT_EQ(o.exit_code, 1);
   EXPECT_EQ(o.err, "modkit unload: module echo is not loaded\n");
 
+  // Devices: a widget hot-plugged on simbus; nothing drives it, so the
+  // kernel loads the driver the hints index names (simdrv, whose dependency
+  // chain_base is loaded already).
+  o = Mk({"devices"});
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_EQ(o.out, "simbus\n");
+  o = Mk({"device", "add", "-v", "simbus", "vendor=0x1af4", "device=0x1001", "label=e2e"});
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_EQ(o.out, "simbus:0: attached simdrv0\nloaded simdrv.ko\n");
+  EXPECT_EQ(o.err, "");
+  o = Mk({"devices"});
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_EQ(o.out,
+            "simbus\n"
+            "  simbus:0   simdrv0 (module simdrv)  vendor=0x1af4 device=0x1001 label=e2e\n"
+            "drivers\n"
+            "  simdrv     on simbus, priority 10, module simdrv, 1 device(s)\n");
+  o = Mk({"device", "add", "simbus", "vendor=0x8086"});  // nothing matches: no driver
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_EQ(o.out + o.err, "");
+  o = Mk({"devices", "--json"});
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  json devs = json::parse(o.out);
+  ASSERT_EQ(devs["devices"].size(), 2u) << o.out;
+  EXPECT_EQ(devs["devices"][1]["name"], "simbus:1");
+  EXPECT_TRUE(devs["devices"][1]["instance"].is_null()) << o.out;
+  o = Mk({"device", "remove", "simbus:1"});
+  EXPECT_EQ(o.exit_code, 0) << o.err;
+  o = Mk({"device", "remove", "simbus:1"});
+  EXPECT_EQ(o.exit_code, 1);
+  EXPECT_EQ(o.err, "modkit device remove: no device simbus:1\n");
+  // simdrv was loaded for the device: stat says so.
+  o = Mk({"stat", "--json"});
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  bool simdrv_listed = false;
+  json after = json::parse(o.out);
+  for (const json& f : after["files"])
+    if (f["name"] == "simdrv.ko") {
+      simdrv_listed = true;
+      EXPECT_EQ(f["uses"], (json{file["chain_base.ko"]["id"], 0})) << o.out;
+    }
+  EXPECT_TRUE(simdrv_listed) << o.out;
+
   // A usage error: exit 2, the kernel untouched.
   EXPECT_EQ(Mk({"unload"}).exit_code, 2);
 
@@ -408,11 +453,13 @@ TEST_F(EndToEnd, BootDriveThroughModkitAndDevfsShutDown) {
                l.rfind("devfs: ", 0) == 0 || l.rfind("modkitd: ", 0) == 0))
       order.push_back(l);
   }
-  EXPECT_EQ(order, (std::vector<std::string>{"modkitd: shutting down", "shutdown: chain_top",
-                                             "shutdown: chain_mid", "shutdown: chain_base",
-                                             "shutdown: kernel", "chain_top.ko: unloaded",
-                                             "chain_mid.ko: unloaded", "chain_base.ko: unloaded",
-                                             "devfs: unmounted " + dev_, "modkitd: down"}))
+  // simdrv (loaded last, using chain_base) goes first; its device is
+  // detached on the way.
+  EXPECT_EQ(order, (std::vector<std::string>{
+                       "modkitd: shutting down", "shutdown: simdrv", "shutdown: chain_top",
+                       "shutdown: chain_mid", "shutdown: chain_base", "shutdown: kernel",
+                       "simdrv.ko: unloaded", "chain_top.ko: unloaded", "chain_mid.ko: unloaded",
+                       "chain_base.ko: unloaded", "devfs: unmounted " + dev_, "modkitd: down"}))
       << kernel_.Log();
 
   // The kernel is gone: exit 3.

@@ -91,7 +91,11 @@ void CheckHelp(const std::vector<std::string>& words, std::set<std::string>* see
   size_t example = o.out.find("Example");
   ASSERT_NE(example, std::string::npos) << "no example:\n" << o.out;
   // An example is a command line of this verb, after the heading.
-  EXPECT_NE(o.out.find("modkit " + verb + " ", example), std::string::npos)
+  size_t line = o.out.find("modkit " + verb, example);
+  char after = line == std::string::npos || line + 7 + verb.size() >= o.out.size()
+                   ? '\0'
+                   : o.out[line + 7 + verb.size()];
+  EXPECT_TRUE(after == ' ' || after == '\n')
       << "no `modkit " << verb << " ...` line in the example:\n"
       << o.out;
   EXPECT_TRUE(MentionsExitStatus(o.out)) << "the exit status is not described:\n" << o.out;

@@ -18,44 +18,6 @@ namespace {
 
 using mk::hosted::control::json;
 
-std::string hex(uint64_t v) {
-  char b[24];
-  snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
-  return b;
-}
-
-// "vendor=0x1af4 device=0x1001 compat=acme,widget label=x"
-std::string identity(const json& d) {
-  std::string s = "vendor=" + hex(d.value("vendor", 0u)) + " device=" + hex(d.value("device", 0u));
-  for (const json& c : d["compat"])
-    s += " compat=" + c.get<std::string>();
-  std::string args = d.value("args", std::string());
-  if (!args.empty()) s += " " + args;
-  return s;
-}
-
-void print_tree(const json& reply) {
-  for (const json& b : reply["buses"]) {
-    std::string bus = b.get<std::string>();
-    printf("%s\n", bus.c_str());
-    for (const json& d : reply["devices"]) {
-      if (d.value("bus", std::string()) != bus) continue;
-      std::string who = d["instance"].is_null() ? std::string("(no driver)")
-                                                : d["instance"].get<std::string>() + " (module " +
-                                                      d["module"].get<std::string>() + ")";
-      printf("  %-10s %-24s %s\n", d.value("name", std::string()).c_str(), who.c_str(),
-             identity(d).c_str());
-    }
-  }
-  if (reply["drivers"].empty()) return;
-  printf("drivers\n");
-  for (const json& d : reply["drivers"])
-    printf("  %-10s on %s, priority %u, module %s, %u device(s)\n",
-           d.value("name", std::string()).c_str(), d.value("bus", std::string()).c_str(),
-           d.value("priority", 0u), d.value("module", std::string()).c_str(),
-           d.value("attached", 0u));
-}
-
 struct DevicesArgs {
   Common c;
 };
@@ -77,7 +39,7 @@ int run_devices(const DevicesArgs& a) {
   if (a.c.json_out) {
     print_json(reply);
   } else {
-    print_tree(reply);
+    fputs(mk::hosted::control::format_devices(reply).c_str(), stdout);
   }
   return 0;
 }
@@ -144,6 +106,10 @@ std::vector<std::pair<CLI::App*, Run>> add_device_verbs(CLI::App& app) {
 
   CLI::App* dev = app.add_subcommand("device", "Hot-plug or unplug a device (add, remove)");
   dev->require_subcommand(1);
+  dev->footer(std::string("Examples:\n"
+                          "  modkit device add simbus vendor=0x1af4 device=0x1001 label=left\n"
+                          "  modkit device remove simbus:0\n\n") +
+              kExitCodes);
   CLI::App* a =
       dev->add_subcommand("add", "Add a device to a bus; its driver is loaded if need be");
   add_common(a, &add.c, true, true);
