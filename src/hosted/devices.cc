@@ -217,10 +217,23 @@ Result<DeviceAdded> HostBus::add(const std::string& text) {
   Result<bus::Device*> d = newbus_->add_device(t.value().spec());
   if (!d) return d.error();
   DeviceAdded out;
-  // Copies: the device may be removed by another thread once add_device
-  // returned; hot-plug requests are serialised, driver unloads are not.
-  bus::Device copy = *d.value();
-  out.name = copy.name;
+  // Only the name is read through the pointer: it is fixed once the device
+  // is listed, and only a hot-unplug (serialised with us) frees it. The rest
+  // changes under the topology lock (a driver module's unload detaches it on
+  // another thread), so it is copied under that lock.
+  out.name = d.value()->name;
+  struct Snapshot {
+    const char* name;
+    bus::Device* copy;
+  };
+  bus::Device copy;
+  Snapshot snap{out.name.c_str(), &copy};
+  newbus_->for_each_device(
+      [](void* ctx, const bus::Device& dev) {
+        auto* s = static_cast<Snapshot*>(ctx);
+        if (std::string(dev.name) == s->name) *s->copy = dev;
+      },
+      &snap);
   if (copy.driver == nullptr) out.autoload = autoload(copy, &out.autoload_error);
   struct Attached {
     const char* name;
