@@ -20,11 +20,13 @@ PACKAGES=(
 
 # The cross toolchains and qemu-user, installed only for `make test-cross`
 # (scripts/cross.sh runs `deps.sh --cross`). googletest for the cross builds
-# is built from the sources libgtest-dev ships.
+# is built from the sources libgtest-dev ships, libsodium from Debian's source
+# package (Debian 12 has no riscv64 packages).
 CROSS_PACKAGES=(
   gcc-aarch64-linux-gnu g++-aarch64-linux-gnu binutils-aarch64-linux-gnu libc6-dev-arm64-cross
   gcc-riscv64-linux-gnu g++-riscv64-linux-gnu binutils-riscv64-linux-gnu libc6-dev-riscv64-cross
   qemu-user
+  autoconf automake libtool                          # libsodium for the targets, from source
 )
 if [[ "${1:-}" == --cross ]]; then PACKAGES+=("${CROSS_PACKAGES[@]}"); fi
 
