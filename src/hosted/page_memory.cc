@@ -100,16 +100,27 @@ Result<Mapping> LinuxPageMemory::map(uintptr_t lo, uintptr_t hi, size_t size, Pr
   // new file is written to, before the debugger hears of the file.
   int shared = prot == Prot::kReadExec ? MAP_PRIVATE : MAP_SHARED;
   int flags = MAP_FIXED_NOREPLACE | (fd >= 0 ? shared : MAP_PRIVATE | MAP_ANONYMOUS);
+  // Exactly at `at` or MAP_FAILED. A kernel before 4.17, which does not know
+  // MAP_FIXED_NOREPLACE, takes the address as a hint and may map elsewhere,
+  // outside the window (qemu-user 7.2 did, under make test-cross): such a
+  // mapping is undone.
+  auto map_at = [&](uintptr_t at) {
+    void* p = mmap(reinterpret_cast<void*>(at), size, view, flags, fd, 0);
+    if (p != MAP_FAILED && reinterpret_cast<uintptr_t>(p) != at) {
+      munmap(p, size);
+      p = MAP_FAILED;
+    }
+    return p;
+  };
   void* base = MAP_FAILED;
   // Chunks tend to follow each other: try right after the last one before
   // paying for a scan of /proc/self/maps (which has tens of thousands of lines
   // in a process with many libraries).
   uintptr_t guess = (next_ + kGranule - 1) & ~(kGranule - 1);
-  if (guess >= lo && guess >= kLowest && guess < hi && size <= hi - guess)
-    base = mmap(reinterpret_cast<void*>(guess), size, view, flags, fd, 0);
+  if (guess >= lo && guess >= kLowest && guess < hi && size <= hi - guess) base = map_at(guess);
   for (int attempt = 0; attempt < 4 && base == MAP_FAILED; ++attempt) {
     for (uintptr_t at : candidates(lo, hi, size)) {
-      base = mmap(reinterpret_cast<void*>(at), size, view, flags, fd, 0);
+      base = map_at(at);
       if (base != MAP_FAILED) break;
     }
   }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "elf/validate_test_util.h"
+#include "util/host_code.h"
 
 namespace mk::test {
 namespace {
@@ -207,6 +208,7 @@ std::string Name(const Compile& c) {
 class CompiledObject : public ::testing::TestWithParam<Compile> {};
 
 TEST_P(CompiledObject, Validates) {
+  MK_X86_64_ONLY();  // the fake machine tables of this layer's tests are x86_64's
   const Compile& c = GetParam();
   std::string driver = c.cxx ? (strcmp(c.compiler, "gcc") == 0 ? "g++" : "clang++") : c.compiler;
   if (!HaveTool(driver.c_str())) GTEST_SKIP() << driver << " not installed";
@@ -246,6 +248,7 @@ INSTANTIATE_TEST_SUITE_P(RealCompilers, CompiledObject, ::testing::ValuesIn(Matr
 // The features the validator must accept really occur in what the positive
 // tests compile (so passing them means something).
 TEST(RealObjects, CompilersEmitTheFeaturesWeAccept) {
+  MK_X86_64_ONLY();  // the fake machine tables of this layer's tests are x86_64's
   if (!HaveTool("g++") || !HaveTool("clang++")) GTEST_SKIP();
   WriteFile(Dir().file("f.cc"), kCxxSource);
   ASSERT_TRUE(Shell("g++ -c -O2 -g -fcf-protection '" + Dir().file("f.cc") + "' -o '" +
@@ -286,6 +289,7 @@ TEST(RealObjects, CompilersEmitTheFeaturesWeAccept) {
 }
 
 TEST(RealObjects, LdRelocatableOfTwoObjects) {
+  MK_X86_64_ONLY();  // the fake machine tables of this layer's tests are x86_64's
   if (!HaveTool("gcc") || !HaveTool("ld")) GTEST_SKIP();
   WriteFile(Dir().file("a.c"), kCSource);
   WriteFile(Dir().file("b.c"), kCSecond);
@@ -311,6 +315,7 @@ TEST(RealObjects, LdRelocatableOfTwoObjects) {
 }
 
 TEST(RealObjects, LdRelocatableOfCxxObjectKeepsGroups) {
+  MK_X86_64_ONLY();  // the fake machine tables of this layer's tests are x86_64's
   if (!HaveTool("g++") || !HaveTool("ld")) GTEST_SKIP();
   WriteFile(Dir().file("c.cc"), kCxxSource);
   WriteFile(Dir().file("d.c"), kCSecond);
@@ -325,6 +330,7 @@ TEST(RealObjects, LdRelocatableOfCxxObjectKeepsGroups) {
 // gas switches to extended section numbering past 0xff00 sections and writes
 // SHT_SYMTAB_SHNDX; the validator must follow both.
 TEST(RealObjects, AssemblerExtendedSectionNumbering) {
+  MK_X86_64_ONLY();  // the fake machine tables of this layer's tests are x86_64's
   if (!HaveTool("gcc")) GTEST_SKIP();
   constexpr int kFunctions = 66000;
   std::string s;

@@ -60,11 +60,18 @@ class SyncCodeTest : public ::testing::Test {
   static constexpr size_t kPages = 8;
 
   void SetUp() override {
+#if !defined(__x86_64__)
+    // Not ported: the tests patch an x86_64 instruction's immediate byte as a
+    // debugger would, and count page faults (which qemu-user does not).
+    GTEST_SKIP() << "x86_64 only (patches x86_64 instruction bytes)";
+#endif
     Result<Mapping> m = pages.map(0, UINTPTR_MAX, kPages * page, Prot::kReadExec);
     ASSERT_TRUE(m.ok()) << m.error().message();
     map = m.value();
   }
-  void TearDown() override { pages.unmap(map); }
+  void TearDown() override {
+    if (map.size != 0) pages.unmap(map);  // nothing was mapped when SetUp skipped
+  }
 
   LinuxPageMemory pages;
   HostRuntime runtime;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "hosted/proc_maps.h"
+#include "util/host_code.h"
 
 namespace mk::hosted {
 namespace {
@@ -75,9 +76,12 @@ TEST_F(PageMemoryTest, ExecutableMemoryIsDualMapped) {
   ASSERT_NE(m.base, 0u);
   ASSERT_NE(m.alias, m.base);
   // Written through the alias, visible (and runnable) at the base.
-  const uint8_t code[] = {0xb8, 0x07, 0x00, 0x00, 0x00, 0xc3};  // mov $7,%eax; ret
-  memcpy(reinterpret_cast<void*>(m.alias + page), code, sizeof code);
-  EXPECT_EQ(memcmp(reinterpret_cast<void*>(m.base + page), code, sizeof code), 0);
+  uint8_t code[test::kReturnCodeMax];
+  size_t n = test::WriteReturnCode(code, 7);
+  memcpy(reinterpret_cast<void*>(m.alias + page), code, n);
+  EXPECT_EQ(memcmp(reinterpret_cast<void*>(m.base + page), code, n), 0);
+  __builtin___clear_cache(reinterpret_cast<char*>(m.base + page),
+                          reinterpret_cast<char*>(m.base + page + n));
   EXPECT_EQ(reinterpret_cast<int (*)()>(m.base + page)(), 7);
   // The base is never writable, the alias never executable.
   // (Private, so that a debugger's breakpoint, written by ptrace, takes.)
@@ -180,6 +184,7 @@ long MinorFaults() {
 }
 
 TEST_F(PageMemoryTest, PrefaultMakesFreshPagesPresentInBothViews) {
+  if (test::UnderQemuUser()) GTEST_SKIP() << "qemu-user ignores madvise(MADV_POPULATE_*)";
   for (Prot prot : {Prot::kReadExec, Prot::kRead, Prot::kReadWrite}) {
     Mapping m = Map(0, UINTPTR_MAX, 8 * page, prot);
     pages.prefault(m, 2 * page, 3 * page);

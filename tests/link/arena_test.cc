@@ -16,6 +16,7 @@
 
 #include "hosted/page_memory.h"
 #include "support/test_allocator.h"
+#include "util/host_code.h"
 
 namespace mk::link {
 namespace {
@@ -444,12 +445,13 @@ TEST(ArenaOnLinux, TextWrittenThroughAliasRunsAtBase) {
   TestAllocator alloc;
   hosted::LinuxPageMemory pages;
   Arena arena(pages, alloc);
-  Result<Block> r = arena.allocate(kAnywhere, Class::kText, 6, 16);
+  Result<Block> r = arena.allocate(kAnywhere, Class::kText, test::kReturnCodeMax, 16);
   ASSERT_TRUE(r.ok()) << r.error().message();
   Block b = r.value();
   EXPECT_NE(b.alias, b.base);
-  const uint8_t code[] = {0xb8, 0x2a, 0x00, 0x00, 0x00, 0xc3};  // mov $42,%eax; ret
-  memcpy(reinterpret_cast<void*>(b.alias), code, sizeof code);
+  size_t n = test::WriteReturnCode(reinterpret_cast<void*>(b.alias), 42);
+  // Never run before, so no stale instructions (even under qemu-user).
+  __builtin___clear_cache(reinterpret_cast<char*>(b.base), reinterpret_cast<char*>(b.base + n));
   EXPECT_EQ(reinterpret_cast<int (*)()>(b.base)(), 42);
   arena.free(b);
   EXPECT_EQ(arena.stats().used, 0u);

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "link/link_harness.h"
+#include "util/host_code.h"
 
 namespace mk::test {
 namespace {
@@ -267,7 +268,7 @@ int *where(void) { return &kernel_counter; }
 }
 
 TEST_P(PlacementTest, CallToAFunctionBeyond2GiBGoesThroughAStub) {
-  // A host function far from everything: mov $42,%eax; ret on its own page.
+  // A host function far from everything, returning 42, on its own page.
   // (The first free one of a few far addresses: sanitizers own some.)
   void* far = MAP_FAILED;
   for (uintptr_t at :
@@ -277,8 +278,8 @@ TEST_P(PlacementTest, CallToAFunctionBeyond2GiBGoesThroughAStub) {
     if (far != MAP_FAILED) break;
   }
   ASSERT_NE(far, MAP_FAILED);
-  const uint8_t code[] = {0xb8, 0x2a, 0x00, 0x00, 0x00, 0xc3};
-  memcpy(far, code, sizeof code);
+  size_t n = WriteReturnCode(far, 42);
+  __builtin___clear_cache(static_cast<char*>(far), static_cast<char*>(far) + n);
   ASSERT_EQ(mprotect(far, 4096, PROT_READ | PROT_EXEC), 0);
 
   std::string obj = scratch.Compile(cc(), "far.c", R"(
@@ -324,6 +325,7 @@ int NoPicAdd(int a, int b) {
 class NoPicTest : public LinkerTest {};
 
 TEST_P(NoPicTest, AbsoluteRelocationsLandInTheLow2GiB) {
+  MK_X86_64_ONLY();
   for (const char* opt : {"-O0", "-O2"}) {
     SCOPED_TRACE(opt);
     std::string obj = scratch.Compile(cc(), std::string("nopic") + opt + ".c", R"(
@@ -378,6 +380,7 @@ std::string ExpectedNoPicError(const std::string& obj, uint64_t stdout_addr) {
 }
 
 TEST_P(NoPicTest, ReadingLibcStdoutIsARangeErrorNamingItAndFPic) {
+  MK_X86_64_ONLY();
   link::ResolvedSymbol out_sym;
   ASSERT_TRUE(hosted::host_symbol("stdout", &out_sym));
   ASSERT_GT(out_sym.addr, 0x80000000u);
@@ -469,6 +472,7 @@ size_t NAME_call(const char *s) { return strlen(s); }
 // Read-only library data a -fno-pic file reads (C++ typeinfo) is copied into
 // the file; exceptions still match the library's types across the boundary.
 TEST_P(NoPicTest, CxxExceptionsWorkThroughReadOnlyCopies) {
+  MK_X86_64_ONLY();
   std::string obj = scratch.Compile(cc(), "ex.cc", R"(
 #include <stdexcept>
 extern "C" void throw_it(int v) { if (v) throw std::runtime_error("no-pic throw"); }
@@ -555,6 +559,7 @@ int f(void) { return nowhere() + big[0]; }
 
 // Fails in "apply", after every block is allocated and copied.
 TEST_F(RollbackTest, RelocationOverflowAtApply) {
+  MK_X86_64_ONLY();
   std::string obj = scratch.Compile(kGcc, "narrow.s", R"(
         .text
         .globl fn

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "link/link_harness.h"
+#include "util/host_code.h"
 
 namespace mk::test {
 namespace {
@@ -232,6 +233,7 @@ INSTANTIATE_TEST_SUITE_P(Compilers, ResolveTest,
 // An undefined _GLOBAL_OFFSET_TABLE_ that nothing relocates against (as
 // some assemblers and ld -r leave behind) is not an unresolved symbol.
 TEST(GlobalOffsetTable, UnusedUndefinedIsFine) {
+  MK_X86_64_ONLY();
   Scratch s;
   std::string obj = s.Compile(kGcc, "got.s", R"(
         .globl _GLOBAL_OFFSET_TABLE_
@@ -257,6 +259,7 @@ int LargeAdd(int a, int b) {
 // Large-model PIC code does use it (GOTPC64, GOT64, PLTOFF64, GOTOFF64): the
 // linker provides the file's own GOT.
 TEST(GlobalOffsetTable, LargeModelCodeUsesTheFilesGot) {
+  MK_X86_64_ONLY();
   for (const Compiler& c : AllCompilers()) {
     Scratch s;
     std::string obj = s.Compile(c, "large.c", R"(
