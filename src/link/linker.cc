@@ -160,12 +160,15 @@ Result<void> LinkJob::collect_ctors() {
         continue;
       }
       if (!has) prio = 65536;
-      const uintptr_t* words =
-          reinterpret_cast<const uintptr_t*>(file->blocks[p.cls].alias + p.off);
+      // Read word by word through memcpy: the section's alignment is the
+      // file's to choose, and an array placed at an odd offset must not
+      // become a misaligned load.
+      const auto* words = reinterpret_cast<const uint8_t*>(file->blocks[p.cls].alias + p.off);
       size_t n = s.size / sizeof(uintptr_t);
       Vec<CtorEntry>& list = is_init ? init : fini;
       for (size_t k = 0; k < n; ++k) {
-        uintptr_t fn = words[reversed ? n - 1 - k : k];
+        uintptr_t fn = 0;
+        mk_memcpy(&fn, words + (reversed ? n - 1 - k : k) * sizeof(uintptr_t), sizeof fn);
         if (fn == 0 || fn == UINTPTR_MAX) continue;  // .ctors sentinels
         if (!list.push(CtorEntry{prio, seq++, fn}))
           return Error(Errc::kNoMemory, "link: out of memory for constructor lists");
