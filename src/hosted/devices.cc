@@ -5,6 +5,7 @@
 
 #include <new>
 
+#include "hosted/kpi_errno.h"
 #include "hosted/system.h"
 #include "module/hints.h"
 #include "module/metadata.h"
@@ -35,21 +36,6 @@ bool parse_id(const std::string& s, uint32_t* out) {
 // "device `TEXT': WHY", the text cut at 64 bytes.
 Error bad_device(const std::string& text, const std::string& why) {
   return Error(Errc::kInvalid, "device `%s': %s", text.substr(0, 64).c_str(), why.c_str());
-}
-
-int errno_of(Errc c) {
-  switch (c) {
-    case Errc::kDuplicate:
-      return MK_EEXIST;
-    case Errc::kNotFound:
-      return MK_ENOENT;
-    case Errc::kBusy:
-      return MK_EBUSY;
-    case Errc::kNoMemory:
-      return MK_ENOMEM;
-    default:
-      return MK_EINVAL;
-  }
 }
 
 }  // namespace
@@ -307,7 +293,7 @@ int HostBus::register_driver(module::Module* m, const char* driver,
         delete o;
         system_.add_log(std::string(m->name) + ": mk_driver_register(" + driver +
                         "): " + h.error().message());
-        return errno_of(h.error().code());
+        return mk::hosted::kpi_errno(h.error().code());
       }
       o->handle = h.value();
       owned_[o->driver] = o;
@@ -322,7 +308,7 @@ int HostBus::register_driver(module::Module* m, const char* driver,
     delete o;
     system_.add_log(std::string(m->name) + ": mk_driver_register(" + driver +
                     "): " + r.error().message());
-    return errno_of(r.error().code());
+    return mk::hosted::kpi_errno(r.error().code());
   }
   system_.add_log(std::string(m->name) + ": mk_driver_register(" + driver +
                   "): the module declares no such driver (MODKIT_DRIVER)");
@@ -354,7 +340,7 @@ int HostBus::unregister_driver(module::Module* m, const char* driver) {
   }
   system_.add_log(std::string(m->name) + ": mk_driver_unregister(" + driver +
                   "): " + r.error().message());
-  return errno_of(r.error().code());
+  return mk::hosted::kpi_errno(r.error().code());
 }
 
 Result<void> HostBus::quiescing(module::Module* m) {

@@ -4,6 +4,7 @@
 // their full message; the module gets the errno value.
 #include <string>
 
+#include "hosted/kpi_errno.h"
 #include "hosted/system.h"
 #include "modkit/service.h"
 #include "service/services.h"
@@ -15,28 +16,9 @@ using mk::module::Module;
 
 namespace {
 
-int errno_of(Errc code) {
-  switch (code) {
-    case Errc::kDuplicate:
-      return MK_EEXIST;
-    case Errc::kNotFound:
-      return MK_ENOENT;
-    case Errc::kBusy:
-      return MK_EBUSY;
-    case Errc::kNoMemory:
-      return MK_ENOMEM;
-    case Errc::kPermission:
-      return MK_EPERM;
-    case Errc::kIo:
-      return MK_EIO;
-    default:
-      return MK_EINVAL;
-  }
-}
-
 int fail(System* s, const char* call, const mk::Error& e) {
   s->add_log(std::string(call) + ": " + e.message());
-  return errno_of(e.code());
+  return mk::hosted::kpi_errno(e.code());
 }
 
 }  // namespace
