@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -28,6 +27,7 @@
 #include "exec/process.h"
 #include "gtest/gtest.h"
 #include "hosted/fuse_devfs.h"
+#include "util/daemon_harness.h"
 
 namespace mk::test {
 namespace {
@@ -40,109 +40,15 @@ using modkit::exec_test::RunProcess;
 using modkit::exec_test::WriteFile;
 using json = nlohmann::json;
 
-extern "C" char** environ;
-
-std::string FromEnv(const char* name, const char* fallback) {
-  const char* v = getenv(name);
-  return v != nullptr && *v != '\0' ? v : fallback;
-}
-
-std::string BinaryDir() {
-  return FromEnv("MODKIT_BINARY_DIR", MODKIT_DAEMON_BINARY_DIR);
-}
 std::string Modkit() {
-  return BinaryDir() + "/tools/modkit/modkit";
+  return binary_dir(MODKIT_DAEMON_BINARY_DIR) + "/tools/modkit/modkit";
 }
 std::string Modkitd() {
-  return BinaryDir() + "/tools/modkitd/modkitd";
+  return binary_dir(MODKIT_DAEMON_BINARY_DIR) + "/tools/modkitd/modkitd";
 }
 std::string ModuleDir() {
   const char* b = getenv("MODKIT_BINARY_DIR");
   return b != nullptr && *b != '\0' ? std::string(b) + "/modules" : MODKIT_DAEMON_MODULE_DIR;
-}
-
-bool OnPath(const std::string& program) {
-  std::string dirs = FromEnv("PATH", "/usr/bin:/bin");
-  size_t s = 0;
-  while (s <= dirs.size()) {
-    size_t e = dirs.find(':', s);
-    if (e == std::string::npos) e = dirs.size();
-    if (access((dirs.substr(s, e - s) + "/" + program).c_str(), X_OK) == 0) return true;
-    s = e + 1;
-  }
-  return false;
-}
-
-// A program running in the background, stdout and stderr in files.
-struct Background {
-  pid_t pid = -1;
-  std::string out, err;
-
-  bool Start(const std::vector<std::string>& argv, const std::string& prefix,
-             const std::string& stdin_path = "/dev/null") {
-    out = prefix + ".out";
-    err = prefix + ".err";
-    posix_spawn_file_actions_t a;
-    posix_spawn_file_actions_init(&a);
-    posix_spawn_file_actions_addopen(&a, 0, stdin_path.c_str(), O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&a, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&a, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    std::vector<char*> args;
-    std::vector<std::string> copy = argv;
-    for (std::string& s : copy)
-      args.push_back(s.data());
-    args.push_back(nullptr);
-    int rc = posix_spawnp(&pid, args[0], &a, nullptr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&a);
-    if (rc != 0) pid = -1;
-    return rc == 0;
-  }
-  // The exit status, or -1 when it did not exit in time (then it is killed).
-  int Wait(std::chrono::seconds timeout = std::chrono::seconds(30)) {
-    if (pid < 0) return -1;
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    int status = 0;
-    for (;;) {
-      pid_t got = waitpid(pid, &status, WNOHANG);
-      if (got == pid) break;
-      if (std::chrono::steady_clock::now() > deadline) {
-        kill(pid, SIGKILL);
-        waitpid(pid, &status, 0);
-        pid = -1;
-        return -1;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    pid = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-  bool Running() { return pid > 0 && waitpid(pid, nullptr, WNOHANG) == 0; }
-  ~Background() {
-    if (pid > 0) {
-      kill(pid, SIGKILL);
-      waitpid(pid, nullptr, 0);
-    }
-  }
-};
-
-bool WaitFor(const std::function<bool()>& cond, int ms = 10000) {
-  for (int i = 0; i < ms / 5; ++i) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return cond();
-}
-
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> out;
-  size_t s = 0;
-  while (s < text.size()) {
-    size_t e = text.find('\n', s);
-    if (e == std::string::npos) e = text.size();
-    out.push_back(text.substr(s, e - s));
-    s = e + 1;
-  }
-  return out;
 }
 
 // The lines of `log` that match one of the prefixes or suffixes the shutdown
@@ -150,7 +56,7 @@ std::vector<std::string> Lines(const std::string& text) {
 std::vector<std::string> ShutdownOrder(const std::string& log) {
   std::vector<std::string> out;
   bool on = false;
-  for (const std::string& l : Lines(log)) {
+  for (const std::string& l : lines(log)) {
     if (l == "modkitd: shutting down") on = true;
     if (!on) continue;
     bool unloaded = l.size() > 13 && l.compare(l.size() - 13, 13, ".ko: unloaded") == 0;
@@ -173,9 +79,9 @@ class Daemon : public ::testing::Test {
   }
 
   void TearDown() override {
-    if (daemon_.Running()) {
-      kill(daemon_.pid, SIGTERM);
-      daemon_.Wait();
+    if (daemon_.running()) {
+      kill(daemon_.pid(), SIGTERM);
+      daemon_.wait();
     }
     if (Connectable()) Mk({"shutdown"});  // a detached daemon a failed test left running
     if (!HasFailure()) fs::remove_all(dir_);
@@ -190,20 +96,12 @@ class Daemon : public ::testing::Test {
   void StartDaemon(const std::vector<std::string>& extra = {}) {
     std::vector<std::string> argv = {Modkitd(), "-c", config_, "--foreground"};
     argv.insert(argv.end(), extra.begin(), extra.end());
-    ASSERT_TRUE(daemon_.Start(argv, dir_ + "/modkitd"));
-    ASSERT_TRUE(WaitFor([&] { return Connectable() || !daemon_.Running(); }));
-    ASSERT_TRUE(Connectable()) << ReadFile(daemon_.err);
+    ASSERT_TRUE(daemon_.start(argv, dir_ + "/modkitd"));
+    ASSERT_TRUE(wait_for([&] { return Connectable() || !daemon_.running(); }));
+    ASSERT_TRUE(Connectable()) << daemon_.err();
   }
 
-  bool Connectable() {
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un sa = {};
-    sa.sun_family = AF_UNIX;
-    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", socket_.c_str());
-    bool ok = connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
-    close(fd);
-    return ok;
-  }
+  bool Connectable() { return connectable(socket_); }
 
   Outcome Run(std::vector<std::string> argv, const std::string& socket_env = "") {
     Command c;
@@ -266,13 +164,13 @@ TEST_F(Daemon, LoadByNameStatGraphUnloadShutdown) {
   // stat: kldstat's table, the kernel first, dependencies before their users.
   o = Mk({"stat"});
   ASSERT_EQ(o.exit_code, 0) << o.err;
-  std::vector<std::string> lines = Lines(o.out);
-  ASSERT_EQ(lines.size(), 5u) << o.out;
-  EXPECT_EQ(lines[0], "Id Refs Address                Size Name");
-  EXPECT_NE(lines[1].find(" kernel"), std::string::npos);
-  EXPECT_NE(lines[2].find(" chain_base.ko"), std::string::npos);
-  EXPECT_NE(lines[3].find(" chain_mid.ko"), std::string::npos);
-  EXPECT_NE(lines[4].find(" chain_top.ko"), std::string::npos);
+  std::vector<std::string> rows = lines(o.out);
+  ASSERT_EQ(rows.size(), 5u) << o.out;
+  EXPECT_EQ(rows[0], "Id Refs Address                Size Name");
+  EXPECT_NE(rows[1].find(" kernel"), std::string::npos);
+  EXPECT_NE(rows[2].find(" chain_base.ko"), std::string::npos);
+  EXPECT_NE(rows[3].find(" chain_mid.ko"), std::string::npos);
+  EXPECT_NE(rows[4].find(" chain_top.ko"), std::string::npos);
 
   // stat --json: references and who loaded what.
   json stat = StatJson();
@@ -316,7 +214,7 @@ TEST_F(Daemon, LoadByNameStatGraphUnloadShutdown) {
       << o.out;
   EXPECT_EQ(o.out.substr(o.out.size() - 2), "}\n");
   o = Mk({"graph", "--svg", dir_ + "/g.svg"});
-  if (OnPath("dot")) {
+  if (on_path("dot")) {
     EXPECT_EQ(o.exit_code, 0) << o.err;
     EXPECT_NE(ReadFile(dir_ + "/g.svg").find("<svg"), std::string::npos);
   } else {
@@ -349,17 +247,17 @@ TEST_F(Daemon, LoadByNameStatGraphUnloadShutdown) {
   ASSERT_EQ(o.exit_code, 0) << o.err;
   EXPECT_EQ(o.out, "loaded counter.ko (id 7)\n");
   Background follow;
-  ASSERT_TRUE(follow.Start({Modkit(), "log", "--follow", "--socket", socket_}, dir_ + "/follow"));
-  ASSERT_TRUE(WaitFor([&] { return !ReadFile(follow.out).empty(); }));
+  ASSERT_TRUE(follow.start({Modkit(), "log", "--follow", "--socket", socket_}, dir_ + "/follow"));
+  ASSERT_TRUE(wait_for([&] { return !follow.out().empty(); }));
   o = Mk({"shutdown"});
   EXPECT_EQ(o.exit_code, 0) << o.err;
   EXPECT_EQ(o.out, "");
-  EXPECT_EQ(daemon_.Wait(), 0) << ReadFile(daemon_.err);
-  EXPECT_EQ(follow.Wait(), 0) << ReadFile(follow.err);
+  EXPECT_EQ(daemon_.wait(), 0) << daemon_.err();
+  EXPECT_EQ(follow.wait(), 0) << follow.err();
   EXPECT_FALSE(fs::exists(socket_));
 
   // Every SHUTDOWN first, dependents before what they use; then the unloads.
-  std::string log = ReadFile(follow.out);
+  std::string log = follow.out();
   EXPECT_EQ(ShutdownOrder(log),
             (std::vector<std::string>{
                 "shutdown: counter", "shutdown: chain_top", "shutdown: chain_mid",
@@ -368,7 +266,7 @@ TEST_F(Daemon, LoadByNameStatGraphUnloadShutdown) {
       << log;
   EXPECT_NE(log.find("chain_top: SHUTDOWN\n"), std::string::npos);
   EXPECT_NE(log.find("counter: destructor"), std::string::npos);
-  EXPECT_EQ(Lines(log).back(), "modkitd: down");
+  EXPECT_EQ(lines(log).back(), "modkitd: down");
 
   // The kernel is gone: exit 3.
   o = Mk({"stat"});
@@ -675,19 +573,19 @@ TEST_F(Daemon, EnforcedSignatures) {
 TEST_F(Daemon, SecondInstanceRefuses) {
   StartDaemon();
   Background second;
-  ASSERT_TRUE(second.Start({Modkitd(), "-c", config_, "--foreground"}, dir_ + "/second"));
-  EXPECT_EQ(second.Wait(), 1);
-  EXPECT_EQ(ReadFile(second.err), "modkitd: another modkitd (pid " + std::to_string(daemon_.pid) +
-                                      ") is already serving " + socket_ +
-                                      "; stop it first (modkit shutdown), or give this one "
-                                      "another --socket\n");
+  ASSERT_TRUE(second.start({Modkitd(), "-c", config_, "--foreground"}, dir_ + "/second"));
+  EXPECT_EQ(second.wait(), 1);
+  EXPECT_EQ(second.err(), "modkitd: another modkitd (pid " + std::to_string(daemon_.pid()) +
+                              ") is already serving " + socket_ +
+                              "; stop it first (modkit shutdown), or give this one "
+                              "another --socket\n");
   // Detached, the same: the starting command says why and exits 1.
   Outcome o = Run({Modkitd(), "-c", config_});
   EXPECT_EQ(o.exit_code, 1);
   EXPECT_NE(o.err.find("is already serving " + socket_), std::string::npos) << o.err;
   // The first one is unharmed.
   EXPECT_EQ(Mk({"stat"}).exit_code, 0);
-  EXPECT_TRUE(daemon_.Running());
+  EXPECT_TRUE(daemon_.running());
 }
 
 TEST_F(Daemon, StaleSocketIsReplacedForeignFileIsNot) {
@@ -699,8 +597,8 @@ TEST_F(Daemon, StaleSocketIsReplacedForeignFileIsNot) {
   close(fd);  // a crashed daemon's socket: nobody listens
   StartDaemon();
   EXPECT_EQ(Mk({"stat"}).exit_code, 0);
-  kill(daemon_.pid, SIGTERM);
-  EXPECT_EQ(daemon_.Wait(), 0);
+  kill(daemon_.pid(), SIGTERM);
+  EXPECT_EQ(daemon_.wait(), 0);
 
   WriteFile(socket_, "not a socket");
   Outcome o = Run({Modkitd(), "-c", config_, "--foreground"});
@@ -716,11 +614,11 @@ TEST_F(Daemon, SigtermShutsDownInOrder) {
   struct stat st;
   ASSERT_EQ(lstat(socket_.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);  // owner-only
-  kill(daemon_.pid, SIGTERM);
-  EXPECT_EQ(daemon_.Wait(), 0);
+  kill(daemon_.pid(), SIGTERM);
+  EXPECT_EQ(daemon_.wait(), 0);
   EXPECT_FALSE(fs::exists(socket_));
   // The foreground daemon logs on stderr.
-  std::string log = ReadFile(daemon_.err);
+  std::string log = daemon_.err();
   EXPECT_EQ(ShutdownOrder(log),
             (std::vector<std::string>{
                 "shutdown: counter", "shutdown: chain_top", "shutdown: chain_mid",
@@ -742,13 +640,13 @@ TEST_F(Daemon, DevfsKsymsFollowsLoadsAndSigtermUnmounts) {
   ASSERT_EQ(Mk({"unload", "chain_top"}).exit_code, 0);
   EXPECT_EQ(ReadFile(dev + "/ksyms").find("chain_top_value"), std::string::npos);
 
-  kill(daemon_.pid, SIGTERM);
-  EXPECT_EQ(daemon_.Wait(), 0);
+  kill(daemon_.pid(), SIGTERM);
+  EXPECT_EQ(daemon_.wait(), 0);
   struct stat d, parent;
   ASSERT_EQ(stat(dev.c_str(), &d), 0);
   ASSERT_EQ(stat(dir_.c_str(), &parent), 0);
   EXPECT_EQ(d.st_dev, parent.st_dev) << dev << " is still mounted";
-  std::string log = ReadFile(daemon_.err);
+  std::string log = daemon_.err();
   size_t unloaded = log.find("counter.ko: unloaded\n");
   size_t unmounted = log.find("devfs: unmounted " + dev + "\n");
   ASSERT_NE(unmounted, std::string::npos) << log;
@@ -768,7 +666,7 @@ TEST_F(Daemon, DetachedStartAndShutdownVerbose) {
   EXPECT_EQ(o.out,
             "modkitd: shutting down\nhello: SHUTDOWN\nshutdown: hello\nshutdown: kernel\n"
             "hello: UNLOAD\nhello.ko: unloaded\nmodkitd: down\n");
-  EXPECT_TRUE(WaitFor([&] { return !fs::exists(socket_); }));
+  EXPECT_TRUE(wait_for([&] { return !fs::exists(socket_); }));
 }
 
 TEST_F(Daemon, ConfigErrorsStopTheStart) {
@@ -829,7 +727,7 @@ TEST_F(Daemon, MalformedRequestsGetErrorsAndTheKernelServesOn) {
   json stat = StatJson();
   EXPECT_EQ(stat["files"].size(), 4u);
   EXPECT_EQ(Mk({"unload", "chain_top"}).exit_code, 0);
-  EXPECT_TRUE(daemon_.Running());
+  EXPECT_TRUE(daemon_.running());
 }
 
 TEST_F(Daemon, OneConnectionManyRequests) {
@@ -850,7 +748,7 @@ TEST_F(Daemon, OneConnectionManyRequests) {
   while ((n = read(fd, buf, sizeof buf)) > 0)
     all.append(buf, static_cast<size_t>(n));
   close(fd);
-  std::vector<std::string> replies = Lines(all);
+  std::vector<std::string> replies = lines(all);
   ASSERT_EQ(replies.size(), 5u) << all;
   EXPECT_EQ(json::parse(replies[0])["ok"], true);
   EXPECT_EQ(json::parse(replies[1])["code"], "bad_request");
@@ -862,7 +760,7 @@ TEST_F(Daemon, OneConnectionManyRequests) {
 // A client of another user: the socket is owner-only (connect fails), and
 // when made reachable, the daemon's credential check refuses it.
 TEST_F(Daemon, AnotherUserIsRefused) {
-  if (geteuid() != 0 || !OnPath("setpriv"))
+  if (geteuid() != 0 || !on_path("setpriv"))
     GTEST_SKIP() << "needs root and setpriv (the check itself: control_test PeerAllowed)";
   StartDaemon();
   ASSERT_EQ(chmod(dir_.c_str(), 0755), 0);  // the socket's own mode is what guards it
@@ -881,13 +779,13 @@ TEST_F(Daemon, AnotherUserIsRefused) {
             "only)\n");
   as_nobody[5] = "shutdown";
   EXPECT_EQ(Run(as_nobody).exit_code, 3);
-  EXPECT_TRUE(daemon_.Running());
+  EXPECT_TRUE(daemon_.running());
   EXPECT_EQ(Mk({"stat"}).exit_code, 0);  // root is served
 }
 
 // The console: the same commands on the daemon's terminal (a pty from script(1)).
 TEST_F(Daemon, Console) {
-  if (!OnPath("script")) GTEST_SKIP() << "needs script(1) for a terminal";
+  if (!on_path("script")) GTEST_SKIP() << "needs script(1) for a terminal";
   WriteFile(dir_ + "/input",
             "help\nload chain_top\nstat\nunload chain_base\nbogus\nlog\nshutdown\n");
   Command c;

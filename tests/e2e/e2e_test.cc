@@ -17,7 +17,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -38,6 +37,7 @@
 #include "exec/process.h"
 #include "gtest/gtest.h"
 #include "hosted/fuse_devfs.h"
+#include "util/daemon_harness.h"
 
 namespace mk::test {
 namespace {
@@ -50,95 +50,15 @@ using modkit::exec_test::RunProcess;
 using modkit::exec_test::WriteFile;
 using json = nlohmann::json;
 
-extern "C" char** environ;
-
-std::string FromEnv(const char* name, const char* fallback) {
-  const char* v = getenv(name);
-  return v != nullptr && *v != '\0' ? v : fallback;
-}
-std::string BinaryDir() {
-  return FromEnv("MODKIT_BINARY_DIR", MODKIT_E2E_BINARY_DIR);
-}
 std::string Modkit() {
-  return BinaryDir() + "/tools/modkit/modkit";
+  return binary_dir(MODKIT_E2E_BINARY_DIR) + "/tools/modkit/modkit";
 }
 std::string Modkitd() {
-  return BinaryDir() + "/tools/modkitd/modkitd";
+  return binary_dir(MODKIT_E2E_BINARY_DIR) + "/tools/modkitd/modkitd";
 }
 std::string SampleDir() {
-  return BinaryDir() + "/modules";
+  return binary_dir(MODKIT_E2E_BINARY_DIR) + "/modules";
 }
-
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> out;
-  size_t s = 0;
-  while (s < text.size()) {
-    size_t e = text.find('\n', s);
-    if (e == std::string::npos) e = text.size();
-    out.push_back(text.substr(s, e - s));
-    s = e + 1;
-  }
-  return out;
-}
-
-bool WaitFor(const std::function<bool()>& cond, int ms = 10000) {
-  for (int i = 0; i < ms / 5; ++i) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return cond();
-}
-
-// modkitd in the foreground as our child: stdin /dev/null (no console),
-// stdout and stderr (its log) in files.
-class Kernel {
- public:
-  bool Start(const std::vector<std::string>& argv, const std::string& prefix) {
-    out_ = prefix + ".out";
-    err_ = prefix + ".err";
-    posix_spawn_file_actions_t a;
-    posix_spawn_file_actions_init(&a);
-    posix_spawn_file_actions_addopen(&a, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&a, 1, out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&a, 2, err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    std::vector<std::string> copy = argv;
-    std::vector<char*> args;
-    for (std::string& s : copy)
-      args.push_back(s.data());
-    args.push_back(nullptr);
-    int rc = posix_spawn(&pid_, args[0], &a, nullptr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&a);
-    if (rc != 0) pid_ = -1;
-    return rc == 0;
-  }
-  bool Signal(int sig) { return pid_ > 0 && kill(pid_, sig) == 0; }
-  bool Running() { return pid_ > 0 && waitpid(pid_, nullptr, WNOHANG) == 0; }
-  // The exit status (128 + signal when killed by one), -1 when it did not
-  // exit within the timeout (it is killed then).
-  int Wait(int ms = 20000) {
-    if (pid_ < 0) return -1;
-    int status = 0;
-    bool exited = WaitFor([&] { return waitpid(pid_, &status, WNOHANG) == pid_; }, ms);
-    if (!exited) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, &status, 0);
-    }
-    pid_ = -1;
-    if (!exited) return -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-  std::string Log() const { return ReadFile(err_); }
-  ~Kernel() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-
- private:
-  pid_t pid_ = -1;
-  std::string out_, err_;
-};
 
 class EndToEnd : public ::testing::Test {
  protected:
@@ -158,9 +78,9 @@ class EndToEnd : public ::testing::Test {
   }
 
   void TearDown() override {
-    if (kernel_.Running()) {
+    if (kernel_.running()) {
       Mk({"shutdown"});
-      kernel_.Wait();
+      kernel_.wait();
     }
     if (!dir_.empty() && !HasFailure()) fs::remove_all(dir_);
   }
@@ -178,15 +98,7 @@ class EndToEnd : public ::testing::Test {
 
   // Whether something accepts connections on the socket (the readiness
   // check only; requests go through the modkit command).
-  bool Connectable() {
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un sa = {};
-    sa.sun_family = AF_UNIX;
-    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", socket_.c_str());
-    bool ok = connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
-    close(fd);
-    return ok;
-  }
+  bool Connectable() { return connectable(socket_); }
 
   bool Mounted() {
     struct stat d, parent;
@@ -195,7 +107,7 @@ class EndToEnd : public ::testing::Test {
   }
 
   std::string dir_, mods_, dev_, socket_, config_;
-  Kernel kernel_;
+  Background kernel_;  // modkitd in the foreground, its log in modkitd.err
   int runs_ = 0;
 };
 
@@ -224,10 +136,10 @@ TEST_F(EndToEnd, BootDriveThroughModkitAndDevfsShutDown) {
   // Boot.
   WriteFile(config_, "# e2e_test\nmodule_path = " + mods_ + "\nsocket = " + socket_ +
                          "\ndevfs = " + dev_ + "\n");
-  ASSERT_TRUE(kernel_.Start({Modkitd(), "-c", config_, "--foreground"}, dir_ + "/modkitd"));
-  ASSERT_TRUE(WaitFor([&] { return Connectable() || !kernel_.Running(); }));
-  ASSERT_TRUE(Connectable()) << kernel_.Log();
-  ASSERT_TRUE(WaitFor([&] { return Mounted(); })) << kernel_.Log();
+  ASSERT_TRUE(kernel_.start({Modkitd(), "-c", config_, "--foreground"}, dir_ + "/modkitd"));
+  ASSERT_TRUE(wait_for([&] { return Connectable() || !kernel_.running(); }));
+  ASSERT_TRUE(Connectable()) << kernel_.err();
+  ASSERT_TRUE(wait_for([&] { return Mounted(); })) << kernel_.err();
   EXPECT_TRUE(fs::exists(dev_ + "/ksyms"));
 
   // Load by name: the dependencies come first, on their own; nothing printed.
@@ -258,7 +170,7 @@ TEST_F(EndToEnd, BootDriveThroughModkitAndDevfsShutDown) {
   o = Mk({"stat"});
   ASSERT_EQ(o.exit_code, 0) << o.err;
   EXPECT_EQ(o.err, "");
-  std::vector<std::string> rows = Lines(o.out);
+  std::vector<std::string> rows = lines(o.out);
   ASSERT_EQ(rows.size(), 6u) << o.out;
   EXPECT_EQ(rows[0], "Id Refs Address                Size Name");
   const std::regex row(R"( *(\d+) +(\d+) 0x[0-9a-f]{16} +[0-9a-f]+ (\S+))");
@@ -352,7 +264,7 @@ TEST_F(EndToEnd, BootDriveThroughModkitAndDevfsShutDown) {
   // The device, through the mount: echo gives back what this open wrote,
   // and refuses a write past the 8 bytes its parameter allows.
   const std::string node = dev_ + "/echo";
-  ASSERT_TRUE(WaitFor([&] { return fs::exists(node); })) << kernel_.Log();
+  ASSERT_TRUE(wait_for([&] { return fs::exists(node); })) << kernel_.err();
   int fd = open(node.c_str(), O_RDWR | O_CLOEXEC);
   ASSERT_GE(fd, 0) << node << ": " << strerror(errno);
   EXPECT_EQ(pwrite(fd, "e2e-ok", 6, 0), 6) << strerror(errno);
@@ -383,7 +295,7 @@ TEST_F(EndToEnd, BootDriveThroughModkitAndDevfsShutDown) {
   EXPECT_EQ(o.exit_code, 0) << o.err;
   EXPECT_EQ(o.out, "unloaded echo.ko\n");
   EXPECT_EQ(o.err, "");
-  EXPECT_TRUE(WaitFor([&] { return !fs::exists(node); })) << node << " is still there";
+  EXPECT_TRUE(wait_for([&] { return !fs::exists(node); })) << node << " is still there";
   o = Mk({"unload", "echo"});
   EXPECT_EQ(o.exit_code, 1);
   EXPECT_EQ(o.err, "modkit unload: module echo is not loaded\n");
@@ -438,7 +350,7 @@ TEST_F(EndToEnd, BootDriveThroughModkitAndDevfsShutDown) {
   o = Mk({"shutdown"});
   EXPECT_EQ(o.exit_code, 0) << o.err;
   EXPECT_EQ(o.out + o.err, "");
-  EXPECT_EQ(kernel_.Wait(), 0) << kernel_.Log();
+  EXPECT_EQ(kernel_.wait(), 0) << kernel_.err();
   EXPECT_FALSE(fs::exists(socket_));
   EXPECT_FALSE(Mounted());
 
@@ -447,7 +359,7 @@ TEST_F(EndToEnd, BootDriveThroughModkitAndDevfsShutDown) {
   // the unmount, last "down".
   std::vector<std::string> order;
   bool on = false;
-  for (const std::string& l : Lines(kernel_.Log())) {
+  for (const std::string& l : lines(kernel_.err())) {
     if (l == "modkitd: shutting down") on = true;
     if (on && (l.rfind("shutdown: ", 0) == 0 || l.find(".ko: unloaded") != std::string::npos ||
                l.rfind("devfs: ", 0) == 0 || l.rfind("modkitd: ", 0) == 0))
@@ -460,7 +372,7 @@ TEST_F(EndToEnd, BootDriveThroughModkitAndDevfsShutDown) {
                        "shutdown: chain_mid", "shutdown: chain_base", "shutdown: kernel",
                        "simdrv.ko: unloaded", "chain_top.ko: unloaded", "chain_mid.ko: unloaded",
                        "chain_base.ko: unloaded", "devfs: unmounted " + dev_, "modkitd: down"}))
-      << kernel_.Log();
+      << kernel_.err();
 
   // The kernel is gone: exit 3.
   o = Mk({"stat"});
@@ -475,11 +387,11 @@ TEST_F(EndToEnd, SigtermWithADeviceOpen) {
   ASSERT_EQ(Mk({"xref", mods_}).exit_code, 0);
   WriteFile(config_, "module_path = " + mods_ + "\nsocket = " + socket_ + "\ndevfs = " + dev_ +
                          "\npreload = chain_mid\npreload = echo\n");
-  ASSERT_TRUE(kernel_.Start({Modkitd(), "-c", config_, "--foreground"}, dir_ + "/modkitd"));
-  ASSERT_TRUE(WaitFor([&] { return Connectable() || !kernel_.Running(); }));
-  ASSERT_TRUE(Connectable()) << kernel_.Log();
+  ASSERT_TRUE(kernel_.start({Modkitd(), "-c", config_, "--foreground"}, dir_ + "/modkitd"));
+  ASSERT_TRUE(wait_for([&] { return Connectable() || !kernel_.running(); }));
+  ASSERT_TRUE(Connectable()) << kernel_.err();
   const std::string node = dev_ + "/echo";
-  ASSERT_TRUE(WaitFor([&] { return fs::exists(node); })) << kernel_.Log();
+  ASSERT_TRUE(wait_for([&] { return fs::exists(node); })) << kernel_.err();
   int fd = open(node.c_str(), O_RDWR | O_CLOEXEC);
   ASSERT_GE(fd, 0) << strerror(errno);
   EXPECT_EQ(write(fd, "x", 1), 1);
@@ -494,12 +406,12 @@ TEST_F(EndToEnd, SigtermWithADeviceOpen) {
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     close(fd);
   });
-  ASSERT_TRUE(kernel_.Signal(SIGTERM));
-  int status = kernel_.Wait();
+  ASSERT_TRUE(kernel_.signal(SIGTERM));
+  int status = kernel_.wait();
   closer.join();
-  EXPECT_EQ(status, 0) << kernel_.Log();
+  EXPECT_EQ(status, 0) << kernel_.err();
   EXPECT_FALSE(Mounted());
-  std::string log = kernel_.Log();
+  std::string log = kernel_.err();
   size_t mid_down = log.find("chain_mid.ko: unloaded\n");
   size_t base_down = log.find("chain_base.ko: unloaded\n");
   size_t unmounted = log.find("devfs: unmounted " + dev_ + "\n");
@@ -515,7 +427,7 @@ TEST_F(EndToEnd, SigtermWithADeviceOpen) {
   size_t echo_down = log.find("echo.ko: unloaded\n");
   ASSERT_NE(echo_down, std::string::npos) << log;
   EXPECT_LT(base_down, echo_down) << log;
-  EXPECT_EQ(Lines(log).back(), "modkitd: down") << log;
+  EXPECT_EQ(lines(log).back(), "modkitd: down") << log;
 }
 
 }  // namespace
