@@ -11,6 +11,7 @@
 
 #include "exec/process.h"
 #include "gtest/gtest.h"
+#include "util/daemon_harness.h"
 
 namespace mk::test {
 namespace {
@@ -20,21 +21,7 @@ using modkit::exec_test::Outcome;
 using modkit::exec_test::RunProcess;
 
 std::string Modkit() {
-  const char* b = getenv("MODKIT_BINARY_DIR");
-  return std::string(b != nullptr && *b != '\0' ? b : MODKIT_HELP_BINARY_DIR) +
-         "/tools/modkit/modkit";
-}
-
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> out;
-  size_t s = 0;
-  while (s < text.size()) {
-    size_t e = text.find('\n', s);
-    if (e == std::string::npos) e = text.size();
-    out.push_back(text.substr(s, e - s));
-    s = e + 1;
-  }
-  return out;
+  return mk::test::binary_dir(MODKIT_HELP_BINARY_DIR) + "/tools/modkit/modkit";
 }
 
 Outcome Help(const std::vector<std::string>& words) {
@@ -56,7 +43,7 @@ Outcome Help(const std::vector<std::string>& words) {
 std::vector<std::string> Subcommands(const std::string& help) {
   std::vector<std::string> out;
   bool on = false;
-  for (const std::string& l : Lines(help)) {
+  for (const std::string& l : mk::test::lines(help)) {
     if (l == "Subcommands:" || l == "SUBCOMMANDS:") {
       on = true;
       continue;

@@ -1,5 +1,5 @@
-// What the tests that drive the built modkitd from outside share (tests/e2e,
-// tests/daemon): finding the built binaries, running a program in the
+// What the tests that drive the built binaries from outside share (tests/e2e,
+// tests/daemon, tests/tools): finding the built binaries, running a program in the
 // background with its output in files, waiting for a condition, and asking
 // whether a control socket accepts connections. Hosted test code only.
 #pragma once
