@@ -40,3 +40,18 @@ function(modkit_core_library name)
   target_compile_options(${name} PRIVATE ${MODKIT_CORE_FLAGS})
   target_link_libraries(${name} PUBLIC ${ARG_DEPS})
 endfunction()
+
+# Some targets' compilers call libatomic for atomics they do not inline (gcc 12
+# on riscv64: a one-byte compare-exchange is __atomic_compare_exchange_1). The
+# hosted layer links it there; the freestanding core must not need it.
+include(CheckCXXSourceCompiles)
+check_cxx_source_compiles([[
+#include <atomic>
+#include <stdint.h>
+std::atomic<uint8_t> byte;
+int main() { uint8_t expected = 0; return byte.compare_exchange_weak(expected, 1) ? 0 : 1; }
+]] MODKIT_ATOMICS_INLINE)
+set(MODKIT_ATOMIC_LIBS)
+if(NOT MODKIT_ATOMICS_INLINE)
+  set(MODKIT_ATOMIC_LIBS atomic)
+endif()

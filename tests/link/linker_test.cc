@@ -606,8 +606,10 @@ class RefusingRuntime final : public CodeRuntime {
 
 TEST(Rollback, UnwinderRefusalUndoesEarlierRegistrations) {
   Scratch scratch;
-  std::string a = scratch.Compile(kGcc, "a.c", "int a(void) { return 1; }\n");
-  std::string b = scratch.Compile(kGcc, "b.c", "int b(void) { return 2; }\n");
+  // Each with an .eh_frame (riscv64's gcc emits none by default).
+  const std::vector<std::string> unwind{"-fasynchronous-unwind-tables"};
+  std::string a = scratch.Compile(kGcc, "a.c", "int a(void) { return 1; }\n", unwind);
+  std::string b = scratch.Compile(kGcc, "b.c", "int b(void) { return 2; }\n", unwind);
   ASSERT_FALSE(a.empty() || b.empty());
   RefusingRuntime rt;
   LinkHarness h(&rt);

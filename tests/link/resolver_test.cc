@@ -187,12 +187,15 @@ int read_if_there(void) { return &weak_data ? weak_data : -1; }
   LinkHarness h(nullptr, false);
   h.Export("weak_fn", reinterpret_cast<void*>(&WeakFnImpl));
   h.Export("weak_data", &g_weak_data, elf::STT_OBJECT, sizeof g_weak_data);
-  uint64_t abs32 = FirstRelocationTo(obj, ".text", "weak_data", "R_X86_64_32");
-  if (abs32 != UINT64_MAX) {
-    // -fno-pic code takes the address with a 32-bit absolute relocation: a
-    // host object above 2 GiB cannot be reached that way from anywhere.
+  // -fno-pic code takes the address with a 32-bit absolute relocation
+  // (x86_64's R_X86_64_32; riscv64's medlow code model: lui's R_RISCV_HI20):
+  // a host object above 2 GiB cannot be reached that way from anywhere.
+  // (aarch64's -fno-pic uses ADRP, which reaches it.)
+  for (const char* type : {"R_X86_64_32", "R_RISCV_HI20"}) {
+    uint64_t abs32 = FirstRelocationTo(obj, ".text", "weak_data", type);
+    if (abs32 == UINT64_MAX) continue;
     EXPECT_LINK_ERROR(h.Link({obj}), Errc::kRange,
-                      obj + ": R_X86_64_32 at .text+" + Hex(abs32) + " needs `weak_data' (at " +
+                      obj + ": " + type + " at .text+" + Hex(abs32) + " needs `weak_data' (at " +
                           Hex(reinterpret_cast<uintptr_t>(&g_weak_data)) +
                           ") in the low 2 GiB, and it is writable data that cannot be copied "
                           "there; rebuild the module with -fPIC");

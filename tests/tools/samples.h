@@ -1,6 +1,6 @@
 // The sample modules (modules/) as .ko files for each machine, for the
-// offline-verb tests (inspect, link): the x86_64 ones CMake built into
-// build/modules; aarch64 and riscv64 ones compiled at test time from the
+// offline-verb tests (inspect, link): the build machine's ones CMake built
+// into build/modules; the other machines' ones compiled at test time from the
 // same sources with Debian's cross compilers, the SDK's flags for that
 // machine (sdk/modkit.cmake) and the cross `ld -r`, as modkit_add_module
 // would on such a host. Plus a small reader of ELF section headers and
@@ -20,7 +20,7 @@ namespace mk::test {
 struct Target {
   const char* label;      // x86_64, aarch64, riscv64
   uint16_t machine;       // e_machine
-  const char* prefix;     // "" for the host's tools, "aarch64-linux-gnu-" ...
+  const char* prefix;     // the tools' "x86_64-linux-gnu-", "aarch64-linux-gnu-" ...
   const char* sdk_flags;  // the SDK's per-machine flags
   // For GNU ld's final link in the comparison: no relaxation (riscv64:
   // the SDK builds with -mno-relax; x86_64: ld turns GOTPCRELX loads into
@@ -44,8 +44,8 @@ const std::vector<std::string>& SampleNames();
 // Every sample source in modules/ (*.c, *.cc), by name, sorted.
 std::vector<std::string> AllSampleSources();
 
-// The samples' .ko files for `t` (SampleNames(), or `names`): for x86_64 the
-// ones CMake built, else compiled into `scratch`. A build failure is a test
+// The samples' .ko files for `t` (SampleNames(), or `names`): for the build
+// machine the ones CMake built, else compiled into `scratch`. A build failure is a test
 // failure and yields an empty map.
 std::map<std::string, std::string> SampleModules(const Target& t, Scratch& scratch);
 std::map<std::string, std::string> SampleModules(const Target& t, Scratch& scratch,
