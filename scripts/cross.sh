@@ -61,8 +61,12 @@ bash scripts/deps.sh --cross
 SUDO=()
 [[ $(id -u) -ne 0 ]] && SUDO=(sudo)
 LAUNCHER=()
-command -v ccache >/dev/null && LAUNCHER=(-DCMAKE_C_COMPILER_LAUNCHER=ccache
-                                          -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+if command -v ccache >/dev/null; then
+  LAUNCHER=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  # As the Makefile: hashed relative to the checkout, not by build directory,
+  # so that a fresh clone anywhere hits what another checkout compiled.
+  export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$ROOT} CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
+fi
 
 # binfmt_misc magic and mask of 64-bit little-endian ELF executables of the
 # machine (the ELF header: class, data, version, type EXEC or DYN, machine).
@@ -85,12 +89,15 @@ register_binfmt() {
   echo ":$name:M::$magic:$ELF_MASK:$(command -v qemu-"$arch"):F" | "${SUDO[@]}" tee "$dir/register" >/dev/null
 }
 
-# `gcc`, `clang`... for the target, first in PATH while the tests run.
+# `gcc`, `clang`... for the target, first in PATH while the tests run. No
+# `as`: the target's gcc runs its own, and the host's x86_64-linux-gnu-gcc
+# (the tools tests' x86_64 samples) would run an `as` found first in PATH.
 write_wrappers() {
   local arch=$1 bin=$2 triple=$1-linux-gnu
+  rm -rf "$bin"
   mkdir -p "$bin"
   local tool
-  for tool in gcc g++ cc c++ as ld nm objdump objcopy strip ar readelf; do
+  for tool in gcc g++ cc c++ ld nm objdump objcopy strip ar readelf; do
     local real=$triple-$tool
     [[ $tool == cc ]] && real=$triple-gcc
     [[ $tool == c++ ]] && real=$triple-g++

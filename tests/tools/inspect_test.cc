@@ -277,8 +277,8 @@ TEST(Inspect, TextReportNamesEveryDeclaration) {
   EXPECT_EQ(out.err, "");
   std::vector<std::string> lines = Lines(out.out);
   ASSERT_GE(lines.size(), 14u);
-  EXPECT_EQ(lines[0],
-            ko + ": x86_64 relocatable object, " + std::to_string(ReadBytes(ko).size()) + " bytes");
+  EXPECT_EQ(lines[0], ko + ": " + BuildMachine().label + " relocatable object, " +
+                          std::to_string(ReadBytes(ko).size()) + " bytes");
   EXPECT_EQ(lines[1], "verdict: valid");
   EXPECT_EQ(lines[2], "module gadget version 7");
   EXPECT_EQ(lines[3], "  depends on kernel 1..3, preferred 2");

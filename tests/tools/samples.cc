@@ -61,6 +61,13 @@ const std::vector<const Target*>& AllTargets() {
   return all;
 }
 
+const Target& BuildMachine() {
+  for (const Target* t : AllTargets())
+    if (t->machine == kBuildMachine) return *t;
+  ADD_FAILURE() << "the tools tests know no samples for this build's machine";
+  return X86_64();
+}
+
 std::string Tool(const Target& t, const char* name) {
   return std::string(t.prefix) + name;
 }

@@ -32,6 +32,13 @@ const Target& X86_64();
 const Target& AArch64();
 const Target& RiscV64();
 const std::vector<const Target*>& AllTargets();
+// The machine this test binary was built for, whose samples CMake built
+// (aarch64 in an aarch64 cross build run under qemu-user).
+const Target& BuildMachine();
+
+// x86_64's gcc (the host's own on an x86_64 build), for the tests whose
+// expectations are x86_64 code, whatever machine they run on.
+inline constexpr Compiler kX86_64Gcc{"gcc", "x86_64-linux-gnu-gcc", "x86_64-linux-gnu-g++"};
 
 // Whether the target's gcc, g++, ld and objcopy are installed; when not,
 // *why says which is missing and how to install it.
