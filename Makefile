@@ -2,7 +2,9 @@
 #   make run    build and boot the hosted kernel modkitd on the sample modules: its
 #               console on a terminal, else the scripted demo (tools/modkitd/demo.sh)
 #   make test   build and run every test, then again under ASan+UBSan, then the
-#               concurrency tests under TSan, then each fuzzer briefly (fuzz/)
+#               concurrency tests under TSan, then each fuzzer briefly (fuzz/),
+#               then the linker, module and exec suites cross-built for aarch64
+#               and riscv64 and run under qemu-user (test-cross-quick)
 # Both install missing Debian packages first (scripts/deps.sh).
 
 SHELL := /bin/bash
@@ -22,7 +24,17 @@ FUZZ_LONG_SECONDS ?= 1800
 JOBS ?= 2
 CMAKE ?= cmake
 
-CONFIGURE = $(CMAKE) -S . -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+# ccache, when installed, for every build tree (scripts/cross.sh's too). Paths
+# under the checkout are hashed relative to it and the build directory is not
+# hashed, so a fresh clone anywhere hits what another checkout compiled. (Only
+# the debug info's compilation directory then names that checkout; the gdb
+# tests compile the modules they debug at test time, without ccache.)
+ifneq ($(shell command -v ccache 2>/dev/null),)
+LAUNCHER = -DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache
+export CCACHE_BASEDIR ?= $(CURDIR)
+export CCACHE_NOHASHDIR ?= 1
+endif
+CONFIGURE = $(CMAKE) -S . -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo $(LAUNCHER)
 # A hung test fails after TEST_TIMEOUT seconds instead of eating CI's time.
 TEST_TIMEOUT ?= 600
 CTEST = ctest --output-on-failure --no-tests=error --timeout $(TEST_TIMEOUT) -j$(JOBS) --test-dir
@@ -38,7 +50,7 @@ HELLO_OBJ = $(BUILD)/examples/hello/hello.o
 run: build-kernel
 	bash tools/modkitd/demo.sh $(BUILD)
 
-test: test-quick test-asan test-tsan test-fuzz
+test: test-quick test-asan test-tsan test-fuzz test-cross-quick
 
 test-quick: build
 	$(CTEST) $(BUILD)
