@@ -10,7 +10,6 @@
 #include <atomic>
 
 #include "hosted/gdb_jit.h"
-#include "hosted/malloc_allocator.h"
 #include "link/linker_file.h"
 
 extern "C" {
@@ -23,10 +22,6 @@ void __cxa_finalize(void* dso);
 
 namespace mk::hosted {
 namespace {
-
-// The debug objects' memory: outlives every runtime (an image is freed by
-// gdb_jit_unregister, whichever runtime registered it).
-MallocAllocator g_debug_heap;
 
 // What /proc/self/pagemap says of the pages of [lo, hi) of a private file
 // mapping (the executing view of code): one 64-bit entry per page, bit 63
@@ -77,9 +72,6 @@ HostRuntime::HostRuntime() {
 }
 
 HostRuntime::~HostRuntime() {
-  // Files still linked when the runtime goes (their arena goes with it).
-  for (auto& [file, entry] : debug_)
-    gdb_jit_unregister(entry);
   if (pagemap_fd_ >= 0) close(pagemap_fd_);
 }
 
@@ -161,26 +153,16 @@ void HostRuntime::finalize(uintptr_t dso_handle) {
   __cxa_finalize(reinterpret_cast<void*>(dso_handle));
 }
 
-void HostRuntime::register_debug(const link::LinkerFile& file,
-                                 const elf::ValidatedObject* const* objects, size_t count) {
-  Vec<uint8_t> image(g_debug_heap);
-  if (!build_debug_object(file, objects, count, g_debug_heap, &image)) return;
-  GdbJitEntry* e = gdb_jit_register(static_cast<Vec<uint8_t>&&>(image));
-  if (e == nullptr) return;
-  std::lock_guard<std::mutex> g(mu_);
-  debug_[&file] = e;
+uintptr_t HostRuntime::register_debug(const link::LinkerFile& file,
+                                      const elf::ValidatedObject* const* objects, size_t count) {
+  GdbJitEntry* e = build_debug_object(file, objects, count);
+  if (e == nullptr) return 0;
+  gdb_jit_register(e);
+  return reinterpret_cast<uintptr_t>(e);
 }
 
 void HostRuntime::unregister_debug(const link::LinkerFile& file) {
-  GdbJitEntry* e = nullptr;
-  {
-    std::lock_guard<std::mutex> g(mu_);
-    auto it = debug_.find(&file);
-    if (it == debug_.end()) return;
-    e = it->second;
-    debug_.erase(it);
-  }
-  gdb_jit_unregister(e);
+  gdb_jit_unregister(reinterpret_cast<GdbJitEntry*>(file.debug));
 }
 
 }  // namespace mk::hosted

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <mutex>
-#include <unordered_map>
 
 #include "platform/code_runtime.h"
 
@@ -23,8 +22,8 @@ class HostRuntime final : public CodeRuntime {
   void finalize(uintptr_t dso_handle) override;
   // Registers the file's debug object with gdb (best effort: a file whose
   // object cannot be built is simply not registered).
-  void register_debug(const link::LinkerFile& file, const elf::ValidatedObject* const* objects,
-                      size_t count) override;
+  uintptr_t register_debug(const link::LinkerFile& file, const elf::ValidatedObject* const* objects,
+                           size_t count) override;
   void unregister_debug(const link::LinkerFile& file) override;
   void sync_code(uintptr_t begin, size_t size, uintptr_t written) override;
 
@@ -32,7 +31,6 @@ class HostRuntime final : public CodeRuntime {
   int pagemap();  // this process's /proc/self/pagemap, or -1
 
   std::mutex mu_;
-  std::unordered_map<const link::LinkerFile*, GdbJitEntry*> debug_;
   int pagemap_fd_ = -1;
   unsigned pagemap_forks_ = 0;  // fork generation pagemap_fd_ describes (a child must reopen it)
 };

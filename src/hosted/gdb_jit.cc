@@ -2,6 +2,9 @@
 
 #include <string.h>
 
+#include <stdlib.h>
+
+#include <memory>
 #include <mutex>
 #include <new>
 #include <string>
@@ -10,7 +13,6 @@
 
 #include "arch/machine.h"
 #include "elf/elf.h"
-#include "symtab/elf_image.h"
 
 // ---- the interface gdb knows by name (gdb/jit.h) ----
 
@@ -46,11 +48,11 @@ jit_descriptor __jit_debug_descriptor = {1, JIT_NOACTION, nullptr, nullptr};
 
 namespace mk::hosted {
 
+// The entry and its image are one allocation: the image follows the entry.
 struct GdbJitEntry {
-  explicit GdbJitEntry(Vec<uint8_t>&& i) : image(static_cast<Vec<uint8_t>&&>(i)) {}
   jit_code_entry entry{};
-  Vec<uint8_t> image;
 };
+static_assert(sizeof(GdbJitEntry) % 8 == 0, "the image after the entry is 8-aligned");
 
 namespace {
 
@@ -222,68 +224,293 @@ class DebugBuilder {
 
 }  // namespace
 
-Result<void> build_debug_object(const link::LinkerFile& file, const ValidatedObject* const* objects,
-                                size_t count, Allocator& alloc, Vec<uint8_t>* out) {
-  if (count == 0) return Error(Errc::kInvalid, "debug object: no input objects");
-  symtab::ElfImageWriter image(alloc);
-  for (const link::FileSection& s : file.sections) {
-    const Section& in = objects[s.object]->sections[s.index];
-    symtab::ImageSection is;
-    is.name = s.name;
-    is.flags = s.flags & (SHF_ALLOC | SHF_WRITE | SHF_EXECINSTR);
-    is.addr = s.addr;
-    is.size = s.size;
-    is.align = in.align;
-    if (strcmp(s.name, ".eh_frame") == 0 && !in.nobits()) {
-      // The final bytes, relocated for where the file is: gdb's unwinder
-      // reads CFI from its symbol files, not from the unwinder we fed.
-      is.type = in.type;
-      is.data = reinterpret_cast<const uint8_t*>(s.addr);
-    } else {
-      is.type = SHT_NOBITS;
-    }
-    (void)MK_TRY(image.add(is));
-  }
+namespace {
 
-  DebugBuilder debug(file, objects, count);
-  bool with_debug = debug.build();
-  if (with_debug) {
-    for (const DebugSection& d : debug.sections) {
-      symtab::ImageSection is;
-      is.name = d.name.c_str();
-      is.type = d.type;
-      is.flags = d.flags;
-      is.data = d.bytes.data();
-      is.size = d.bytes.size();
-      is.entsize = d.entsize;
-      (void)MK_TRY(image.add(is));
-    }
-  }
+// A range of the file's memory the object describes: a run of loaded
+// sections of one class, in address order (SHT_NOBITS: gdb reads those
+// bytes from the process), or one .eh_frame (its bytes copied).
+struct Range {
+  uint64_t addr;
+  uint64_t end;
+  uint32_t first;  // the file section that opened it
+  link::Class cls;
+  bool eh_frame;
+  bool kept;       // described in the image
+  uint32_t shndx;  // its section index there
+};
 
-  symtab::SymbolTableWriter symbols(alloc);
-  size_t name_bytes = 0;
-  for (const link::FileSymbol& s : file.symbols)
-    name_bytes += strlen(s.name) + 1;
-  if (!symbols.reserve(file.symbols.size(), name_bytes))
-    return Error(Errc::kNoMemory, "debug object: out of memory for symbols");
-  for (const link::FileSymbol& s : file.symbols) {
-    uint32_t section = symtab::kAbsolute;
-    uint64_t value = s.addr;
-    if (s.section != UINT32_MAX) {
-      section = 1 + s.section;  // file sections are image sections 1..n
-      value = s.addr - file.sections[s.section].addr;
-    }
-    MK_TRY(symbols.add(s.name, value, s.size, s.type, s.bind, s.visibility, section));
+// Section names the image always has room for, at fixed offsets of .strtab
+// (which is also the image's .shstrtab).
+constexpr char kFixedNames[] = "\0.symtab\0.strtab\0.eh_frame\0.text\0.rodata\0.data\0.init.text";
+constexpr uint32_t kSymtabName = 1, kStrtabName = 9, kEhFrameName = 17;
+uint32_t class_name_at(link::Class c) {
+  switch (c) {
+    case link::Class::kText:
+      return 27;
+    case link::Class::kRodata:
+      return 33;
+    case link::Class::kData:
+      return 41;
+    default:
+      return 47;  // .init.text
   }
-  MK_TRY(symbols.emit(image));
-  return image.write(ET_REL, objects[0]->machine->machine, out);
+}
+static_assert(sizeof kFixedNames == 58);
+
+uint64_t class_flags(link::Class c) {
+  switch (c) {
+    case link::Class::kText:
+    case link::Class::kInitText:
+      return SHF_ALLOC | SHF_EXECINSTR;
+    case link::Class::kData:
+      return SHF_ALLOC | SHF_WRITE;
+    default:
+      return SHF_ALLOC;
+  }
 }
 
-GdbJitEntry* gdb_jit_register(Vec<uint8_t>&& image) {
-  auto* e = new (std::nothrow) GdbJitEntry(static_cast<Vec<uint8_t>&&>(image));
-  if (e == nullptr) return nullptr;
-  e->entry.symfile_addr = reinterpret_cast<const char*>(e->image.data());
-  e->entry.symfile_size = e->image.size();
+bool has_debug_sections(const ValidatedObject* const* objects, size_t count) {
+  for (size_t o = 0; o < count; ++o)
+    for (const Section& s : objects[o]->sections)
+      if (!s.alloc() && s.type == SHT_PROGBITS && starts_with(s.name, ".debug_")) return true;
+  return false;
+}
+
+uint64_t round_up(uint64_t n, uint64_t al) {
+  return (n + al - 1) & ~(al - 1);
+}
+
+// The ranges of one file, grouped by class (kText, kInitText, kRodata,
+// kData), each group in address order. Sections of one class are listed in
+// address order: the layout reserves them in that order.
+class Ranges {
+ public:
+  explicit Ranges(size_t sections) {
+    if (sections > kLocal) spill_.reset(new (std::nothrow) Range[sections]);
+    at_ = sections > kLocal ? spill_.get() : local_;
+  }
+  bool ok() const { return at_ != nullptr; }
+
+  void build(const link::LinkerFile& file, const ValidatedObject* const* objects) {
+    static constexpr link::Class kOrder[] = {link::Class::kText, link::Class::kInitText,
+                                             link::Class::kRodata, link::Class::kData};
+    for (link::Class c : kOrder) {
+      begin_[static_cast<int>(c)] = n_;
+      Range* run = nullptr;
+      for (uint32_t k = 0; k < file.sections.size(); ++k) {
+        const link::FileSection& s = file.sections[k];
+        if (s.cls != c) continue;
+        bool eh = s.size != 0 && strcmp(s.name, ".eh_frame") == 0 &&
+                  !objects[s.object]->sections[s.index].nobits();
+        if (eh || run == nullptr) {
+          at_[n_] = Range{s.addr, s.addr + s.size, k, c, eh, eh, 0};
+          run = eh ? nullptr : &at_[n_];
+          ++n_;
+          continue;
+        }
+        if (s.addr + s.size > run->end) run->end = s.addr + s.size;
+      }
+      end_[static_cast<int>(c)] = n_;
+    }
+  }
+
+  // The range of class c that holds addr: the last one starting at or
+  // before it (the first of the class for an address before them all).
+  Range* holding(link::Class c, uint64_t addr) {
+    uint32_t lo = begin_[static_cast<int>(c)], hi = end_[static_cast<int>(c)];
+    if (lo == hi) return nullptr;
+    while (hi - lo > 1) {
+      uint32_t mid = lo + (hi - lo) / 2;
+      if (at_[mid].addr <= addr)
+        lo = mid;
+      else
+        hi = mid;
+    }
+    return &at_[lo];
+  }
+
+  Range* begin() { return at_; }
+  Range* end() { return at_ + n_; }
+
+ private:
+  static constexpr size_t kLocal = 16;
+  Range local_[kLocal];
+  std::unique_ptr<Range[]> spill_;
+  Range* at_ = nullptr;
+  uint32_t n_ = 0;
+  uint32_t begin_[link::kClassCount] = {}, end_[link::kClassCount] = {};
+};
+
+}  // namespace
+
+GdbJitEntry* build_debug_object(const link::LinkerFile& file, const ValidatedObject* const* objects,
+                                size_t count) {
+  if (count == 0) return nullptr;
+  Ranges ranges(file.sections.size());
+  if (!ranges.ok()) return nullptr;
+  ranges.build(file, objects);
+
+  // Debug info, only when an input has some (the common case, none, costs
+  // no allocation here).
+  std::unique_ptr<DebugBuilder> debug;
+  if (has_debug_sections(objects, count)) {
+    debug.reset(new (std::nothrow) DebugBuilder(file, objects, count));
+    if (debug == nullptr) return nullptr;
+    if (!debug->build()) debug.reset();  // not carried: symbols still are
+  }
+
+  // Which ranges are described: each .eh_frame, each run a symbol lies in,
+  // and with debug info every run that has bytes (its variables and code
+  // are found by address).
+  size_t nsyms = 0, nlocals = 0, names = sizeof kFixedNames;
+  for (const link::FileSymbol& s : file.symbols) {
+    ++nsyms;
+    nlocals += s.bind == STB_LOCAL;
+    names += strlen(s.name) + 1;
+    if (s.section == UINT32_MAX) continue;
+    if (Range* r = ranges.holding(file.sections[s.section].cls, s.addr)) r->kept = true;
+  }
+  uint32_t shnum = 1;
+  uint64_t at = sizeof(Ehdr);
+  for (Range& r : ranges) {
+    if (debug != nullptr && r.end > r.addr) r.kept = true;
+    if (!r.kept) continue;
+    r.shndx = shnum++;
+    if (r.eh_frame) at = round_up(at, 8) + (r.end - r.addr);
+  }
+  if (debug != nullptr) {
+    for (const DebugSection& d : debug->sections) {
+      ++shnum;
+      at += d.bytes.size();
+      names += d.name.size() + 1;
+    }
+  }
+  uint32_t symtab_index = shnum++, strtab_index = shnum++;
+  if (shnum >= SHN_LORESERVE) return nullptr;  // more ranges than an ELF header can count
+  uint64_t symtab_off = round_up(at, 8);
+  uint64_t strtab_off = symtab_off + (nsyms + 1) * sizeof(Sym);
+  uint64_t shoff = round_up(strtab_off + names, 8);
+  uint64_t total = shoff + uint64_t{shnum} * sizeof(Shdr);
+
+  // One allocation: the list entry gdb walks, then the image.
+  void* mem = malloc(sizeof(GdbJitEntry) + total);
+  if (mem == nullptr) return nullptr;
+  auto* e = new (mem) GdbJitEntry{};
+  uint8_t* img = reinterpret_cast<uint8_t*>(e + 1);
+  e->entry.symfile_addr = reinterpret_cast<const char*>(img);
+  e->entry.symfile_size = total;
+  memset(img, 0, total);
+
+  auto* sh = reinterpret_cast<Shdr*>(img + shoff);
+  char* strtab = reinterpret_cast<char*>(img + strtab_off);
+  memcpy(strtab, kFixedNames, sizeof kFixedNames);
+  uint32_t name_at = sizeof kFixedNames;
+  auto add_name = [&](const char* name, size_t n) {
+    uint32_t off = name_at;
+    memcpy(strtab + off, name, n);  // the NUL is already there
+    name_at += static_cast<uint32_t>(n + 1);
+    return off;
+  };
+
+  at = sizeof(Ehdr);
+  for (const Range& r : ranges) {
+    if (!r.kept) continue;
+    Shdr& h = sh[r.shndx];
+    h.flags = class_flags(r.cls);
+    h.addr = r.addr;
+    h.size = r.end - r.addr;
+    h.addralign = 1;
+    if (r.eh_frame) {
+      // The final bytes, relocated for where the file is: gdb's unwinder
+      // reads CFI from its symbol files, not from the unwinder we fed.
+      const link::FileSection& s = file.sections[r.first];
+      h.name = kEhFrameName;
+      h.type = objects[s.object]->sections[s.index].type;
+      h.addralign = 8;
+      at = round_up(at, 8);
+      h.offset = at;
+      memcpy(img + at, reinterpret_cast<const void*>(r.addr), h.size);
+      at += h.size;
+    } else {
+      h.name = class_name_at(r.cls);
+      h.type = SHT_NOBITS;
+      h.offset = at;
+    }
+  }
+  if (debug != nullptr) {
+    uint32_t k = 0;
+    for (const DebugSection& d : debug->sections) {
+      Shdr& h = sh[symtab_index - debug->sections.size() + k++];
+      h.name = add_name(d.name.c_str(), d.name.size());
+      h.type = d.type;
+      h.flags = d.flags;
+      h.entsize = d.entsize;
+      h.addralign = 1;
+      h.offset = at;
+      h.size = d.bytes.size();
+      if (!d.bytes.empty()) memcpy(img + at, d.bytes.data(), d.bytes.size());
+      at += d.bytes.size();
+    }
+  }
+
+  // Symbols: locals first (the gABI's rule), section-relative as an ET_REL
+  // wants, each against the range that holds it.
+  auto* sym = reinterpret_cast<Sym*>(img + symtab_off) + 1;
+  for (int group = 0; group < 2; ++group) {
+    for (const link::FileSymbol& s : file.symbols) {
+      if ((s.bind == STB_LOCAL) != (group == 0)) continue;
+      sym->name = add_name(s.name, strlen(s.name));
+      sym->info = static_cast<uint8_t>((s.bind << 4) | (s.type & 0xf));
+      sym->other = s.visibility & 3;
+      sym->size = s.size;
+      sym->value = s.addr;
+      sym->shndx = SHN_ABS;
+      if (s.section != UINT32_MAX) {
+        const Range* r = ranges.holding(file.sections[s.section].cls, s.addr);
+        sym->shndx = static_cast<uint16_t>(r->shndx);
+        sym->value = s.addr - r->addr;
+      }
+      ++sym;
+    }
+  }
+  Shdr& symtab = sh[symtab_index];
+  symtab.name = kSymtabName;
+  symtab.type = SHT_SYMTAB;
+  symtab.offset = symtab_off;
+  symtab.size = (nsyms + 1) * sizeof(Sym);
+  symtab.link = strtab_index;
+  symtab.info = static_cast<uint32_t>(1 + nlocals);
+  symtab.addralign = 8;
+  symtab.entsize = sizeof(Sym);
+  // One string table for section and symbol names (the gABI allows it).
+  Shdr& str = sh[strtab_index];
+  str.name = kStrtabName;
+  str.type = SHT_STRTAB;
+  str.offset = strtab_off;
+  str.size = names;
+  str.addralign = 1;
+
+  Ehdr eh{};
+  eh.ident[0] = 0x7f;
+  eh.ident[1] = 'E';
+  eh.ident[2] = 'L';
+  eh.ident[3] = 'F';
+  eh.ident[EI_CLASS] = ELFCLASS64;
+  eh.ident[EI_DATA] = ELFDATA2LSB;
+  eh.ident[EI_VERSION] = EV_CURRENT;
+  eh.type = ET_REL;
+  eh.machine = objects[0]->machine->machine;
+  eh.version = EV_CURRENT;
+  eh.shoff = shoff;
+  eh.ehsize = sizeof(Ehdr);
+  eh.shentsize = sizeof(Shdr);
+  eh.shnum = static_cast<uint16_t>(shnum);
+  eh.shstrndx = static_cast<uint16_t>(strtab_index);
+  memcpy(img, &eh, sizeof eh);
+  return e;
+}
+
+void gdb_jit_register(GdbJitEntry* e) {
   std::lock_guard<std::mutex> g(g_jit_mu);
   jit_descriptor& d = __jit_debug_descriptor;
   e->entry.prev_entry = nullptr;
@@ -296,7 +523,6 @@ GdbJitEntry* gdb_jit_register(Vec<uint8_t>&& image) {
   d.action_flag = JIT_NOACTION;
   d.relevant_entry = nullptr;
   ++g_jit_count;
-  return e;
 }
 
 void gdb_jit_unregister(GdbJitEntry* e) {
@@ -317,7 +543,8 @@ void gdb_jit_unregister(GdbJitEntry* e) {
     d.relevant_entry = nullptr;
     --g_jit_count;
   }
-  delete e;
+  e->~GdbJitEntry();
+  free(e);
 }
 
 size_t gdb_jit_count() {

@@ -9,21 +9,28 @@
 // breakpoint on that function, reads the object out of the process and loads
 // it as a symbol file. A debugger that attaches later walks the list.
 //
-// The object describes one linked file (build_debug_object):
-// - ET_REL, each loaded section with sh_addr at its final address; code and
-//   data are SHT_NOBITS (gdb reads them from the process), .eh_frame carries
-//   the final bytes (copied from memory, so gdb unwinds through optimised
-//   module code);
-// - .symtab with every symbol of the file (locals too), section-relative as
-//   an ET_REL wants;
+// The object describes one linked file (build_debug_object), in ONE
+// allocation with its list entry, and holds only what gdb needs for symbols,
+// breakpoints, `bt` and `list`:
+// - ET_REL; each run of loaded sections of one class (text, init text,
+//   read-only, data) that a symbol lies in is one SHT_NOBITS section
+//   (.text, .init.text, .rodata, .data) over the run's final addresses: gdb
+//   reads code and data from the process. Each .eh_frame is its own section
+//   with the final bytes (copied from memory, so gdb unwinds through
+//   optimised module code), and splits the run it lies in;
+// - .symtab with every symbol of the file (locals too), relative to the
+//   section that holds it, as an ET_REL wants; .strtab names both symbols
+//   and sections (it is also the .shstrtab);
 // - the objects' own .debug_* sections when they have them, concatenated by
 //   name across the file's objects, with their relocations APPLIED for the
 //   final addresses (against a loaded section: its final address; against
 //   another debug section: the offset inside the concatenation; against
 //   discarded code: 0, or 1 in .debug_ranges/.debug_loc, the tombstones GNU
-//   ld writes) and no relocation sections left for gdb to apply again.
+//   ld writes) and no relocation sections left for gdb to apply again; then
+//   every run with bytes is described, symbols in it or not.
 // Debug info that cannot be carried (compressed sections, a relocation kind
 // that needs a GOT, an overflow) is left out; symbols still are registered.
+// A file without debug info costs that one allocation and no other.
 #pragma once
 
 #include <stddef.h>
@@ -31,22 +38,21 @@
 
 #include "elf/validated_object.h"
 #include "link/linker_file.h"
-#include "support/result.h"
-#include "support/vector.h"
 
 namespace mk::hosted {
 
-// Builds the debug object of `file`, linked from `objects` (the inputs the
-// linker was given; only read during the call).
-[[nodiscard]] Result<void> build_debug_object(const link::LinkerFile& file,
-                                              const elf::ValidatedObject* const* objects,
-                                              size_t count, Allocator& alloc, Vec<uint8_t>* out);
-
-// One object registered with the debugger.
+// One object for the debugger: the list entry and its image.
 struct GdbJitEntry;
 
-// Takes ownership of `image` and registers it; nullptr when out of memory.
-GdbJitEntry* gdb_jit_register(Vec<uint8_t>&& image);
+// Builds the debug object of `file`, linked from `objects` (the inputs the
+// linker was given; only read during the call); nullptr when out of memory
+// (or for a file of more than 65,279 sections' worth of ranges, which an
+// ELF header without extended numbering cannot count).
+GdbJitEntry* build_debug_object(const link::LinkerFile& file,
+                                const elf::ValidatedObject* const* objects, size_t count);
+
+// Adds the entry to the list a debugger reads (now, or when it attaches).
+void gdb_jit_register(GdbJitEntry* entry);
 // Unregisters and frees the entry (nullptr: nothing).
 void gdb_jit_unregister(GdbJitEntry* entry);
 // How many objects are registered in this process (for tests).

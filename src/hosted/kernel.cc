@@ -20,6 +20,7 @@
 #include "hosted/signature_verifier.h"
 #include "link/arena.h"
 #include "link/linker.h"
+#include "support/name_table.h"
 #include "modkit/modkit.hpp"
 
 namespace modkit {
@@ -202,8 +203,7 @@ struct Kernel::Impl : mk::link::Resolver {
   // s is one of what symbol() answers for its file (global, not hidden),
   // whether or not its init-only text has been given back.
   static bool in_globals(mk::link::LinkerFile& lf, const mk::link::FileSymbol& s, uint32_t hash) {
-    mk::NameTable::Slot* g = lf.globals.find(s.name, hash);
-    return g != nullptr && &lf.symbols[g->value] == &s;
+    return lf.find_global(s.name, hash) == &s;
   }
 
   static bool in_init_text(const mk::link::LinkerFile& lf, const mk::link::FileSymbol& s) {
@@ -282,9 +282,9 @@ struct Kernel::Impl : mk::link::Resolver {
     const mk::link::FileSymbol* sym = nullptr;
     for (File* f : files) {
       if (f == gone || !f->indexed || (best != nullptr && f->order > best->order)) continue;
-      if (mk::NameTable::Slot* g = f->linked->globals.find(name, hash)) {
+      if (const mk::link::FileSymbol* g = f->linked->find_global(name, hash)) {
         best = f;
-        sym = &f->linked->symbols[g->value];
+        sym = g;
       }
     }
     if (best != nullptr)

@@ -18,7 +18,8 @@ inline constexpr int8_t kAbsolute = -1;   // SymRef::cls: value is a final addre
 
 struct SecPlace {
   int8_t cls = kNotLoaded;
-  uint64_t off = 0;  // offset inside the class block
+  uint32_t file_section = UINT32_MAX;  // index into LinkerFile::sections (collect_symbols)
+  uint64_t off = 0;                    // offset inside the class block
 };
 
 // Where a symbol of an input object ends up: an offset in one of the file's

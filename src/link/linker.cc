@@ -51,85 +51,6 @@ void sort_entries(Vec<CtorEntry>& v) {
 
 }  // namespace
 
-Result<void> LinkJob::collect_symbols() {
-  uint64_t bytes = 0;
-  for (const ObjState& st : objs)
-    bytes += st.strtab_size + st.shstrtab_size;
-  Vec<char>& strings = file->strings_;
-  if (!strings.resize(bytes)) return Error(Errc::kNoMemory, "link: out of memory for names");
-  size_t sec_count = 0, sym_count = 0;
-  for (const ObjState& st : objs) {
-    for (const SecPlace& p : st.place)
-      sec_count += p.cls >= 0;
-    sym_count += st.obj->symbols.size();
-  }
-  if (!file->sections.reserve(sec_count) || !file->symbols.reserve(sym_count) ||
-      !file->globals.reserve(defs.size()))
-    return Error(Errc::kNoMemory, "link: out of memory for the symbol table");
-
-  uint64_t at = 0;
-  for (uint32_t o = 0; o < objs.size(); ++o) {
-    const ObjState& st = objs[o];
-    const ValidatedObject& obj = *st.obj;
-    char* strtab = strings.data() + at;
-    mk_memcpy(strtab, st.strtab, st.strtab_size);
-    char* shstrtab = strtab + st.strtab_size;
-    mk_memcpy(shstrtab, st.shstrtab, st.shstrtab_size);
-    at += st.strtab_size + st.shstrtab_size;
-
-    uint32_t first_section = static_cast<uint32_t>(file->sections.size());
-    // Map input section index -> file section index while collecting.
-    for (const Section& s : obj.sections) {
-      const SecPlace& p = st.place[s.index];
-      if (p.cls < 0) continue;
-      (void)file->sections.push(FileSection{shstrtab + (s.name - st.shstrtab), sec_addr(o, s.index),
-                                            s.size, s.flags, o, s.index,
-                                            static_cast<Class>(p.cls)});
-    }
-    for (uint32_t i = 1; i < obj.symbols.size(); ++i) {
-      const Symbol& s = obj.symbols[i];
-      if (s.shndx == SHN_UNDEF || s.name[0] == '\0' || s.type == STT_SECTION || s.type == STT_FILE)
-        continue;
-      // Local markers name nothing (a backtrace must not say `$x'): aarch64
-      // and riscv mapping symbols ($x, $d, $x<isa>...) and the assembler's
-      // local labels that riscv objects keep for their %pcrel_lo partners
-      // (".L0 ").
-      if (s.local() && s.type == STT_NOTYPE &&
-          (s.name[0] == '$' || (s.name[0] == '.' && s.name[1] == 'L')))
-        continue;
-      const SymRef& r = st.syms[i];
-      if (r.in_discarded) continue;
-      if (s.shndx == SHN_COMMON) {
-        // Only the COMMON definition that was placed is listed (the others
-        // merged into it and have no address of their own).
-        SlotUse d = defs[globals.find(s.name, name_hash(s.name))->value];
-        if (d.obj != o || d.sym != i) continue;
-      }
-      uint32_t sec = UINT32_MAX;
-      if (s.shndx != SHN_ABS && s.shndx != SHN_COMMON) {
-        if (st.place[s.shndx].cls < 0) continue;  // in a section that is not loaded
-        for (uint32_t k = first_section; k < file->sections.size(); ++k) {
-          if (file->sections[k].index == s.shndx) {
-            sec = k;
-            break;
-          }
-        }
-      }
-      const char* name = strtab + (s.name - st.strtab);
-      uint32_t idx = static_cast<uint32_t>(file->symbols.size());
-      (void)file->symbols.push(
-          FileSymbol{name, address(r), r.size, s.type, s.bind, s.visibility, sec});
-      if (s.local() || s.visibility == STV_HIDDEN || s.visibility == STV_INTERNAL) continue;
-      NameTable::Slot* dup = nullptr;
-      if (!file->globals.insert(name, name_hash(name), idx, &dup))
-        return Error(Errc::kNoMemory, "link: out of memory for the symbol table");
-      if (dup != nullptr && file->symbols[dup->value].bind == STB_WEAK && s.bind != STB_WEAK)
-        dup->value = idx;
-    }
-  }
-  return Ok();
-}
-
 Result<void> LinkJob::collect_ctors() {
   Vec<CtorEntry> init(alloc), fini(alloc);
   uint32_t seq = 0;
@@ -187,18 +108,33 @@ Result<void> LinkJob::collect_ctors() {
   return Ok();
 }
 
+namespace {
+
+bool is_eh_frame(const FileSection& s) {
+  return s.size != 0 && str_eq(s.name, ".eh_frame");
+}
+
+// Deregisters the first f.eh_frames .eh_frame sections (those registered).
+void deregister_frames(CodeRuntime* rt, LinkerFile& f) {
+  for (const FileSection& s : f.sections) {
+    if (f.eh_frames == 0) break;
+    if (!is_eh_frame(s)) continue;
+    rt->deregister_eh_frame(s.addr);
+    --f.eh_frames;
+  }
+}
+
+}  // namespace
+
 Result<void> LinkJob::register_frames() {
   CodeRuntime* rt = linker.runtime_;
   if (rt == nullptr) return Ok();
   for (const FileSection& s : file->sections) {
-    if (!str_eq(s.name, ".eh_frame") || s.size == 0) continue;
-    if (!file->eh_frames.push(s.addr))
-      return Error(Errc::kNoMemory, "link: out of memory for unwind registration");
-    if (!rt->register_eh_frame(s.addr, s.size)) {
-      file->eh_frames.pop();
+    if (!is_eh_frame(s)) continue;
+    if (!rt->register_eh_frame(s.addr, s.size))
       return Error(Errc::kInvalid, "%s: the unwinder refused .eh_frame at %#lx", obj_name(s.object),
                    s.addr);
-    }
+    ++file->eh_frames;
   }
   return Ok();
 }
@@ -237,15 +173,14 @@ Result<LinkerFile*> Linker::link(const LinkRequest& req) {
     // Debug registration: the last phase before constructors, while the
     // inputs (with their debug sections, which are not loaded) are still
     // borrowed. It cannot fail.
-    if (runtime_ != nullptr) runtime_->register_debug(*f, req.objects, req.count);
+    if (runtime_ != nullptr) f->debug = runtime_->register_debug(*f, req.objects, req.count);
     return Ok();
   }();
   if (!r) {
     // The one rollback path: undo whatever the phases above did.
     if (runtime_ != nullptr) {
       runtime_->unregister_debug(*f);
-      for (uintptr_t eh : f->eh_frames)
-        runtime_->deregister_eh_frame(eh);
+      deregister_frames(runtime_, *f);
     }
     for (const Block& b : f->blocks)
       arena_.free(b);
@@ -280,8 +215,7 @@ void Linker::unlink(LinkerFile* f) {
   }
   if (runtime_ != nullptr) {
     runtime_->unregister_debug(*f);
-    for (uintptr_t eh : f->eh_frames)
-      runtime_->deregister_eh_frame(eh);
+    deregister_frames(runtime_, *f);
   }
   for (const Block& b : f->blocks)
     arena_.free(b);

@@ -3,15 +3,21 @@
 // defines (locals too: the address map and ksyms list them), its constructor
 // and destructor lists. The module layer adds references and modules on top.
 //
-// Names are copies owned by the file (the input bytes may be freed once
-// linked).
+// Memory: a file costs the record itself and ONE allocation for its tables
+// (sections, symbols, the hash slots of its globals and the names they point
+// to), sized exactly once the link knows what the file keeps. Names are
+// copies owned by the file (the input bytes may be freed once linked); only
+// the names of loaded sections and listed symbols are kept, not the inputs'
+// whole string tables. A thousand one-function modules are a thousand such
+// pairs, so every field here is as narrow as its bound allows.
 #pragma once
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include "link/arena.h"
-#include "support/name_table.h"
+#include "support/allocator.h"
+#include "support/span.h"
 #include "support/vector.h"
 
 namespace mk::link {
@@ -19,8 +25,8 @@ namespace mk::link {
 struct FileSection {
   const char* name;
   uint64_t addr;
-  uint64_t size;
-  uint64_t flags;   // elf::SHF_*
+  uint32_t size;    // a file's loaded sections total at most elf::kMaxImageSize (2 GiB)
+  uint32_t flags;   // the low half of sh_flags: every SHF_* the gABI or a psABI defines
   uint32_t object;  // which input object
   uint32_t index;   // its section index there
   Class cls;
@@ -38,30 +44,29 @@ struct FileSymbol {
 
 class LinkerFile {
  public:
-  explicit LinkerFile(Allocator& a)
-      : sections(a), symbols(a), globals(a), init(a), fini(a), eh_frames(a), strings_(a) {}
+  explicit LinkerFile(Allocator& a) : init(a), fini(a), alloc_(&a) {}
+  ~LinkerFile();
+  LinkerFile(const LinkerFile&) = delete;
+  LinkerFile& operator=(const LinkerFile&) = delete;
 
   Block blocks[kClassCount];
-  Vec<FileSection> sections;
-  Vec<FileSymbol> symbols;     // every named symbol, locals included
-  NameTable globals;           // name -> index into symbols (global, weak and unique only)
-  Vec<uintptr_t> init;         // constructors, in the order they run
-  Vec<uintptr_t> fini;         // destructors, in the order they run
-  Vec<uintptr_t> eh_frames;    // registered .eh_frame sections
-  uintptr_t dso_handle = 0;    // this file's __dso_handle
-  bool initialized = false;    // constructors have run
-  bool init_released = false;  // init-only text was given back after them
+  Span<const FileSection> sections;
+  Span<const FileSymbol> symbols;  // every named symbol, locals included
+  Vec<uintptr_t> init;             // constructors, in the order they run
+  Vec<uintptr_t> fini;             // destructors, in the order they run
+  uintptr_t dso_handle = 0;        // this file's __dso_handle
+  uintptr_t debug = 0;             // the CodeRuntime's debug registration (0: none)
+  uint32_t eh_frames = 0;          // its first .eh_frame sections registered with the unwinder
+  bool initialized = false;        // constructors have run
+  bool init_released = false;      // init-only text was given back after them
 
   // A defined global (or weak) symbol of this file, or nullptr.
   // Symbols in init-only text are not answered once that text is released.
-  const FileSymbol* find(const char* name) {
-    NameTable::Slot* s = globals.find(name);
-    if (s == nullptr) return nullptr;
-    const FileSymbol& sym = symbols[s->value];
-    if (init_released && sym.section != UINT32_MAX && sections[sym.section].cls == Class::kInitText)
-      return nullptr;
-    return &sym;
-  }
+  const FileSymbol* find(const char* name) const;
+  // The file's definition of a global name whatever became of init-only
+  // text (the strong one where weak and strong definitions meet); hash is
+  // name_hash(name).
+  const FileSymbol* find_global(const char* name, uint32_t hash) const;
   // Bytes of arena memory the file holds.
   size_t memory() const {
     size_t n = 0;
@@ -69,11 +74,34 @@ class LinkerFile {
       n += b.size;
     return n;
   }
+  // Bytes of heap its tables take (the record itself not counted).
+  size_t table_bytes() const { return tables_size_; }
+
+  // Building the tables: the linker, or a test standing in for it. One
+  // reserve_tables() with the exact counts (false when out of memory, or
+  // when called twice), then at most that many add_section(), add_symbol()
+  // and name bytes. A global's name is hashed into the globals' slots when
+  // `exported` (global, weak or unique, not hidden or internal); of two
+  // exported definitions of one name the first strong one is answered.
+  [[nodiscard]] bool reserve_tables(size_t sections, size_t symbols, size_t exported,
+                                    size_t name_bytes);
+  // Copies n bytes of name (plus a NUL) into the tables; returns the copy.
+  const char* add_name(const char* name, size_t n);
+  void add_section(const FileSection& s);
+  void add_symbol(const FileSymbol& s, bool exported);
 
  private:
-  friend class Linker;
-  friend struct LinkJob;
-  Vec<char> strings_;  // copies of the string tables the names point into
+  struct GlobalSlot {
+    uint32_t hash;
+    uint32_t symbol;  // index into symbols + 1; 0: empty
+  };
+
+  Allocator* alloc_;
+  void* tables_ = nullptr;
+  size_t tables_size_ = 0;
+  GlobalSlot* globals_ = nullptr;
+  uint32_t global_mask_ = 0;  // slots - 1; the slots are a power of two, at least twice the names
+  char* names_ = nullptr;     // next free name byte (while building)
 };
 
 }  // namespace mk::link

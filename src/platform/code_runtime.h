@@ -16,8 +16,10 @@
 //   describe the file to a debugger (hosted: the GDB JIT interface). It runs
 //   after the file is in place and before its constructors, and cannot fail
 //   the load: a debugger that cannot be told is not a reason to refuse a
-//   module. unregister_debug() is called for every file before its memory
-//   is freed, registered or not.
+//   module. What it returns is kept in the file (LinkerFile::debug: 0,
+//   nothing registered), so the runtime needs no table of its own.
+//   unregister_debug() is called for every file before its memory is freed,
+//   registered or not.
 // - sync_code(begin, size, written) is called once the linker has written
 //   code (through the writable alias, at `written`) that will run at
 //   [begin, begin + size), before any of it runs: the instruction side must
@@ -45,8 +47,10 @@ class CodeRuntime {
   virtual bool register_eh_frame(uintptr_t begin, size_t size) = 0;
   virtual void deregister_eh_frame(uintptr_t begin) = 0;
   virtual void finalize(uintptr_t dso_handle) = 0;
-  virtual void register_debug(const link::LinkerFile& file,
-                              const elf::ValidatedObject* const* objects, size_t count) {}
+  virtual uintptr_t register_debug(const link::LinkerFile& file,
+                                   const elf::ValidatedObject* const* objects, size_t count) {
+    return 0;
+  }
   virtual void unregister_debug(const link::LinkerFile& file) {}
   virtual void sync_code(uintptr_t begin, size_t size, uintptr_t written) {}
 

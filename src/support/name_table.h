@@ -101,10 +101,10 @@ class NameTable {
     count_ = 0;
   }
 
- private:
-  // The slot a hash starts probing at. name_hash() of names that differ only
-  // in their last characters (sym_1, sym_2, ...) differ only in their low
-  // bits, which would pack them into one run of a linear-probing table; a
+  // The slot a hash starts probing at (other linear-probing tables keyed on
+  // name_hash() use it too). name_hash() of names that differ only in their
+  // last characters (sym_1, sym_2, ...) differ only in their low bits, which
+  // would pack them into one run of a linear-probing table; a
   // multiplicative mix spreads them over the whole table.
   static uint32_t home(uint32_t h) {
     h ^= h >> 16;
@@ -113,6 +113,7 @@ class NameTable {
     return h;
   }
 
+ private:
   bool rehash(size_t n) {
     Vec<Slot> fresh(slots_.allocator());
     if (!fresh.resize(n)) return false;

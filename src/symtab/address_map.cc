@@ -26,7 +26,7 @@ struct AddressMap::FileIndex {
 namespace {
 
 // Sorts symbol indices by address (heap sort: no allocation, O(n log n)).
-void sort_by_addr(Vec<uint32_t>& v, const Vec<link::FileSymbol>& syms) {
+void sort_by_addr(Vec<uint32_t>& v, const Span<const link::FileSymbol>& syms) {
   auto less = [&](uint32_t a, uint32_t b) {
     if (syms[a].addr != syms[b].addr) return syms[a].addr < syms[b].addr;
     return syms[a].size > syms[b].size;  // the enclosing (larger) one first

@@ -78,9 +78,9 @@ class FaultyRuntime final : public CodeRuntime {
     real_.deregister_eh_frame(begin);
   }
   void finalize(uintptr_t dso_handle) override { real_.finalize(dso_handle); }
-  void register_debug(const link::LinkerFile& file, const elf::ValidatedObject* const* objects,
-                      size_t count) override {
-    real_.register_debug(file, objects, count);
+  uintptr_t register_debug(const link::LinkerFile& file, const elf::ValidatedObject* const* objects,
+                           size_t count) override {
+    return real_.register_debug(file, objects, count);
   }
   void unregister_debug(const link::LinkerFile& file) override { real_.unregister_debug(file); }
   void sync_code(uintptr_t begin, size_t size, uintptr_t written) override {

@@ -48,8 +48,7 @@ Result<void> SyntheticExports::add_files(size_t count, size_t exports, size_t lo
     }
 
     e.linked = make<link::LinkerFile>(heap_, heap_);
-    if (e.linked == nullptr || !e.linked->symbols.reserve(exports + locals) ||
-        !e.linked->globals.reserve(exports))
+    if (e.linked == nullptr || !e.linked->reserve_tables(0, exports + locals, exports, 0))
       return oom();
     // Its memory: one text block holding every symbol (the export index
     // refuses an export outside the file's blocks).
@@ -58,13 +57,11 @@ Result<void> SyntheticExports::add_files(size_t count, size_t exports, size_t lo
     for (size_t i = 0; i < exports + locals; ++i) {
       const char* name = e.names.data() + at[i];
       bool global = i < exports;
-      (void)e.linked->symbols.push(link::FileSymbol{
-          name, address_of(f, i), 16, elf::STT_FUNC,
-          static_cast<uint8_t>(global ? elf::STB_GLOBAL : elf::STB_LOCAL), 0, UINT32_MAX});
-      NameTable::Slot* dup = nullptr;
-      if (global &&
-          !e.linked->globals.insert(name, name_hash(name), static_cast<uint32_t>(i), &dup))
-        return oom();
+      e.linked->add_symbol(
+          link::FileSymbol{name, address_of(f, i), 16, elf::STT_FUNC,
+                           static_cast<uint8_t>(global ? elf::STB_GLOBAL : elf::STB_LOCAL), 0,
+                           UINT32_MAX},
+          global);
     }
 
     e.file = make<module::File>(heap_, heap_);

@@ -1,0 +1,108 @@
+// LinkerFile's tables: one allocation holding sections, symbols, the globals'
+// hash slots and names, in that order (each part aligned for what follows).
+#include "link/linker_file.h"
+
+#include "elf/elf.h"
+#include "support/memory.h"
+#include "support/name_table.h"
+
+namespace mk::link {
+
+namespace {
+
+size_t round8(size_t n) {
+  return (n + 7) & ~size_t{7};
+}
+
+}  // namespace
+
+LinkerFile::~LinkerFile() {
+  if (tables_ != nullptr) alloc_->deallocate(tables_, tables_size_, alignof(uint64_t));
+}
+
+bool LinkerFile::reserve_tables(size_t sections_n, size_t symbols_n, size_t exported,
+                                size_t name_bytes) {
+  if (tables_ != nullptr || sections_n > UINT32_MAX || symbols_n >= UINT32_MAX ||
+      exported > UINT32_MAX / 4 || name_bytes > UINT32_MAX)
+    return false;
+  size_t slots = 0;
+  if (exported != 0) {
+    slots = 4;  // a module with one export carries four slots, not sixteen
+    while (slots < exported * 2)
+      slots *= 2;
+  }
+  // Each part is a multiple of 8 bytes: FileSection and FileSymbol are
+  // 8-aligned, the slots 4-aligned, the names bytes.
+  size_t sec_bytes = sections_n * sizeof(FileSection);
+  size_t sym_bytes = symbols_n * sizeof(FileSymbol);
+  size_t slot_bytes = round8(slots * sizeof(GlobalSlot));
+  size_t total = sec_bytes + sym_bytes + slot_bytes + name_bytes;
+  if (total == 0) return true;
+  auto* p = static_cast<uint8_t*>(alloc_->allocate(total, alignof(uint64_t)));
+  if (p == nullptr) return false;
+  tables_ = p;
+  tables_size_ = total;
+  sections = Span<const FileSection>(reinterpret_cast<FileSection*>(p), 0);
+  symbols = Span<const FileSymbol>(reinterpret_cast<FileSymbol*>(p + sec_bytes), 0);
+  globals_ = slots == 0 ? nullptr : reinterpret_cast<GlobalSlot*>(p + sec_bytes + sym_bytes);
+  mk_memset(p + sec_bytes + sym_bytes, 0, slot_bytes);
+  global_mask_ = slots == 0 ? 0 : static_cast<uint32_t>(slots - 1);
+  names_ = reinterpret_cast<char*>(p + sec_bytes + sym_bytes + slot_bytes);
+  return true;
+}
+
+const char* LinkerFile::add_name(const char* name, size_t n) {
+  char* at = names_;
+  mk_memcpy(at, name, n);
+  at[n] = '\0';
+  names_ += n + 1;
+  return at;
+}
+
+void LinkerFile::add_section(const FileSection& s) {
+  auto* data = const_cast<FileSection*>(sections.data());
+  uint32_t n = static_cast<uint32_t>(sections.size());
+  data[n] = s;
+  sections = Span<const FileSection>(data, n + 1);
+}
+
+void LinkerFile::add_symbol(const FileSymbol& s, bool exported) {
+  auto* data = const_cast<FileSymbol*>(symbols.data());
+  uint32_t n = static_cast<uint32_t>(symbols.size());
+  data[n] = s;
+  symbols = Span<const FileSymbol>(data, n + 1);
+  if (!exported) return;
+  uint32_t hash = name_hash(s.name);
+  for (uint32_t i = NameTable::home(hash) & global_mask_;; i = (i + 1) & global_mask_) {
+    GlobalSlot& g = globals_[i];
+    if (g.symbol == 0) {
+      g = GlobalSlot{hash, n + 1};
+      return;
+    }
+    const FileSymbol& old = data[g.symbol - 1];
+    if (g.hash == hash && str_eq(old.name, s.name)) {
+      if (old.bind == elf::STB_WEAK && s.bind != elf::STB_WEAK) g.symbol = n + 1;
+      return;
+    }
+  }
+}
+
+const FileSymbol* LinkerFile::find_global(const char* name, uint32_t hash) const {
+  if (globals_ == nullptr) return nullptr;
+  for (uint32_t i = NameTable::home(hash) & global_mask_;; i = (i + 1) & global_mask_) {
+    const GlobalSlot& g = globals_[i];
+    if (g.symbol == 0) return nullptr;
+    const FileSymbol& s = symbols[g.symbol - 1];
+    if (g.hash == hash && str_eq(s.name, name)) return &s;
+  }
+}
+
+const FileSymbol* LinkerFile::find(const char* name) const {
+  const FileSymbol* s = find_global(name, name_hash(name));
+  if (s == nullptr) return nullptr;
+  if (init_released && s->section != UINT32_MAX && sections[s->section].cls == Class::kInitText)
+    return nullptr;
+  return s;
+}
+
+}  // namespace mk::link
