@@ -5,9 +5,13 @@
 // then, if given, loads OBJECT2 beside it (packed into the same pages) and
 // calls FUNCTION2(ARG); unloads and exits. The gdb tests run it under the debugger; host_loaded()
 // is a place to stop once the object is in (to set breakpoints by then).
+// With DEBUG_HOST_GO=PATH set, it prints "waiting PID" once the object is
+// loaded and waits for PATH to exist before calling anything: a debugger
+// attaches meanwhile (gdb -p) and creates PATH.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <string>
 #include <vector>
@@ -34,6 +38,11 @@ int call(void* fn, int arg) {
     return 1;
   }
   printf("loaded at %p\n", fn);
+  if (const char* go = getenv("DEBUG_HOST_GO")) {
+    printf("waiting %d\n", static_cast<int>(getpid()));
+    while (access(go, F_OK) != 0)
+      usleep(10 * 1000);
+  }
   host_loaded(fn);
   printf("result %d\n", reinterpret_cast<Fn>(fn)(arg));
   return 0;

@@ -5,6 +5,7 @@
 // the module's source. Skipped where gdb is absent, and under qemu-user
 // (make test-cross), where the program gdb would trace is qemu's guest.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <string>
 #include <vector>
@@ -145,6 +146,72 @@ TEST_P(GdbTest, UnloadedModuleIsGoneFromTheDebugger) {
   std::string out = Gdb({"break _exit", "run", "info functions mod_"}, HostArgs());
   EXPECT_NE(out.find(kResult), std::string::npos) << out;
   EXPECT_EQ(out.find("mod_leaf"), std::string::npos) << out;
+}
+
+// A debugger that attaches to a process that loaded the module before
+// (gdb -p) finds it in the JIT list: the registration never depended on a
+// debugger being there at load time.
+TEST_P(GdbTest, DebuggerAttachingLaterSeesTheModule) {
+  std::string go = scratch_.path("go"), log = scratch_.path("host.log");
+  mk::test::RunResult start = mk::test::Run("DEBUG_HOST_GO=" + Quote(go) + " " + HostArgs() + " >" +
+                                            Quote(log) + " 2>&1 </dev/null & echo $!");
+  ASSERT_EQ(start.status, 0) << start.output;
+  std::string pid = start.output.substr(0, start.output.find('\n'));
+  std::string waiting;
+  for (int i = 0; i < 1000 && waiting.empty(); ++i) {  // up to 10 s on a loaded machine
+    waiting = mk::test::Run("grep -m1 '^waiting ' " + Quote(log)).output;
+    if (waiting.empty()) usleep(10 * 1000);
+  }
+  ASSERT_EQ(waiting, "waiting " + pid + "\n") << mk::test::Run("cat " + Quote(log)).output;
+  std::string cmd = "ASAN_OPTIONS=detect_leaks=0 gdb -batch -nx -p " + pid +
+                    " -ex 'set debuginfod enabled off' -ex 'set confirm off'"
+                    " -ex 'break mod_leaf' -ex " +
+                    Quote("shell touch " + Quote(go)) +
+                    " -ex continue -ex bt -ex continue </dev/null";
+  std::string out = mk::test::Run(cmd).output;
+  mk::test::Run("touch " + Quote(go));  // whatever gdb did, the host must not wait forever
+  EXPECT_NE(out.find("Breakpoint 1 at 0x"), std::string::npos) << out;
+  EXPECT_NE(out.find("Breakpoint 1, mod_leaf (x=6) at "), std::string::npos) << out;
+  size_t leaf = out.find("#0  mod_leaf (x=6) at ");
+  size_t entry = out.find(" in mod_entry (x=5) at ");
+  EXPECT_NE(leaf, std::string::npos) << out;
+  EXPECT_NE(entry, std::string::npos) << out;
+  EXPECT_LT(leaf, entry);
+  EXPECT_NE(out.find("exited normally"), std::string::npos) << out;
+}
+
+// Without debug info the object carries only symbols and .eh_frame: a
+// breakpoint by name is hit and `bt` names every module frame, through
+// optimised code without frame pointers (gdb unwinds with the CFI).
+TEST_P(GdbTest, ModuleWithoutDebugInfoHasSymbolsAndFrames) {
+  std::string plain = scratch_.Compile(*GetParam().compiler, "plain.c", R"(
+__attribute__((noinline)) int nd_leaf(int x) {
+  __asm__ volatile("" : "+r"(x));
+  return x * 7 + 1;
+}
+__attribute__((noinline)) int nd_middle(int x) {
+  return nd_leaf(x + 1) * 2;
+}
+int nd_entry(int x) {
+  return nd_middle(x) + 3;
+}
+)",
+                                       {"-O2", "-fomit-frame-pointer"});
+  ASSERT_FALSE(plain.empty());
+  std::string out =
+      Gdb({"set breakpoint pending on", "break nd_leaf", "run", "bt", "continue"},
+          Quote(DEBUG_HOST_PATH) + " " + GetParam().mode + " " + Quote(plain) + " nd_entry 5");
+  EXPECT_NE(out.find("Breakpoint 1, 0x"), std::string::npos) << out;
+  size_t leaf = out.find("#0  0x"), middle = out.find(" in nd_middle ()"),
+         entry = out.find(" in nd_entry ()");
+  EXPECT_NE(out.find(" in nd_leaf ()"), std::string::npos) << out;
+  EXPECT_NE(leaf, std::string::npos) << out;
+  EXPECT_NE(middle, std::string::npos) << out;
+  EXPECT_NE(entry, std::string::npos) << out;
+  EXPECT_LT(leaf, middle);
+  EXPECT_LT(middle, entry);
+  EXPECT_NE(out.find(kResult), std::string::npos) << out;  // the same arithmetic
+  EXPECT_NE(out.find("exited normally"), std::string::npos) << out;
 }
 
 INSTANTIATE_TEST_SUITE_P(Hosts, GdbTest,
