@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <memory_resource>
 #include <new>
 #include <string>
 #include <unordered_map>
@@ -20,8 +21,8 @@
 #include "hosted/signature_verifier.h"
 #include "link/arena.h"
 #include "link/linker.h"
-#include "support/name_table.h"
 #include "modkit/modkit.hpp"
+#include "support/name_table.h"
 
 namespace modkit {
 
@@ -122,19 +123,25 @@ struct Kernel::Impl : mk::link::Resolver {
     return options.host_symbols && mk::hosted::host_symbol(name, out);
   }
 
-  File* link(const std::vector<const uint8_t*>& datas, const std::vector<size_t>& sizes,
-             const std::vector<std::string>& names, Error* error, const LoadOptions& opts) {
+  // Links the n objects datas[i] (sizes[i] bytes, named names[i]) as one
+  // file. The per-load lists live in a buffer on the stack for the usual
+  // few objects: a load's own bookkeeping allocates nothing here.
+  File* link(const uint8_t* const* datas, const size_t* sizes, const char* const* names, size_t n,
+             Error* error, const LoadOptions& opts) {
     if (!key_error.empty()) {
       set_error(error, mk::Errc::kInvalid, key_error);
       return nullptr;
     }
-    std::vector<mk::elf::ValidatedObject> objects;
-    objects.reserve(datas.size());
-    for (size_t i = 0; i < datas.size(); ++i) {
+    alignas(std::max_align_t) unsigned char stack[2048];
+    std::pmr::monotonic_buffer_resource scratch(stack, sizeof stack);
+    std::pmr::vector<mk::elf::ValidatedObject> objects(&scratch);
+    std::pmr::vector<const mk::elf::ValidatedObject*> ptrs(&scratch);
+    objects.reserve(n);
+    ptrs.reserve(n);
+    for (size_t i = 0; i < n; ++i) {
       // The signature policy first, over the raw bytes; the validator sees
       // only what the signature covers.
-      mk::Result<mk::ByteView> bytes =
-          verifier->check(mk::ByteView(datas[i], sizes[i]), names[i].c_str());
+      mk::Result<mk::ByteView> bytes = verifier->check(mk::ByteView(datas[i], sizes[i]), names[i]);
       if (!bytes) {
         set_error(error, bytes.error().code(), bytes.error().message());
         return nullptr;
@@ -142,17 +149,13 @@ struct Kernel::Impl : mk::link::Resolver {
       mk::Result<mk::elf::ValidatedObject> v =
           mk::elf::validate(bytes.value(), mk::arch::rules_for, alloc);
       if (!v) {
-        set_error(error, v.error().code(), names[i] + ": " + v.error().message());
+        set_error(error, v.error().code(), std::string(names[i]) + ": " + v.error().message());
         return nullptr;
       }
       objects.push_back(std::move(v).value());
     }
-    std::vector<const mk::elf::ValidatedObject*> ptrs;
-    std::vector<const char*> cnames;
-    for (size_t i = 0; i < objects.size(); ++i) {
-      ptrs.push_back(&objects[i]);
-      cnames.push_back(names[i].c_str());
-    }
+    for (const mk::elf::ValidatedObject& o : objects)
+      ptrs.push_back(&o);
     struct Relay {
       const LoadOptions* opts;
       static void cb(void* ctx, const mk::link::Unresolved& u) {
@@ -163,7 +166,7 @@ struct Kernel::Impl : mk::link::Resolver {
     mk::link::LinkRequest req;
     req.objects = ptrs.data();
     req.count = ptrs.size();
-    req.names = cnames.data();
+    req.names = names;
     req.resolver = this;
     req.run_constructors = opts.run_constructors;
     req.argc = opts.argc;
@@ -340,7 +343,9 @@ File* Kernel::load(const std::string& path, Error* error, const LoadOptions& opt
 
 File* Kernel::load_memory(const void* data, size_t size, const std::string& name, Error* error,
                           const LoadOptions& opts) {
-  return impl_->link({static_cast<const uint8_t*>(data)}, {size}, {name}, error, opts);
+  const auto* bytes = static_cast<const uint8_t*>(data);
+  const char* cname = name.c_str();
+  return impl_->link(&bytes, &size, &cname, 1, error, opts);
 }
 
 File* Kernel::load_objects(const std::vector<std::string>& paths, Error* error,
@@ -348,6 +353,7 @@ File* Kernel::load_objects(const std::vector<std::string>& paths, Error* error,
   std::vector<std::vector<uint8_t>> bufs(paths.size());
   std::vector<const uint8_t*> datas;
   std::vector<size_t> sizes;
+  std::vector<const char*> names;
   for (size_t i = 0; i < paths.size(); ++i) {
     std::string err;
     if (!read_file(paths[i], &bufs[i], &err)) {
@@ -356,8 +362,9 @@ File* Kernel::load_objects(const std::vector<std::string>& paths, Error* error,
     }
     datas.push_back(bufs[i].data());
     sizes.push_back(bufs[i].size());
+    names.push_back(paths[i].c_str());
   }
-  return impl_->link(datas, sizes, paths, error, opts);
+  return impl_->link(datas.data(), sizes.data(), names.data(), paths.size(), error, opts);
 }
 
 bool Kernel::set_signature_policy(SignaturePolicy policy, Error* error) {
