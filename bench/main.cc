@@ -39,7 +39,11 @@ const char kUsage[] =
     ")\n"
     "  --modkit-only      measure modkit alone (to profile it)\n"
     "  --corpus           build the corpus, describe it and stop\n"
-    "  --no-plot          do not run gnuplot\n";
+    "  --no-plot          do not run gnuplot\n"
+    "  --loop SIZE        profile: load and unload SIZE with modkit alone, --loop-reps\n"
+    "                     times (default 3000) at the first --n (default 1), and print\n"
+    "                     the median wall and CPU time and the page faults per load\n"
+    "  --loop-reps K      loads in the --loop mode\n";
 
 std::vector<std::string> split(const std::string& s) {
   std::vector<std::string> out;
@@ -111,6 +115,8 @@ int main(int argc, char** argv) {
   cfg.out = MODKIT_BENCH_DEFAULT_OUT;
   if (const char* cc = getenv("CC"); cc != nullptr && *cc != '\0') cfg.cc = cc;
   bool corpus_only = false, plot = true, ns_given = false;
+  std::string loop_size;
+  int loop_reps = 3000;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&]() -> std::string {
@@ -145,6 +151,10 @@ int main(int argc, char** argv) {
       cfg.with_dlopen = false;
     } else if (a == "--corpus") {
       corpus_only = true;
+    } else if (a == "--loop") {
+      loop_size = value();
+    } else if (a == "--loop-reps") {
+      loop_reps = atoi(value().c_str());
     } else if (a == "--no-plot") {
       plot = false;
     } else {
@@ -158,6 +168,14 @@ int main(int argc, char** argv) {
     if (cfg.ns[i] <= cfg.ns[i - 1]) usage_error("--n must increase");
   if (cfg.reps_scale <= 0) usage_error("--reps-scale must be positive");
 
+  if (!loop_size.empty()) {
+    // Only what the loop needs: its module and the population.
+    cfg.sizes = {loop_size};
+    cfg.with_dlopen = false;
+    cfg.mem_count = 0;
+    if (!ns_given) cfg.ns = {1};
+    if (loop_reps <= 0) usage_error("--loop-reps must be positive");
+  }
   bench::Results results;
   bench::Runner runner(cfg, results);
   std::string err;
@@ -168,6 +186,7 @@ int main(int argc, char** argv) {
   describe_machine(stdout, argc, argv);
   runner.describe_corpus(stdout);
   if (corpus_only) return 0;
+  if (!loop_size.empty()) return runner.loop(loop_size, cfg.ns[0], loop_reps, stdout) ? 0 : 1;
   std::string load_before = load_average();
   double t0 = bench::now_ns();
   runner.run();

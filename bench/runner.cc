@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -59,6 +60,14 @@ bool kernel_wide(const K& k, const std::string& name, void** out) {
     (void)k, (void)name, (void)out;
     return false;
   }
+}
+
+// This thread's minor page faults so far (read outside the timed spans: a
+// system call).
+long minor_faults() {
+  rusage u{};
+  getrusage(RUSAGE_THREAD, &u);
+  return u.ru_minflt;
 }
 
 size_t file_size(const std::string& path) {
@@ -324,11 +333,13 @@ void Runner::grow(size_t n) {
 Runner::Cycle Runner::modkit_cycle(const Module& m, bool from_file) {
   Cycle c;
   modkit::Error err;
+  long f0 = minor_faults();
   double t0 = now_ns();
   modkit::File* f = from_file ? kernel_.load(m.obj_path, &err)
                               : kernel_.load_memory(m.obj.data(), m.obj.size(), m.obj_path, &err);
   auto init = f == nullptr ? nullptr : reinterpret_cast<InitFn>(kernel_.symbol(f, m.exports[0]));
   double t1 = now_ns();
+  c.faults = static_cast<double>(minor_faults() - f0);
   if (init == nullptr) die("modkit: %s: %s", m.obj_path.c_str(), err.message.c_str());
   c.load = t1 - t0;
   sink_ += static_cast<uintptr_t>(init());
@@ -350,10 +361,12 @@ Runner::Cycle Runner::modkit_cycle(const Module& m, bool from_file) {
 
 Runner::Cycle Runner::dlopen_cycle(const Module& m) {
   Cycle c;
+  long f0 = minor_faults();
   double t0 = now_ns();
   void* h = dlopen(m.so_path.c_str(), kDlFlags);
   auto init = h == nullptr ? nullptr : reinterpret_cast<InitFn>(dlsym(h, m.exports[0].c_str()));
   double t1 = now_ns();
+  c.faults = static_cast<double>(minor_faults() - f0);
   if (init == nullptr) die("dlopen: %s", dlerror());
   c.load = t1 - t0;
   sink_ += static_cast<uintptr_t>(init());
@@ -386,6 +399,8 @@ void Runner::measure(const std::string& size, size_t n) {
   Series &mk_init = S("init", "modkit"), &dl_init = S("init", "dlopen");
   Series &mk_look = S("lookup on handle", "modkit"), &dl_look = S("lookup on handle", "dlopen");
   Series &mk_unl = S("unload", "modkit"), &dl_unl = S("unload", "dlopen");
+  Series& mk_flt = res_.series(size, n, "minor page faults in one load", "modkit", Unit::kCount);
+  Series& dl_flt = res_.series(size, n, "minor page faults in one load", "dlopen", Unit::kCount);
   Series& fl_warm = S("load", "floor-warm");
   Series& fl_fresh = S("load", "floor-fresh");
 
@@ -399,6 +414,7 @@ void Runner::measure(const std::string& size, size_t n) {
       mk_init.samples.push_back(c.init);
       mk_look.samples.push_back(c.lookup);
       mk_unl.samples.push_back(c.unload);
+      mk_flt.samples.push_back(c.faults);
     };
     auto mk_from_file = [&] {
       Cycle c = modkit_cycle(m, true);
@@ -412,6 +428,7 @@ void Runner::measure(const std::string& size, size_t n) {
       dl_init.samples.push_back(c.init);
       dl_look.samples.push_back(c.lookup);
       dl_unl.samples.push_back(c.unload);
+      dl_flt.samples.push_back(c.faults);
     };
     auto fl = [&] {
       if (floor == nullptr) return;
@@ -455,6 +472,7 @@ void Runner::measure(const std::string& size, size_t n) {
     res_.row("load vs copy floor, fresh pages", &mk_load, &fl_fresh);
   }
   res_.row("mappings added by one load", &mk_maps, &dl_maps);
+  res_.row("minor page faults in one load", &mk_flt, &dl_flt);
 }
 
 // Lookups by name without a handle, at n loaded objects.

@@ -38,12 +38,17 @@ class Runner {
   bool prepare(std::string* err);
   void describe_corpus(FILE* out) const;
   void run();
+  // Loads and unloads `size` reps times with modkit alone, n population
+  // members loaded first, and prints the medians (loop.cc).
+  bool loop(const std::string& size, size_t n, int reps, FILE* out);
 
  private:
   struct Cycle {
     double load = -1, init = -1, lookup = -1, unload = -1;
+    double faults = -1;  // minor page faults during the load
   };
 
+  static constexpr int kLoopWarmup = 20;
   int reps_for(const std::string& size) const;
   void memory_phase();
   void grow(size_t n);

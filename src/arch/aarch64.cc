@@ -96,11 +96,27 @@ constexpr Reach kAny = Reach::kAny, kPc32 = Reach::kPcRel32, kAbs32 = Reach::kAb
                 kNarrow = Reach::kNarrow;
 constexpr Pair kWhole = Pair::kNone, kPart = Pair::kPart;
 
+// The plain data formulas the linker may apply inline (machine.h's Simple).
+constexpr Simple simple_of(Formula f, Check c, uint8_t width) {
+  if (f == F::kSA && c == C::kAny && width == 8) return Simple::kSA64;
+  if (f == F::kSAP && c == C::kAny && width == 8) return Simple::kSAP64;
+  if (f == F::kSA && c == C::kSigned && width == 4) return Simple::kSA32S;
+  if (f == F::kSA && c == C::kUnsigned && width == 4) return Simple::kSA32U;
+  if (f == F::kSAP && c == C::kSigned && width == 4) return Simple::kSAP32S;
+  return Simple::kNo;
+}
+
 // A data kind: the whole value in a little-endian word.
 constexpr A64Kind D(uint32_t type, const char* name, uint8_t width, Need need, Reach reach,
                     Formula f, Check c) {
-  return {
-      {type, {name, width, false}, need, reach}, f, c, uint8_t(8 * width), 1, W::kData, 0, I::kAny};
+  return {{type, {name, width, false}, need, reach, kWhole, simple_of(f, c, width)},
+          f,
+          c,
+          uint8_t(8 * width),
+          1,
+          W::kData,
+          0,
+          I::kAny};
 }
 
 // An instruction kind (4 bytes).

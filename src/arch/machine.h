@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "elf/machine_rules.h"
+#include "support/memory.h"
 
 namespace mk::arch {
 
@@ -45,12 +46,26 @@ enum class Pair : uint8_t {
           // the linker passes the partner's value as RelocValues::H
 };
 
+// A kind whose whole effect is one of these plain data formulas (no
+// instruction to patch, no GOT, no relaxation) may be applied inline by
+// apply_simple() below, with exactly the result apply() gives: the linker's
+// hot loop then makes no call per entry. kNo: only apply() applies it.
+enum class Simple : uint8_t {
+  kNo,
+  kSA64,    // S + A : word64
+  kSAP64,   // S + A - P : word64
+  kSA32S,   // S + A : int32
+  kSA32U,   // S + A : uint32
+  kSAP32S,  // S + A - P : int32
+};
+
 struct RelocKind {
   uint32_t type;
   elf::RelocShape shape;  // name, width, tls
   Need need;
   Reach reach;
   Pair pair = Pair::kNone;
+  Simple simple = Simple::kNo;
 };
 
 // The values of the psABI formulas for one relocation.
@@ -96,6 +111,46 @@ struct Machine {
   // AUIPC+JALR: 2 GiB; aarch64 BL: 128 MiB.
   uint64_t file_span = uint64_t{1} << 31;
 };
+
+// Applies a kind whose `simple` is not kNo at `loc` (little-endian fields):
+// the same value, range check and store as the machine's apply(), which
+// tests/arch checks kind by kind. Returns false, having stored nothing, when
+// the value does not fit (the caller then goes through apply()).
+inline bool apply_simple(Simple simple, uint8_t* loc, const RelocValues& v) {
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+  return false;  // the stores below are the host's order: leave it to apply()
+#endif
+  const uint64_t sa = v.S + static_cast<uint64_t>(v.A);
+  uint64_t x = 0;
+  uint32_t x32 = 0;
+  switch (simple) {
+    case Simple::kSA64:
+      x = sa;
+      mk_memcpy(loc, &x, 8);
+      return true;
+    case Simple::kSAP64:
+      x = sa - v.P;
+      mk_memcpy(loc, &x, 8);
+      return true;
+    case Simple::kSA32S:
+      x = sa;
+      if (static_cast<int64_t>(x) != static_cast<int32_t>(x)) return false;
+      break;
+    case Simple::kSA32U:
+      x = sa;
+      if (x > UINT32_MAX) return false;
+      break;
+    case Simple::kSAP32S:
+      x = sa - v.P;
+      if (static_cast<int64_t>(x) != static_cast<int32_t>(x)) return false;
+      break;
+    case Simple::kNo:
+      return false;
+  }
+  x32 = static_cast<uint32_t>(x);
+  mk_memcpy(loc, &x32, 4);
+  return true;
+}
 
 // All machines compiled into this build.
 const Machine* machine_for(uint16_t e_machine);

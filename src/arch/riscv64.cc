@@ -89,10 +89,29 @@ constexpr Need kNo = Need::kNone, kGot = Need::kGot, kBranch = Need::kBranch;
 constexpr Reach kAny = Reach::kAny, kPc32 = Reach::kPcRel32, kAbs32 = Reach::kAbs32;
 constexpr Pair kWhole = Pair::kNone, kPart = Pair::kPart, kHi = Pair::kHi, kLo = Pair::kLo;
 
+// The plain data formulas the linker may apply inline (machine.h's Simple):
+// a whole little-endian word, no alignment rule, range as the row's bits.
+constexpr Simple simple_of(Formula f, Check c, uint8_t width, uint8_t bits, uint8_t align,
+                           Field field) {
+  if (field != W::kData || align != 1) return Simple::kNo;
+  if (f == F::kSA && c == C::kAny && width == 8) return Simple::kSA64;
+  if (f == F::kSAP && c == C::kAny && width == 8) return Simple::kSAP64;
+  if (f == F::kSA && c == C::kSigned && width == 4 && bits == 32) return Simple::kSA32S;
+  if (f == F::kSAP && c == C::kSigned && width == 4 && bits == 32) return Simple::kSAP32S;
+  return Simple::kNo;
+}
+
 constexpr RvKind K(uint32_t type, const char* name, uint8_t width, Need need, Reach reach,
                    Pair pair, Formula f, Check c, uint8_t bits, uint8_t align, Field field,
                    Insn insn) {
-  return {{type, {name, width, false}, need, reach, pair}, f, c, bits, align, field, insn};
+  return {
+      {type, {name, width, false}, need, reach, pair, simple_of(f, c, width, bits, align, field)},
+      f,
+      c,
+      bits,
+      align,
+      field,
+      insn};
 }
 
 // A TLS kind: known by name, refused by the validator.

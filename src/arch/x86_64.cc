@@ -60,9 +60,21 @@ struct X86Kind {
   Field field;
 };
 
+// The plain data formulas the linker may apply inline (machine.h's Simple).
+constexpr Simple simple_of(Formula formula, Field field, uint8_t width) {
+  if (formula == Formula::kSA && field == Field::kWord && width == 8) return Simple::kSA64;
+  if (formula == Formula::kSAP && field == Field::kWord && width == 8) return Simple::kSAP64;
+  if (formula == Formula::kSA && field == Field::kSigned && width == 4) return Simple::kSA32S;
+  if (formula == Formula::kSA && field == Field::kUnsigned && width == 4) return Simple::kSA32U;
+  if (formula == Formula::kSAP && field == Field::kSigned && width == 4) return Simple::kSAP32S;
+  return Simple::kNo;
+}
+
 constexpr X86Kind K(uint32_t type, const char* name, uint8_t width, Need need, Reach reach,
                     Formula formula, Field field) {
-  return {{type, {name, width, false}, need, reach}, formula, field};
+  return {{type, {name, width, false}, need, reach, Pair::kNone, simple_of(formula, field, width)},
+          formula,
+          field};
 }
 
 // A TLS kind: known by name and width, refused by the validator.

@@ -8,34 +8,34 @@ namespace {
 Result<void> check_group(Context& c, uint32_t i) {
   Vec<Section>& secs = c.obj.sections;
   const Section& g = secs[i];
-  const Where w = section_where(c, i);
+#define W section_where(c, i).text  // built only on the error paths
   if (g.entsize != 4) {
-    return Error(Errc::kMalformed, "%s: entry size %#lx is not 4", w.text, g.entsize);
+    return Error(Errc::kMalformed, "%s: entry size %#lx is not 4", W, g.entsize);
   }
   if (g.size == 0) {
-    return Error(Errc::kMalformed, "%s: empty group (no flag word)", w.text);
+    return Error(Errc::kMalformed, "%s: empty group (no flag word)", W);
   }
   if (g.size % 4 != 0) {
-    return Error(Errc::kMalformed, "%s: size %#lx is not a multiple of 4", w.text, g.size);
+    return Error(Errc::kMalformed, "%s: size %#lx is not a multiple of 4", W, g.size);
   }
   if (g.link != c.obj.symtab) {
-    return Error(Errc::kMalformed, "%s: sh_link %u is not the symbol table (%s)", w.text, g.link,
+    return Error(Errc::kMalformed, "%s: sh_link %u is not the symbol table (%s)", W, g.link,
                  section_where(c, c.obj.symtab).text);
   }
   if (g.info == 0) {
-    return Error(Errc::kMalformed, "%s: sh_info is 0: no signature symbol", w.text);
+    return Error(Errc::kMalformed, "%s: sh_info is 0: no signature symbol", W);
   }
   if (g.info >= c.obj.symbols.size()) {
     return Error(Errc::kMalformed,
-                 "%s: sh_info (signature symbol) %u is past the symbol table (%zu symbols)", w.text,
+                 "%s: sh_info (signature symbol) %u is past the symbol table (%zu symbols)", W,
                  g.info, c.obj.symbols.size());
   }
   uint32_t flags = 0;
   if (!g.data.read(0, &flags)) {
-    return Error(Errc::kMalformed, "%s: empty group (no flag word)", w.text);
+    return Error(Errc::kMalformed, "%s: empty group (no flag word)", W);
   }
   if ((flags & ~GRP_COMDAT) != 0) {
-    return Error(Errc::kUnsupported, "%s: group flags %#x have bits other than GRP_COMDAT", w.text,
+    return Error(Errc::kUnsupported, "%s: group flags %#x have bits other than GRP_COMDAT", W,
                  flags);
   }
 
@@ -48,33 +48,33 @@ Result<void> check_group(Context& c, uint32_t i) {
 
   ByteView members;
   if (!g.data.slice(4, g.size - 4, &members)) {
-    return Error(Errc::kMalformed, "%s: empty group (no flag word)", w.text);
+    return Error(Errc::kMalformed, "%s: empty group (no flag word)", W);
   }
   const uint64_t n = members.size() / 4;
   for (uint64_t k = 0; k < n; ++k) {
     uint32_t m = 0;
     if (!members.read_at(0, k, &m)) {
-      return Error(Errc::kMalformed, "%s: member %lu is past the end of the group", w.text, k);
+      return Error(Errc::kMalformed, "%s: member %lu is past the end of the group", W, k);
     }
     if (m == 0) {
-      return Error(Errc::kMalformed, "%s: member %lu is section 0, the null section", w.text, k);
+      return Error(Errc::kMalformed, "%s: member %lu is section 0, the null section", W, k);
     }
     if (m >= c.count) {
       return Error(Errc::kMalformed,
-                   "%s: member %lu is section index %u, past the section table (%u sections)",
-                   w.text, k, m, c.count);
+                   "%s: member %lu is section index %u, past the section table (%u sections)", W, k,
+                   m, c.count);
     }
     Section& s = secs[m];
     if (s.type == SHT_GROUP) {
-      return Error(Errc::kMalformed, "%s: member %lu is %s, a group section", w.text, k,
+      return Error(Errc::kMalformed, "%s: member %lu is %s, a group section", W, k,
                    section_where(c, m).text);
     }
     if (s.group != 0) {
-      return Error(Errc::kMalformed, "%s: member %lu is %s, already in group %s", w.text, k,
+      return Error(Errc::kMalformed, "%s: member %lu is %s, already in group %s", W, k,
                    section_where(c, m).text, section_where(c, s.group).text);
     }
     if ((s.flags & SHF_GROUP) == 0) {
-      return Error(Errc::kMalformed, "%s: member %lu is %s, which lacks SHF_GROUP", w.text, k,
+      return Error(Errc::kMalformed, "%s: member %lu is %s, which lacks SHF_GROUP", W, k,
                    section_where(c, m).text);
     }
     s.group = i;
@@ -86,9 +86,10 @@ Result<void> check_group(Context& c, uint32_t i) {
   entry.comdat = (flags & GRP_COMDAT) != 0;
   entry.members = members;
   if (!c.obj.groups.push(entry)) {
-    return Error(Errc::kNoMemory, "%s: out of memory for the group list", w.text);
+    return Error(Errc::kNoMemory, "%s: out of memory for the group list", W);
   }
   return Ok();
+#undef W
 }
 
 // What a relocation section may patch: sections with contents the linker
@@ -108,55 +109,22 @@ bool relocatable_type(uint32_t type, uint16_t machine) {
   }
 }
 
-Result<void> check_reloc_section(Context& c, uint32_t i) {
+// The exact checks of entries k.. of one relocation section, in order, with
+// their messages: the first entry that breaks a rule is the one reported.
+// Only reached when the fast pass (below) saw a suspect entry at k.
+[[gnu::cold, gnu::noinline]] Result<void> check_entries(Context& c, uint32_t i, uint64_t k) {
   const Vec<Section>& secs = c.obj.sections;
   const Section& rs = secs[i];
   const Where w = section_where(c, i);
-  const bool rela = rs.type == SHT_RELA;
-  const uint64_t esz = rela ? sizeof(Rela) : sizeof(Rel);
-  if (rs.entsize != esz) {
-    return Error(Errc::kMalformed, "%s: entry size %#lx is not %#lx", w.text, rs.entsize, esz);
-  }
-  if (rs.size % esz != 0) {
-    return Error(Errc::kMalformed, "%s: size %#lx is not a multiple of the entry size %#lx", w.text,
-                 rs.size, esz);
-  }
-  if (rs.link != c.obj.symtab) {
-    return Error(Errc::kMalformed, "%s: sh_link %u is not the symbol table (%s)", w.text, rs.link,
-                 section_where(c, c.obj.symtab).text);
-  }
-  if (rs.info >= c.count) {
-    return Error(Errc::kMalformed,
-                 "%s: sh_info (target) %u is past the section table (%u sections)", w.text, rs.info,
-                 c.count);
-  }
+  const uint64_t esz = rs.type == SHT_RELA ? sizeof(Rela) : sizeof(Rel);
+  const uint64_t count = rs.size / esz;
   const Section& target = secs[rs.info];
-  if (!relocatable_type(target.type, c.machine->machine)) {
-    return Error(Errc::kMalformed, "%s: target %s has type %s, which cannot be relocated", w.text,
-                 section_where(c, rs.info).text, section_type_name(target.type).text);
-  }
-
-  RelocSection out;
-  out.index = i;
-  out.target = rs.info;
-  out.rela = rela;
-  out.count = rs.size / esz;
-  out.entries = rs.data;
-  if (!c.obj.relocs.push(out)) {
-    return Error(Errc::kNoMemory, "%s: out of memory for the relocation section list", w.text);
-  }
-
-  // One pass over the entries, no allocation: this loop is the hot path for
-  // large modules. Each relocation type's shape is looked up once, not once
-  // per entry.
   const MachineRules& m = *c.machine;
   TypeCache<RelocShape> shapes(m.shape);
   const uint64_t nsyms = c.obj.symbols.size();
   const bool loaded = target.alloc();
-  for (uint64_t k = 0; k < out.count; ++k) {
+  for (; k < count; ++k) {
     // Rel and Rela both begin with r_offset and r_info, all this loop reads.
-    // Read as two words straight into registers (a whole-entry copy through
-    // the stack stalls store forwarding on this hot path).
     struct {
       uint64_t offset = 0, info = 0;
     } e;
@@ -209,6 +177,104 @@ Result<void> check_reloc_section(Context& c, uint32_t i) {
   return Ok();
 }
 
+// Per relocation type, what the fast pass needs: accepted or not (unknown,
+// TLS and refused kinds are not), and the width it touches. A direct-mapped
+// memo like TypeCache, with the verdict in the slot itself (no pointer to
+// follow per entry).
+class Verdicts {
+ public:
+  explicit Verdicts(const MachineRules& m) : m_(m) {}
+  // The width of an accepted type, or -1.
+  int width(uint32_t type) {
+    Slot& s = slots_[type & (kSlots - 1)];
+    if (s.type != type || s.width == kEmpty) {
+      const RelocShape* shape = m_.shape(type);
+      s.type = type;
+      s.width =
+          shape == nullptr || shape->tls || shape->refused != nullptr ? kRefused : shape->width;
+    }
+    return s.width;
+  }
+
+ private:
+  static constexpr size_t kSlots = 64;
+  static constexpr int16_t kEmpty = -2, kRefused = -1;
+  struct Slot {
+    uint32_t type = 0;
+    int16_t width = kEmpty;
+  };
+  const MachineRules& m_;
+  Slot slots_[kSlots];
+};
+
+Result<void> check_reloc_section(Context& c, uint32_t i, const Vec<uint8_t>& unloaded) {
+  const Vec<Section>& secs = c.obj.sections;
+  const Section& rs = secs[i];
+#define W section_where(c, i).text  // built only on the error paths
+  const bool rela = rs.type == SHT_RELA;
+  const uint64_t esz = rela ? sizeof(Rela) : sizeof(Rel);
+  if (rs.entsize != esz) {
+    return Error(Errc::kMalformed, "%s: entry size %#lx is not %#lx", W, rs.entsize, esz);
+  }
+  if (rs.size % esz != 0) {
+    return Error(Errc::kMalformed, "%s: size %#lx is not a multiple of the entry size %#lx", W,
+                 rs.size, esz);
+  }
+  if (rs.link != c.obj.symtab) {
+    return Error(Errc::kMalformed, "%s: sh_link %u is not the symbol table (%s)", W, rs.link,
+                 section_where(c, c.obj.symtab).text);
+  }
+  if (rs.info >= c.count) {
+    return Error(Errc::kMalformed,
+                 "%s: sh_info (target) %u is past the section table (%u sections)", W, rs.info,
+                 c.count);
+  }
+  const Section& target = secs[rs.info];
+  if (!relocatable_type(target.type, c.machine->machine)) {
+    return Error(Errc::kMalformed, "%s: target %s has type %s, which cannot be relocated", W,
+                 section_where(c, rs.info).text, section_type_name(target.type).text);
+  }
+
+  RelocSection out;
+  out.index = i;
+  out.target = rs.info;
+  out.rela = rela;
+  out.count = rs.size / esz;
+  out.entries = rs.data;
+  if (!c.obj.relocs.push(out)) {
+    return Error(Errc::kNoMemory, "%s: out of memory for the relocation section list", W);
+  }
+
+  // The fast pass: every rule of check_entries(), without the messages, over
+  // the entries read in place. It is the hot path for large modules: no
+  // allocation, each relocation type decoded once (Verdicts), and the
+  // "defined in a section that is not loaded" rule one byte per symbol
+  // (`unloaded`) rather than the symbol's and its section's records. At the
+  // first entry it doubts, check_entries() takes over from there and words
+  // the error exactly.
+  if (rs.data.size() / esz < out.count) return check_entries(c, i, 0);
+  Verdicts verdicts(*c.machine);
+  const uint8_t* const base = rs.data.data();
+  const uint64_t nsyms = c.obj.symbols.size();
+  const uint64_t tsize = target.size;
+  const bool loaded = target.alloc();
+  for (uint64_t k = 0; k < out.count; ++k) {
+    // Rel and Rela both begin with r_offset and r_info, all this loop reads.
+    // Read as two words straight into registers (a whole-entry copy through
+    // the stack stalls store forwarding on this hot path).
+    uint64_t offset, info;
+    mk_memcpy(&offset, base + k * esz + offsetof(Rel, offset), 8);
+    mk_memcpy(&info, base + k * esz + offsetof(Rel, info), 8);
+    const uint32_t sym = rel_sym(info);
+    const int width = verdicts.width(rel_type(info));
+    if (width < 0 || sym >= nsyms || !in_range(offset, static_cast<uint64_t>(width), tsize) ||
+        (loaded && unloaded[sym] != 0)) [[unlikely]]
+      return check_entries(c, i, k);
+  }
+  return Ok();
+#undef W
+}
+
 }  // namespace
 
 Result<void> validate_groups(Context& c) {
@@ -226,9 +292,22 @@ Result<void> validate_groups(Context& c) {
 }
 
 Result<void> validate_relocs(Context& c) {
+  // Per symbol: 1 when it is defined in a real section that is not loaded
+  // (no SHF_ALLOC), which a loaded section's relocations may not name.
+  Vec<uint8_t> unloaded(c.alloc);
+  if (!unloaded.resize(c.obj.symbols.size())) {
+    return Error(Errc::kNoMemory,
+                 "symbol table: out of memory for the relocation checks (%zu symbols)",
+                 c.obj.symbols.size());
+  }
+  for (size_t s = 0; s < c.obj.symbols.size(); ++s) {
+    const uint32_t shndx = c.obj.symbols[s].shndx;
+    unloaded[s] = shndx != SHN_UNDEF && shndx != SHN_ABS && shndx != SHN_COMMON &&
+                  !c.obj.sections[shndx].alloc();
+  }
   for (uint32_t i = 1; i < c.count; ++i) {
     const uint32_t type = c.obj.sections[i].type;
-    if (type == SHT_REL || type == SHT_RELA) MK_TRY(check_reloc_section(c, i));
+    if (type == SHT_REL || type == SHT_RELA) MK_TRY(check_reloc_section(c, i, unloaded));
   }
   return Ok();
 }

@@ -9,48 +9,49 @@ static_assert(kMaxSectionSize / sizeof(Sym) < UINT32_MAX, "symbol indices fit 32
 
 Result<void> check_symtab_header(Context& c, uint64_t* count) {
   const Section& st = c.obj.sections[c.obj.symtab];
-  const Where w = section_where(c, c.obj.symtab);
+#define W section_where(c, c.obj.symtab).text  // built only on the error paths
   if (st.entsize != sizeof(Sym)) {
-    return Error(Errc::kMalformed, "%s: entry size %#lx is not 0x18", w.text, st.entsize);
+    return Error(Errc::kMalformed, "%s: entry size %#lx is not 0x18", W, st.entsize);
   }
   if (st.size % sizeof(Sym) != 0) {
-    return Error(Errc::kMalformed, "%s: size %#lx is not a multiple of the entry size 0x18", w.text,
+    return Error(Errc::kMalformed, "%s: size %#lx is not a multiple of the entry size 0x18", W,
                  st.size);
   }
   *count = st.size / sizeof(Sym);
   if (*count == 0) {
-    return Error(Errc::kMalformed, "%s: no symbols (not even the null symbol)", w.text);
+    return Error(Errc::kMalformed, "%s: no symbols (not even the null symbol)", W);
   }
   if (st.link == 0 || st.link >= c.count) {
     return Error(Errc::kMalformed, "%s: sh_link %u (string table) is not a section (%u sections)",
-                 w.text, st.link, c.count);
+                 W, st.link, c.count);
   }
   if (c.obj.sections[st.link].type != SHT_STRTAB) {
-    return Error(Errc::kMalformed, "%s: sh_link points to %s, of type %s, not a string table",
-                 w.text, section_where(c, st.link).text,
+    return Error(Errc::kMalformed, "%s: sh_link points to %s, of type %s, not a string table", W,
+                 section_where(c, st.link).text,
                  section_type_name(c.obj.sections[st.link].type).text);
   }
   if (st.info > *count) {
     return Error(Errc::kMalformed, "%s: sh_info (first global) %u is past the symbol count (%lu)",
-                 w.text, st.info, *count);
+                 W, st.info, *count);
   }
   if (c.shndx_table != 0) {
     const Section& x = c.obj.sections[c.shndx_table];
-    const Where xw = section_where(c, c.shndx_table);
     if (x.link != c.obj.symtab) {
-      return Error(Errc::kMalformed, "%s: sh_link %u is not the symbol table (%s)", xw.text, x.link,
-                   w.text);
+      return Error(Errc::kMalformed, "%s: sh_link %u is not the symbol table (%s)",
+                   section_where(c, c.shndx_table).text, x.link, W);
     }
     if (x.entsize != 4) {
-      return Error(Errc::kMalformed, "%s: entry size %#lx is not 4", xw.text, x.entsize);
+      return Error(Errc::kMalformed, "%s: entry size %#lx is not 4",
+                   section_where(c, c.shndx_table).text, x.entsize);
     }
     if (x.size != *count * 4) {
       return Error(Errc::kMalformed,
                    "%s: size %#lx does not match the symbol table (%lu symbols need %#lx bytes)",
-                   xw.text, x.size, *count, *count * 4);
+                   section_where(c, c.shndx_table).text, x.size, *count, *count * 4);
     }
   }
   return Ok();
+#undef W
 }
 
 bool supported_binding(uint8_t bind) {

@@ -63,7 +63,7 @@ Result<void> LinkJob::layout() {
     st.obj = &obj;
     st.name = req_name(o);
     if (!st.place.resize(obj.sections.size()) || !st.syms.resize(obj.symbols.size()) ||
-        !st.got.resize(obj.symbols.size()))
+        !st.got.resize(obj.symbols.size()) || !st.inside.resize(obj.symbols.size()))
       return Error(Errc::kNoMemory, "link: out of memory");
 
     // COMDAT: the first group with a given signature wins, the rest are discarded.

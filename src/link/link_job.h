@@ -36,12 +36,17 @@ struct SymRef {
 };
 
 struct ObjState {
-  explicit ObjState(Allocator& a) : place(a), syms(a), got(a) {}
+  explicit ObjState(Allocator& a) : place(a), syms(a), got(a), inside(a) {}
   const elf::ValidatedObject* obj = nullptr;
   const char* name = "";
-  Vec<SecPlace> place;           // per section
-  Vec<SymRef> syms;              // per symbol
-  Vec<uint32_t> got;             // per symbol: GOT slot + 1, 0 = none
+  Vec<SecPlace> place;  // per section
+  Vec<SymRef> syms;     // per symbol
+  Vec<uint32_t> got;    // per symbol: GOT slot + 1, 0 = none
+  // Per symbol, set by scan() once it is resolved: 1 when it is the file's
+  // own (no Outside), so a kind needing no GOT slot and no low placement
+  // has nothing to record for it. One byte, so the scan's common case reads
+  // no SymRef.
+  Vec<uint8_t> inside;
   const char* strtab = nullptr;  // input string tables, for copying names
   uint64_t strtab_size = 0;
   const char* shstrtab = nullptr;
@@ -187,8 +192,9 @@ struct LinkJob {
   void copy();
   Result<void> apply();
   struct Place;
-  Result<void> apply_one(uint32_t o, const elf::RelocSection& rs, const Place& at,
-                         const elf::Relocation& rel, const arch::RelocKind& k);
+  struct Final;
+  [[gnu::noinline]] Result<void> apply_one(uint32_t o, const elf::RelocSection& rs, const Place& at,
+                                           const elf::Relocation& rel, const arch::RelocKind& k);
   [[gnu::cold, gnu::noinline]] Error apply_failed(uint32_t o, const elf::RelocSection& rs,
                                                   const elf::Relocation& rel,
                                                   const arch::RelocKind& k,

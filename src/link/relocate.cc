@@ -21,6 +21,46 @@ bool has_prefix(const char* s, const char* prefix) {
   return true;
 }
 
+// The relocation kinds of the entry loops, cached by type (as TypeCache),
+// with what scan() branches on kept in the slot itself: the loop reads one
+// slot, not the slot and then the kind.
+class KindCache {
+ public:
+  enum : uint8_t {
+    kHi = 1,      // Pair::kHi
+    kLo = 2,      // Pair::kLo
+    kPlain = 4,   // needs no GOT slot, no low placement: nothing to record
+                  // for a symbol of the file itself
+    kFilled = 8,  // the slot holds `type`
+  };
+  struct Slot {
+    uint32_t type = 0;
+    uint8_t flags = 0;
+    arch::Simple simple = arch::Simple::kNo;  // the kind's
+    const arch::RelocKind* kind = nullptr;
+  };
+  explicit KindCache(const arch::Machine& m) : m_(m) {}
+  const Slot& get(uint32_t type) {
+    Slot& s = slots_[type & (kSlots - 1)];
+    if (s.type != type || (s.flags & kFilled) == 0) {
+      const arch::RelocKind* k = m_.kind(type);  // validated: known
+      s.type = type;
+      s.kind = k;
+      s.simple = k->simple;
+      s.flags = static_cast<uint8_t>(
+          kFilled | (k->pair == arch::Pair::kHi ? kHi : 0) |
+          (k->pair == arch::Pair::kLo ? kLo : 0) |
+          (k->need != arch::Need::kGot && k->reach != arch::Reach::kAbs32 ? kPlain : 0));
+    }
+    return s;
+  }
+
+ private:
+  static constexpr size_t kSlots = 64;
+  const arch::Machine& m_;
+  Slot slots_[kSlots];
+};
+
 uint64_t sat_sub(uint64_t a, uint64_t b) {
   return a > b ? a - b : 0;
 }
@@ -141,21 +181,38 @@ Result<SymRef*> LinkJob::ref_of(uint32_t o, uint32_t s, const RelocSection& rs, 
 }
 
 Result<void> LinkJob::scan() {
-  TypeCache<arch::RelocKind> kinds(machine->kind);
+  KindCache kinds(*machine);
+  uint64_t his_n = 0, los_n = 0;  // in registers, stored once at the end
   for (uint32_t o = 0; o < objs.size(); ++o) {
     ObjState& st = objs[o];
     const ValidatedObject& obj = *st.obj;
+    const uint8_t* const inside = st.inside.data();
     for (const RelocSection& rs : obj.relocs) {
       if (st.place[rs.target].cls < 0) continue;
+      const uint64_t esz = rs.rela ? sizeof(Rela) : sizeof(Rel);
+      const uint8_t* const entries = rs.entries.data();
       for (uint64_t i = 0; i < rs.count; ++i) {
-        Relocation rel = obj.relocation(rs, i);
-        const arch::RelocKind* k = kinds.get(rel.type);  // validated: known
-        hi_count += k->pair == arch::Pair::kHi;
-        lo_count += k->pair == arch::Pair::kLo;
-        if (rel.sym == 0) continue;
-        // Most references name a symbol an earlier one resolved already.
+        // Only r_info first (Rel and Rela begin alike; the scan needs no
+        // addend, and the offset only for what it reports).
+        uint64_t info;
+        mk_memcpy(&info, entries + i * esz + offsetof(Rel, info), 8);
+        const uint32_t sym = rel_sym(info);
+        const KindCache::Slot& ks = kinds.get(rel_type(info));
+        his_n += (ks.flags & KindCache::kHi) != 0;
+        los_n += (ks.flags & KindCache::kLo) != 0;
+        if (sym == 0) continue;
+        // The common case: a symbol of the file itself, resolved by an
+        // earlier reference, by a kind with nothing to record.
+        if ((ks.flags & KindCache::kPlain) != 0 && inside[sym] != 0) continue;
+        Relocation rel;
+        mk_memcpy(&rel.offset, entries + i * esz + offsetof(Rel, offset), 8);
+        rel.type = rel_type(info);
+        rel.sym = sym;
+        const arch::RelocKind* k = ks.kind;
         SymRef* ref = &st.syms[rel.sym];
         if (!ref->resolved) ref = MK_TRY(ref_of(o, rel.sym, rs, rel.offset));
+        st.inside[rel.sym] = ref->outside == UINT32_MAX;
+        if ((ks.flags & KindCache::kPlain) != 0 && st.inside[rel.sym] != 0) continue;
         if (k->need == arch::Need::kGot && st.got[rel.sym] == 0) {
           if (!gots.push(SlotUse{o, rel.sym})) return Error(Errc::kNoMemory, "link: out of memory");
           st.got[rel.sym] = static_cast<uint32_t>(gots.size());
@@ -213,6 +270,8 @@ Result<void> LinkJob::scan() {
       }
     }
   }
+  hi_count = his_n;
+  lo_count = los_n;
   if (unresolved == 1)
     return Error(Errc::kUnresolved, "undefined symbol `%s' (referenced from %s %s+%#lx)",
                  first_unresolved, obj_name(first_unresolved_obj), first_unresolved_where,
@@ -330,27 +389,70 @@ struct LinkJob::Place {
   uint64_t got;    // the file's GOT base
 };
 
+// What every relocation naming one symbol needs, computed once per symbol
+// before the entry loop (the entry loop then reads 16 bytes, not the
+// symbol's SymRef, its Outside, its block and its GOT slot).
+struct LinkJob::Final {
+  uint64_t S;  // address(): the symbol's final address
+  uint64_t G;  // its GOT slot's address, 0 when it has none
+};
+
 Result<void> LinkJob::apply() {
   const uint64_t got_base = file->blocks[static_cast<int>(Class::kRodata)].base + got_off;
   if ((hi_count != 0 && !his.init(hi_count)) || !los.reserve(lo_count))
     return Error(Errc::kNoMemory, "link: out of memory for PC-relative pairs");
+  size_t most = 0;
+  for (const ObjState& st : objs)
+    if (st.syms.size() > most) most = st.syms.size();
+  Vec<Final> fin(alloc);
+  if (!fin.resize(most)) return Error(Errc::kNoMemory, "link: out of memory");
   // One pass over the entries: each is decoded once, its kind comes from the
   // cache, and only a failure (or a stub to fall back on) leaves the loop.
-  TypeCache<arch::RelocKind> kinds(machine->kind);
+  KindCache kinds(*machine);
   for (uint32_t o = 0; o < objs.size(); ++o) {
-    const ValidatedObject& obj = *objs[o].obj;
+    const ObjState& st = objs[o];
+    const ValidatedObject& obj = *st.obj;
+    bool discarded = false;  // a symbol in a discarded COMDAT copy: apply_one() handles it
+    for (uint32_t s = 0; s < st.syms.size(); ++s) {
+      const SymRef& ref = st.syms[s];
+      const uint32_t slot = st.got[s];
+      fin[s] = Final{s == 0 ? 0 : address(ref), slot != 0 ? got_base + uint64_t{slot - 1} * 8 : 0};
+      discarded |= s != 0 && ref.in_discarded;
+    }
     for (uint32_t r = 0; r < obj.relocs.size(); ++r) {
       const RelocSection& rs = obj.relocs[r];
-      const SecPlace& tp = objs[o].place[rs.target];
+      const SecPlace& tp = st.place[rs.target];
       if (tp.cls < 0) continue;
       const Block& b = file->blocks[tp.cls];
       const Place at{reinterpret_cast<uint8_t*>(b.alias + tp.off), b.base + tp.off, got_base};
       for (uint64_t i = 0; i < rs.count; ++i) {
         const Relocation rel = obj.relocation(rs, i);
-        const arch::RelocKind& k = *kinds.get(rel.type);  // validated: known
-        if (k.pair == arch::Pair::kLo) {
+        const KindCache::Slot& ks = kinds.get(rel.type);
+        if ((ks.flags & KindCache::kLo) != 0) {
           (void)los.push(LoRef{o, r, i});  // reserved above
           continue;
+        }
+        const arch::RelocKind& k = *ks.kind;
+        if ((ks.flags & KindCache::kHi) == 0 && !(discarded && st.syms[rel.sym].in_discarded))
+            [[likely]] {
+          const Final& f = fin[rel.sym];
+          arch::RelocValues v;
+          v.S = f.S;
+          v.A = rel.addend;
+          v.P = at.run + rel.offset;
+          // Plain data formulas inline; the rest through the machine. On
+          // failure neither stores anything: apply_one() below redoes the
+          // entry on the full path (a stub to go through, or the error).
+          if (ks.simple != arch::Simple::kNo) {
+            if (arch::apply_simple(ks.simple, at.write + rel.offset, v)) continue;
+          } else {
+            v.GOT = got_base;
+            v.Z = st.syms[rel.sym].size;
+            v.G = f.G;
+            if (machine->apply(rel.type, at.write + rel.offset, rel.offset, v).status ==
+                arch::ApplyStatus::kOk)
+              continue;
+          }
         }
         MK_TRY(apply_one(o, rs, at, rel, k));
       }
@@ -363,16 +465,17 @@ Result<void> LinkJob::apply() {
     const Block& b = file->blocks[tp.cls];
     const Place at{reinterpret_cast<uint8_t*>(b.alias + tp.off), b.base + tp.off, got_base};
     const Relocation rel = objs[l.obj].obj->relocation(rs, l.i);
-    MK_TRY(apply_one(l.obj, rs, at, rel, *kinds.get(rel.type)));
+    MK_TRY(apply_one(l.obj, rs, at, rel, *kinds.get(rel.type).kind));
   }
   return Ok();
 }
 
-// The common case stays on this short path: compute the formula's values,
-// store, done. What is rare (a discarded target, a stub to retry through, a
-// failure to report) is out of line.
-inline Result<void> LinkJob::apply_one(uint32_t o, const RelocSection& rs, const Place& at,
-                                       const Relocation& rel, const arch::RelocKind& k) {
+// One entry on the full path, for what apply()'s loop leaves: a discarded
+// target, the high part of a pair (its value is recorded), a low part, and an
+// entry the loop could not apply (a stub to retry through, or the failure to
+// report, out of line in apply_failed()).
+Result<void> LinkJob::apply_one(uint32_t o, const RelocSection& rs, const Place& at,
+                                const Relocation& rel, const arch::RelocKind& k) {
   ObjState& st = objs[o];
   const SymRef& ref = st.syms[rel.sym];
   if (rel.sym != 0 && ref.in_discarded) {
