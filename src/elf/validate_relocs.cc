@@ -252,8 +252,12 @@ Result<void> check_reloc_section(Context& c, uint32_t i, const Vec<uint8_t>& unl
   // (`unloaded`) rather than the symbol's and its section's records. At the
   // first entry it doubts, check_entries() takes over from there and words
   // the error exactly.
-  if (rs.data.size() / esz < out.count) return check_entries(c, i, 0);
+  if (rs.data.size() / esz < out.count) {
+    c.obj.reloc_uses_complete = false;
+    return check_entries(c, i, 0);
+  }
   Verdicts verdicts(*c.machine);
+  uint64_t* const uses = c.obj.reloc_uses.data();
   const uint8_t* const base = rs.data.data();
   const uint64_t nsyms = c.obj.symbols.size();
   const uint64_t tsize = target.size;
@@ -266,10 +270,19 @@ Result<void> check_reloc_section(Context& c, uint32_t i, const Vec<uint8_t>& unl
     mk_memcpy(&offset, base + k * esz + offsetof(Rel, offset), 8);
     mk_memcpy(&info, base + k * esz + offsetof(Rel, info), 8);
     const uint32_t sym = rel_sym(info);
-    const int width = verdicts.width(rel_type(info));
+    const uint32_t type = rel_type(info);
+    const int width = verdicts.width(type);
     if (width < 0 || sym >= nsyms || !in_range(offset, static_cast<uint64_t>(width), tsize) ||
-        (loaded && unloaded[sym] != 0)) [[unlikely]]
+        (loaded && unloaded[sym] != 0)) [[unlikely]] {
+      c.obj.reloc_uses_complete = false;
       return check_entries(c, i, k);
+    }
+    if (loaded) {
+      if (type < 64)
+        uses[sym] |= uint64_t{1} << type;
+      else
+        c.obj.reloc_uses_complete = false;
+    }
   }
   return Ok();
 #undef W
@@ -305,6 +318,12 @@ Result<void> validate_relocs(Context& c) {
     unloaded[s] = shndx != SHN_UNDEF && shndx != SHN_ABS && shndx != SHN_COMMON &&
                   !c.obj.sections[shndx].alloc();
   }
+  if (!c.obj.reloc_uses.resize(c.obj.symbols.size())) {
+    return Error(Errc::kNoMemory,
+                 "symbol table: out of memory for the relocation uses (%zu symbols)",
+                 c.obj.symbols.size());
+  }
+  c.obj.reloc_uses_complete = true;
   for (uint32_t i = 1; i < c.count; ++i) {
     const uint32_t type = c.obj.sections[i].type;
     if (type == SHT_REL || type == SHT_RELA) MK_TRY(check_reloc_section(c, i, unloaded));

@@ -115,7 +115,8 @@ struct Group {
 
 class ValidatedObject {
  public:
-  explicit ValidatedObject(Allocator& a) : sections(a), symbols(a), relocs(a), groups(a) {}
+  explicit ValidatedObject(Allocator& a)
+      : sections(a), symbols(a), relocs(a), groups(a), reloc_uses(a) {}
 
   ByteView bytes;  // the whole input
   const MachineRules* machine = nullptr;
@@ -126,6 +127,15 @@ class ValidatedObject {
   Vec<Symbol> symbols;
   Vec<RelocSection> relocs;
   Vec<Group> groups;
+  // What the relocations of loaded sections do with each symbol, gathered by
+  // the validator's pass over the entries so that the linker need not read
+  // them a second time before it places the file: per symbol, bit t is set
+  // when an entry of a relocation section whose target is SHF_ALLOC has
+  // type t and names the symbol. Complete only for types below 64:
+  // `reloc_uses_complete` is false when such an entry has a larger type
+  // (aarch64), and then `reloc_uses` is not to be relied on.
+  Vec<uint64_t> reloc_uses;
+  bool reloc_uses_complete = false;
 
   // Entry i of a validated relocation section (no checks: validate() did them).
   Relocation relocation(const RelocSection& rs, uint64_t i) const {

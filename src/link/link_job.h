@@ -186,7 +186,12 @@ struct LinkJob {
   Result<void> layout();
   Result<void> define();
   Result<void> add_global(uint32_t o, uint32_t i);
-  Result<void> scan();
+  Result<void> scan();  // by symbol when it can, else by entry; then finish_scan()
+  Result<bool> scan_by_symbol();
+  Result<void> scan_by_entry();
+  Result<void> note_use(uint32_t o, uint32_t sym, SymRef* ref, const arch::RelocKind* k,
+                        const elf::RelocSection& rs, uint64_t off);
+  Result<void> finish_scan();
   Result<Window> place() const;
   Result<void> allocate(const Window& w);
   void copy();
@@ -207,7 +212,8 @@ struct LinkJob {
 
   // Helpers
   uint64_t reserve(Class c, uint64_t bytes, uint64_t al);  // appends space, returns its offset
-  Result<SymRef*> ref_of(uint32_t o, uint32_t s, const elf::RelocSection& rs, uint64_t roff);
+  Result<SymRef*> ref_of(uint32_t o, uint32_t s, const elf::RelocSection& rs, uint64_t roff,
+                         bool quiet);
   uint64_t address(const SymRef& r) const;
   uint64_t stub_address(const Outside& out) const;
   uint64_t sec_addr(uint32_t o, uint32_t sec) const;

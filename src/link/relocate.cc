@@ -98,7 +98,10 @@ const char* LinkJob::sym_label(uint32_t o, uint32_t s) const {
 }
 
 // Resolves one referenced symbol the first time a relocation names it.
-Result<SymRef*> LinkJob::ref_of(uint32_t o, uint32_t s, const RelocSection& rs, uint64_t roff) {
+// quiet: a strong undefined symbol is not reported; it stays unresolved and
+// the answer is nullptr (the scan by symbol leaves it to the scan by entry).
+Result<SymRef*> LinkJob::ref_of(uint32_t o, uint32_t s, const RelocSection& rs, uint64_t roff,
+                                bool quiet) {
   ObjState& st = objs[o];
   SymRef& r = st.syms[s];
   if (r.resolved) return &r;
@@ -165,6 +168,11 @@ Result<SymRef*> LinkJob::ref_of(uint32_t o, uint32_t s, const RelocSection& rs, 
   }
   // Strong and undefined: report it (once per name), keep scanning to report
   // all of them.
+  if (quiet) {
+    r.resolved = false;
+    r.outside = UINT32_MAX;
+    return static_cast<SymRef*>(nullptr);
+  }
   if (out.reported) return &r;
   out.reported = true;
   const char* section = st.obj->sections[rs.target].name;
@@ -180,7 +188,125 @@ Result<SymRef*> LinkJob::ref_of(uint32_t o, uint32_t s, const RelocSection& rs, 
   return &r;
 }
 
+// What one use of a symbol (by a relocation of kind k) asks of the link: a
+// GOT slot, a stub, a copy, a low placement. The same for every use by the
+// same kind, so the scan may call it once per (symbol, kind) or per entry.
+// `rs` and `off` (the entry's place) only word the errors.
+Result<void> LinkJob::note_use(uint32_t o, uint32_t sym, SymRef* ref, const arch::RelocKind* k,
+                               const RelocSection& rs, uint64_t off) {
+  ObjState& st = objs[o];
+  const ValidatedObject& obj = *st.obj;
+  Relocation rel{off, k->type, sym, 0};
+  if (k->need == arch::Need::kGot && st.got[rel.sym] == 0) {
+    if (!gots.push(SlotUse{o, rel.sym})) return Error(Errc::kNoMemory, "link: out of memory");
+    st.got[rel.sym] = static_cast<uint32_t>(gots.size());
+  }
+  bool external = ref->cls == kAbsolute && ref->value != 0;
+  Outside* out = ref->outside != UINT32_MAX ? &outside[ref->outside] : nullptr;
+  bool stub = false;
+  if (k->need == arch::Need::kBranch) {
+    // Weak undefined (address 0) included: `if (f) f();` must link
+    // wherever the file lands; the stub jumps to 0 as a native call would.
+    stub = out != nullptr;
+  } else if (k->need != arch::Need::kGot && k->reach == arch::Reach::kPcRel32 && external &&
+             out != nullptr) {
+    // Data must be reached directly (or copied, see below); a function's
+    // address may be a stub. For one part of a multi-instruction
+    // address (aarch64 ADRP, riscv AUIPC) the other parts must agree:
+    // the stub becomes the function's address for the whole file.
+    if (ref->type == STT_FUNC) {
+      stub = true;
+      if (k->pair != arch::Pair::kNone) out->canonical = true;
+    } else {
+      out->pcrel_data = true;
+    }
+  } else if (k->reach == arch::Reach::kAbs32) {
+    if (ref->cls != kAbsolute) {
+      if (!need_low) low_why = sym_label(o, rel.sym);
+      need_low = true;
+    } else if (external && !fits_unsigned(ref->value, 31)) {
+      if (out == nullptr)
+        return Error(Errc::kRange, "%s: %s at %s+%#lx: `%s' (at %#lx) does not fit 32 bits",
+                     st.name, k->shape.name, obj.sections[rs.target].name, rel.offset,
+                     sym_label(o, rel.sym), ref->value);
+      if (ref->type == STT_FUNC) {
+        // The file's own stub becomes the function's address for it,
+        // as a PLT entry is in a non-PIC link; the stub must be low too.
+        stub = out->canonical = true;
+      } else if (out->sym.read_only && out->sym.size != 0) {
+        out->copy = true;
+      } else {
+        return Error(Errc::kRange,
+                     "%s: %s at %s+%#lx needs `%s' (at %#lx) in the low 2 GiB, and it is "
+                     "writable data that cannot be copied there; rebuild the module with "
+                     "-fPIC",
+                     st.name, k->shape.name, obj.sections[rs.target].name, rel.offset,
+                     sym_label(o, rel.sym), ref->value);
+      }
+      if (!need_low) low_why = sym_label(o, rel.sym);
+      need_low = true;
+    }
+  }
+  if (stub && out->stub == 0) {
+    if (!stubs.push(ref->outside)) return Error(Errc::kNoMemory, "link: out of memory");
+    out->stub = static_cast<uint32_t>(stubs.size());
+  }
+  return Ok();
+}
+
+// The scan by symbol: when the validator's record of what each symbol is
+// used for (ValidatedObject::reloc_uses) is the whole story, each symbol
+// that loaded sections' relocations name is resolved and noted once per
+// kind, without reading the entries again. Only for the files where that
+// gives what the scan by entry gives: every use recorded, nothing discarded
+// (a discarded COMDAT copy's entries are skipped by section), no pair of
+// kinds to count and no kind that makes placement or errors depend on the
+// first entry (32-bit absolute). Returns false, having done nothing that
+// the scan by entry would not redo the same way, when it cannot answer: the
+// caller then scans by entry (a strong undefined symbol, whose report names
+// its first reference, is left to it too).
+Result<bool> LinkJob::scan_by_symbol() {
+  uint64_t used = 0;
+  for (const ObjState& st : objs) {
+    const ValidatedObject& obj = *st.obj;
+    if (!obj.reloc_uses_complete || obj.reloc_uses.size() != st.syms.size()) return false;
+    for (const SecPlace& p : st.place)
+      if (p.cls == kDiscarded) return false;
+    for (uint64_t m : obj.reloc_uses)
+      used |= m;
+  }
+  KindCache kinds(*machine);
+  for (uint64_t m = used; m != 0; m &= m - 1) {
+    const arch::RelocKind* k = kinds.get(static_cast<uint32_t>(__builtin_ctzll(m))).kind;
+    if (k->pair == arch::Pair::kHi || k->pair == arch::Pair::kLo || k->reach == arch::Reach::kAbs32)
+      return false;
+  }
+  for (uint32_t o = 0; o < objs.size(); ++o) {
+    ObjState& st = objs[o];
+    const ValidatedObject& obj = *st.obj;
+    const RelocSection none;  // no entry: the errors that name one cannot happen here (above)
+    for (uint32_t s = 1; s < st.syms.size(); ++s) {
+      const uint64_t m = obj.reloc_uses[s];
+      if (m == 0) continue;
+      SymRef* ref = &st.syms[s];
+      if (!ref->resolved) {
+        ref = MK_TRY(ref_of(o, s, none, 0, /*quiet=*/true));
+        if (ref == nullptr) return false;  // a strong undefined symbol
+      }
+      for (uint64_t bits = m; bits != 0; bits &= bits - 1)
+        MK_TRY(note_use(o, s, ref, kinds.get(static_cast<uint32_t>(__builtin_ctzll(bits))).kind,
+                        none, 0));
+    }
+  }
+  return true;
+}
+
 Result<void> LinkJob::scan() {
+  if (!MK_TRY(scan_by_symbol())) MK_TRY(scan_by_entry());
+  return finish_scan();
+}
+
+Result<void> LinkJob::scan_by_entry() {
   KindCache kinds(*machine);
   uint64_t his_n = 0, los_n = 0;  // in registers, stored once at the end
   for (uint32_t o = 0; o < objs.size(); ++o) {
@@ -204,74 +330,24 @@ Result<void> LinkJob::scan() {
         // The common case: a symbol of the file itself, resolved by an
         // earlier reference, by a kind with nothing to record.
         if ((ks.flags & KindCache::kPlain) != 0 && inside[sym] != 0) continue;
-        Relocation rel;
-        mk_memcpy(&rel.offset, entries + i * esz + offsetof(Rel, offset), 8);
-        rel.type = rel_type(info);
-        rel.sym = sym;
-        const arch::RelocKind* k = ks.kind;
-        SymRef* ref = &st.syms[rel.sym];
-        if (!ref->resolved) ref = MK_TRY(ref_of(o, rel.sym, rs, rel.offset));
-        st.inside[rel.sym] = ref->outside == UINT32_MAX;
-        if ((ks.flags & KindCache::kPlain) != 0 && st.inside[rel.sym] != 0) continue;
-        if (k->need == arch::Need::kGot && st.got[rel.sym] == 0) {
-          if (!gots.push(SlotUse{o, rel.sym})) return Error(Errc::kNoMemory, "link: out of memory");
-          st.got[rel.sym] = static_cast<uint32_t>(gots.size());
-        }
-        bool external = ref->cls == kAbsolute && ref->value != 0;
-        Outside* out = ref->outside != UINT32_MAX ? &outside[ref->outside] : nullptr;
-        bool stub = false;
-        if (k->need == arch::Need::kBranch) {
-          // Weak undefined (address 0) included: `if (f) f();` must link
-          // wherever the file lands; the stub jumps to 0 as a native call would.
-          stub = out != nullptr;
-        } else if (k->need != arch::Need::kGot && k->reach == arch::Reach::kPcRel32 && external &&
-                   out != nullptr) {
-          // Data must be reached directly (or copied, see below); a function's
-          // address may be a stub. For one part of a multi-instruction
-          // address (aarch64 ADRP, riscv AUIPC) the other parts must agree:
-          // the stub becomes the function's address for the whole file.
-          if (ref->type == STT_FUNC) {
-            stub = true;
-            if (k->pair != arch::Pair::kNone) out->canonical = true;
-          } else {
-            out->pcrel_data = true;
-          }
-        } else if (k->reach == arch::Reach::kAbs32) {
-          if (ref->cls != kAbsolute) {
-            if (!need_low) low_why = sym_label(o, rel.sym);
-            need_low = true;
-          } else if (external && !fits_unsigned(ref->value, 31)) {
-            if (out == nullptr)
-              return Error(Errc::kRange, "%s: %s at %s+%#lx: `%s' (at %#lx) does not fit 32 bits",
-                           st.name, k->shape.name, obj.sections[rs.target].name, rel.offset,
-                           sym_label(o, rel.sym), ref->value);
-            if (ref->type == STT_FUNC) {
-              // The file's own stub becomes the function's address for it,
-              // as a PLT entry is in a non-PIC link; the stub must be low too.
-              stub = out->canonical = true;
-            } else if (out->sym.read_only && out->sym.size != 0) {
-              out->copy = true;
-            } else {
-              return Error(Errc::kRange,
-                           "%s: %s at %s+%#lx needs `%s' (at %#lx) in the low 2 GiB, and it is "
-                           "writable data that cannot be copied there; rebuild the module with "
-                           "-fPIC",
-                           st.name, k->shape.name, obj.sections[rs.target].name, rel.offset,
-                           sym_label(o, rel.sym), ref->value);
-            }
-            if (!need_low) low_why = sym_label(o, rel.sym);
-            need_low = true;
-          }
-        }
-        if (stub && out->stub == 0) {
-          if (!stubs.push(ref->outside)) return Error(Errc::kNoMemory, "link: out of memory");
-          out->stub = static_cast<uint32_t>(stubs.size());
-        }
+        uint64_t offset;
+        mk_memcpy(&offset, entries + i * esz + offsetof(Rel, offset), 8);
+        SymRef* ref = &st.syms[sym];
+        if (!ref->resolved) ref = MK_TRY(ref_of(o, sym, rs, offset, /*quiet=*/false));
+        st.inside[sym] = ref->outside == UINT32_MAX;
+        if ((ks.flags & KindCache::kPlain) != 0 && st.inside[sym] != 0) continue;
+        MK_TRY(note_use(o, sym, ref, ks.kind, rs, offset));
       }
     }
   }
   hi_count = his_n;
   lo_count = los_n;
+  return Ok();
+}
+
+// After either scan: the undefined symbols' error, then the space the scan
+// asked for (GOT, stubs, copies) and the placement window's bounds.
+Result<void> LinkJob::finish_scan() {
   if (unresolved == 1)
     return Error(Errc::kUnresolved, "undefined symbol `%s' (referenced from %s %s+%#lx)",
                  first_unresolved, obj_name(first_unresolved_obj), first_unresolved_where,
