@@ -177,6 +177,25 @@ void CheckCompiled(const std::vector<uint8_t>& bytes, bool cxx) {
     }
     EXPECT_GT(text_relocs, 0u);
 
+    // The record of relocation uses the linker scans by (reloc_uses) is
+    // exactly what the entries of loaded sections say, symbol by symbol.
+    std::vector<uint64_t> uses(obj.symbols.size());
+    bool complete = true;
+    for (const RelocSection& rs : obj.relocs) {
+      if (!obj.sections[rs.target].alloc()) continue;
+      for (uint64_t k = 0; k < rs.count; ++k) {
+        Relocation rel = obj.relocation(rs, k);
+        if (rel.type < 64)
+          uses[rel.sym] |= uint64_t{1} << rel.type;
+        else
+          complete = false;
+      }
+    }
+    EXPECT_EQ(obj.reloc_uses_complete, complete);
+    ASSERT_EQ(obj.reloc_uses.size(), uses.size());
+    for (size_t i = 0; i < uses.size(); ++i)
+      EXPECT_EQ(obj.reloc_uses[i], uses[i]) << "symbol " << i << " (" << obj.symbols[i].name << ")";
+
     if (cxx) {
       // Inline functions, templates and vtables go into COMDAT groups.
       EXPECT_GT(obj.groups.size(), 0u);
