@@ -132,6 +132,20 @@ std::string FlagsOf(link::Class c) {
   }
 }
 
+// nm lists every symbol of the file at its final address.
+void ExpectEverySymbolAtItsAddress(const link::LinkerFile& lf, const std::string& nm) {
+  for (const link::FileSymbol& s : lf.symbols) {
+    char line[256];
+    snprintf(line, sizeof line, "%016lx", static_cast<unsigned long>(s.addr));
+    std::string want = std::string(line) + " ";
+    size_t at = nm.find(" " + std::string(s.name) + "\n");
+    ASSERT_NE(at, std::string::npos) << s.name << "\n" << nm;
+    size_t bol = nm.rfind('\n', at);
+    bol = bol == std::string::npos ? 0 : bol + 1;
+    EXPECT_EQ(nm.substr(bol, want.size()), want) << s.name;
+  }
+}
+
 class GdbJitTest : public ::testing::TestWithParam<const test::Compiler*> {
  protected:
   void SetUp() override {
@@ -187,16 +201,7 @@ TEST_P(GdbJitTest, RegistryLoadRegistersAnObjectAtTheFinalAddresses) {
   // Symbols: every one, section-relative (an ET_REL); nm adds sh_addr back.
   Split nm = RunSplit(scratch_, "nm " + Quote(image));
   EXPECT_EQ(nm.err, "");
-  for (const link::FileSymbol& s : lf.symbols) {
-    char line[256];
-    snprintf(line, sizeof line, "%016lx", static_cast<unsigned long>(s.addr));
-    std::string want = std::string(line) + " ";
-    size_t at = nm.out.find(" " + std::string(s.name) + "\n");
-    ASSERT_NE(at, std::string::npos) << s.name << "\n" << nm.out;
-    size_t bol = nm.out.rfind('\n', at);
-    bol = bol == std::string::npos ? 0 : bol + 1;
-    EXPECT_EQ(nm.out.substr(bol, want.size()), want) << s.name;
-  }
+  ExpectEverySymbolAtItsAddress(lf, nm.out);
 
   // Debug info: relocated for the final addresses, no complaints from readelf.
   Split info = RunSplit(scratch_, "readelf --debug-dump=info " + Quote(image));
@@ -268,12 +273,41 @@ TEST_P(GdbJitTest, ObjectWithoutDebugInfoStillCarriesSymbols) {
   EXPECT_EQ(nm.err, "");
   EXPECT_NE(nm.out.find(" T dbg_entry\n"), std::string::npos) << nm.out;
   EXPECT_NE(nm.out.find(" b counter\n"), std::string::npos) << nm.out;  // a local
+  ExpectEverySymbolAtItsAddress(*f.value()->linked, nm.out);
   // Only what symbols and unwinding need: the runs that hold symbols (the
   // code; counter in .bss), the .eh_frame gdb unwinds with, the symbol
   // table and one string table. No .rodata (no symbol in it), no debug
   // sections.
   Split sections = RunSplit(scratch_, "readelf -SW " + Quote(image));
   EXPECT_EQ(sections.err, "");
+  std::vector<std::string> names;
+  for (const ImageSection& s : Sections(sections.out))
+    names.push_back(s.name + (s.type == "NOBITS" ? " nobits " : " ") + s.flags);
+  EXPECT_EQ(names, (std::vector<std::string>{".text nobits AX", ".eh_frame A", ".data nobits WA",
+                                             ".symtab ", ".strtab "}))
+      << sections.out;
+  ASSERT_TRUE(sys_.registry().unload(f.value(), module::UnloadOptions{}));
+}
+
+// -ffunction-sections: one input section per function, and per variable;
+// the object describes each class's run once, however many sections it has
+// (more than the builder keeps on its stack).
+TEST_P(GdbJitTest, ManySectionsOfOneClassAreOneSection) {
+  std::string src;
+  for (int i = 0; i < 40; ++i)
+    src += "int many_v" + std::to_string(i) + " = " + std::to_string(i) + ";\n" + "int many_f" +
+           std::to_string(i) + "(int x) { return x + many_v" + std::to_string(i) + "; }\n";
+  std::string obj = scratch_.Compile(*GetParam(), "many.c", src,
+                                     {"-O2", "-ffunction-sections", "-fdata-sections"});
+  std::vector<uint8_t> bytes = test::ReadBytes(obj);
+  auto f = sys_.registry().load_bytes(ByteView(bytes.data(), bytes.size()), "many.ko");
+  ASSERT_TRUE(f) << f.error().message();
+  EXPECT_GT(f.value()->linked->sections.size(), 80u);
+  std::string image = DumpNewest(scratch_, "many.jit.o");
+  Split nm = RunSplit(scratch_, "nm " + Quote(image));
+  EXPECT_EQ(nm.err, "");
+  ExpectEverySymbolAtItsAddress(*f.value()->linked, nm.out);
+  Split sections = RunSplit(scratch_, "readelf -SW " + Quote(image));
   std::vector<std::string> names;
   for (const ImageSection& s : Sections(sections.out))
     names.push_back(s.name + (s.type == "NOBITS" ? " nobits " : " ") + s.flags);
