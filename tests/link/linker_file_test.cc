@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "link/link_harness.h"
+#include "support/name_table.h"
+#include "support/test_allocator.h"
 
 namespace mk::test {
 namespace {
@@ -172,6 +174,48 @@ TEST_P(LinkerFileTest, SectionsAreTheLoadedOnesInTheirClassBlocks) {
     }
   // The file's memory is its blocks, all of what the arena handed out.
   EXPECT_EQ(f->memory(), h.used());
+}
+
+// The tables' builder, as the linker (and tests standing in for it) use it:
+// one allocation of exactly what was reserved, the strong definition of a
+// name answered whatever the order, nothing answered from a table without
+// exports.
+TEST(LinkerFileTables, OneAllocationAndStrongOverWeak) {
+  mk::testing::TestAllocator a;
+  {
+    LinkerFile f(a);
+    const size_t names = sizeof "f" + sizeof ".text";
+    ASSERT_TRUE(f.reserve_tables(1, 3, 2, names));
+    EXPECT_EQ(a.allocations(), 1u);
+    EXPECT_EQ(f.table_bytes(),
+              sizeof(FileSection) + 3 * sizeof(FileSymbol) + 4 * 8 + names);  // four 8-byte slots
+    EXPECT_FALSE(f.reserve_tables(1, 1, 1, 1)) << "reserved twice";
+    const char* text = f.add_name(".text", 5);
+    f.add_section(
+        FileSection{text, 0x1000, 0x40, elf::SHF_ALLOC | elf::SHF_EXECINSTR, 0, 1, Class::kText});
+    const char* name = f.add_name("f", 1);
+    f.add_symbol(FileSymbol{name, 0x1000, 4, elf::STT_FUNC, elf::STB_WEAK, 0, 0}, true);
+    f.add_symbol(FileSymbol{name, 0x1010, 4, elf::STT_FUNC, elf::STB_GLOBAL, 0, 0}, true);
+    f.add_symbol(FileSymbol{name, 0x1020, 4, elf::STT_FUNC, elf::STB_WEAK, 0, 0}, true);
+    EXPECT_EQ(a.allocations(), 1u);
+    ASSERT_EQ(f.symbols.size(), 3u);
+    ASSERT_EQ(f.sections.size(), 1u);
+    EXPECT_STREQ(f.sections[0].name, ".text");
+    const FileSymbol* s = f.find("f");
+    ASSERT_NE(s, nullptr);
+    EXPECT_EQ(s->addr, 0x1010u);  // the strong one, neither weak before nor after it
+    EXPECT_EQ(f.find_global("f", name_hash("f")), s);
+    EXPECT_EQ(f.find("g"), nullptr);
+  }
+  {
+    LinkerFile f(a);  // locals only: no slots, and find() answers nothing
+    ASSERT_TRUE(f.reserve_tables(0, 1, 0, 2));
+    f.add_symbol(
+        FileSymbol{f.add_name("l", 1), 0x10, 0, elf::STT_OBJECT, elf::STB_LOCAL, 0, UINT32_MAX},
+        false);
+    EXPECT_EQ(f.find("l"), nullptr);
+  }
+  EXPECT_EQ(a.live_allocations(), 0u);  // the destructor gives the tables back
 }
 
 INSTANTIATE_TEST_SUITE_P(Compilers, LinkerFileTest,
