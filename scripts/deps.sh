@@ -7,6 +7,7 @@ set -euo pipefail
 # The one list of what the project needs from Debian.
 PACKAGES=(
   build-essential gcc g++ clang binutils cmake ninja-build pkg-config  # toolchain
+  ccache                                             # every build tree uses it (Makefile)
   lld                                                # ld.lld: the arch golden tests
   libclang-rt-14-dev                                 # clang sanitizer and libFuzzer runtimes
   libgtest-dev libgmock-dev libbenchmark-dev         # tests and benchmarks
