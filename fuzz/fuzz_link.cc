@@ -92,7 +92,8 @@ void CheckWrites(const ValidatedObject& obj, const link::LinkerFile& f,
     FUZZ_CHECK(s.object == 0 && s.index < obj.sections.size(), "section %s of object %u index %u",
                s.name, s.object, s.index);
     const Section& in = obj.sections[s.index];
-    FUZZ_CHECK(s.size == in.size, "section %s: size %lu, input %lu", s.name, s.size, in.size);
+    FUZZ_CHECK(s.size == in.size, "section %s: size %lu, input %lu", s.name,
+               static_cast<unsigned long>(s.size), static_cast<unsigned long>(in.size));
     if (s.size == 0) continue;
     const uint8_t* out = AliasOf(pages, s.addr, s.size);
     FUZZ_CHECK(out != nullptr, "section %s at %#lx+%#lx is not in the sandbox", s.name, s.addr,
