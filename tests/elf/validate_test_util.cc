@@ -78,9 +78,11 @@ const MachineRules* FakeMachines(uint16_t machine) {
 void* TestAllocator::allocate(size_t size, size_t align) {
   if (fail_at_ >= 0 && count_ >= fail_at_) return nullptr;
   ++count_;
-  size_t rounded = (size + align - 1) / align * align;
-  void* p =
-      aligned_alloc(align < sizeof(void*) ? sizeof(void*) : align, rounded == 0 ? align : rounded);
+  // aligned_alloc wants a size that is a multiple of the alignment it is
+  // given, which is at least a pointer's (a 7-byte array of bytes is 8).
+  const size_t a = align < sizeof(void*) ? sizeof(void*) : align;
+  size_t rounded = (size + a - 1) / a * a;
+  void* p = aligned_alloc(a, rounded == 0 ? a : rounded);
   if (p != nullptr) ++live_;
   return p;
 }
