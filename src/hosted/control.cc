@@ -56,6 +56,21 @@ json error_reply(const Error& e) {
   return error_reply(error_code(e.code()), e.message());
 }
 
+bool unsigned_arg(const json& request, const char* key, uint64_t fallback, uint64_t* out,
+                  std::string* err) {
+  auto it = request.find(key);
+  if (it == request.end()) {
+    *out = fallback;
+    return true;
+  }
+  if (it->is_number_unsigned() || (it->is_number_integer() && it->get<int64_t>() >= 0)) {
+    *out = it->get<uint64_t>();
+    return true;
+  }
+  *err = std::string("\"") + key + "\" is an integer from 0 to 2^64-1, not " + it->dump();
+  return false;
+}
+
 std::string encode(const json& message) {
   return message.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
 }

@@ -104,6 +104,13 @@ const char* error_code(Errc code);
 json error_reply(const std::string& code, const std::string& message);
 json error_reply(const Error& e);
 
+// A request's unsigned integer argument `key`: `fallback` when it is absent.
+// Anything but a JSON integer from 0 to UINT64_MAX (a fraction, 1e30, -1, a
+// string) is refused with *err naming the key: converting such a number
+// would be undefined, not merely wrong.
+bool unsigned_arg(const json& request, const char* key, uint64_t fallback, uint64_t* out,
+                  std::string* err);
+
 // One line of JSON: never throws (invalid UTF-8 is replaced), ends in '\n'.
 std::string encode(const json& message);
 

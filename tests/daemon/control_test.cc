@@ -100,6 +100,30 @@ TEST(ErrorReply, CarriesCodeAndMessage) {
   EXPECT_STREQ(error_code(Errc::kNotFound), "not_found");
 }
 
+// Boundary pairs: 0 and 2^64-1 taken; -1, 2^64 (a float once parsed), a
+// fraction and a string refused, naming the key. 4.3e20 as an address was
+// fuzz_control's finding: its conversion to uint64_t is undefined.
+TEST(UnsignedArg, WholeRangeOnlyIntegers) {
+  uint64_t v = 7;
+  std::string err;
+  EXPECT_TRUE(unsigned_arg(json::parse("{}"), "since", 42, &v, &err));
+  EXPECT_EQ(v, 42u);
+  EXPECT_TRUE(unsigned_arg(json::parse(R"({"since":0})"), "since", 42, &v, &err));
+  EXPECT_EQ(v, 0u);
+  EXPECT_TRUE(unsigned_arg(json::parse(R"({"since":18446744073709551615})"), "since", 0, &v, &err));
+  EXPECT_EQ(v, UINT64_MAX);
+  v = 7;
+  EXPECT_FALSE(unsigned_arg(json::parse(R"({"since":-1})"), "since", 0, &v, &err));
+  EXPECT_EQ(err, "\"since\" is an integer from 0 to 2^64-1, not -1");
+  EXPECT_FALSE(unsigned_arg(json::parse(R"({"a":18446744073709551616})"), "a", 0, &v, &err));
+  EXPECT_EQ(err, "\"a\" is an integer from 0 to 2^64-1, not 1.8446744073709552e+19");
+  EXPECT_FALSE(unsigned_arg(json::parse(R"({"a":433333333333333333096})"), "a", 0, &v, &err));
+  EXPECT_FALSE(unsigned_arg(json::parse(R"({"a":1.5})"), "a", 0, &v, &err));
+  EXPECT_FALSE(unsigned_arg(json::parse(R"({"a":"12"})"), "a", 0, &v, &err));
+  EXPECT_EQ(err, "\"a\" is an integer from 0 to 2^64-1, not \"12\"");
+  EXPECT_EQ(v, 7u);  // untouched by a refusal
+}
+
 json Command(const std::string& line) {
   json r;
   std::string err;

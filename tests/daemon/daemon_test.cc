@@ -703,6 +703,17 @@ TEST_F(Daemon, MalformedRequestsGetErrorsAndTheKernelServesOn) {
   EXPECT_EQ(
       json::parse(Raw("{\"verb\": \"unload\", \"name\": \"x\", \"policy\": \"now\"}\n"))["code"],
       "bad_request");
+  // Numbers out of an argument's range: refused, never converted (4.3e20
+  // as an address was fuzz_control's finding).
+  r = json::parse(Raw("{\"verb\": \"sym\", \"address\": 433333333333333333096}\n"));
+  EXPECT_EQ(r["code"], "bad_request");
+  EXPECT_EQ(r["error"],
+            "sym: \"address\" is an integer from 0 to 2^64-1, not 4.333333333333333e+20");
+  EXPECT_EQ(json::parse(Raw("{\"verb\": \"log\", \"since\": -3}\n"))["error"],
+            "log: \"since\" is an integer from 0 to 2^64-1, not -3");
+  EXPECT_EQ(
+      json::parse(Raw("{\"verb\": \"unload\", \"name\": \"x\", \"timeout_ms\": 1e30}\n"))["error"],
+      "unload: \"timeout_ms\" is an integer from 0 to 2^64-1, not 1e+30");
   json u = json::parse(Raw("{\"verb\": \"format_disk\"}\n"));
   EXPECT_EQ(u["code"], "unknown_verb");
   EXPECT_EQ(u["error"],

@@ -313,7 +313,10 @@ json KernelService::do_unload(const json& r) {
     return error_reply("bad_request",
                        "unload: policy is refuse, wait or defer, not \"" + policy + "\"");
   }
-  uint64_t ms = r.value("timeout_ms", uint64_t{0});
+  uint64_t ms;
+  std::string why;
+  if (!control::unsigned_arg(r, "timeout_ms", 0, &ms, &why))
+    return error_reply("bad_request", "unload: " + why);
   if (ms > 24ull * 3600 * 1000) return error_reply("bad_request", "unload: timeout_ms over a day");
   o.timeout_ns = ms * 1000000;
   o.cascade = r.value("cascade", false);
@@ -351,8 +354,12 @@ json KernelService::do_sym(const json& r) {
     return json{{"ok", true}, {"symbols", symbols}};
   }
   if (r.contains("address")) {
+    uint64_t address;
+    std::string why;
+    if (!control::unsigned_arg(r, "address", 0, &address, &why))
+      return error_reply("bad_request", "sym: " + why);
     mk::hosted::AddressInfo a;
-    bool found = mk::hosted::addr_lookup(*system_, r["address"].get<uint64_t>(), &a);
+    bool found = mk::hosted::addr_lookup(*system_, address, &a);
     json reply = control::address_json(a, found);
     reply["ok"] = true;
     return reply;
@@ -366,7 +373,11 @@ json KernelService::do_sym(const json& r) {
 }
 
 std::optional<json> KernelService::do_log(const json& r, control::Connection* conn) {
-  size_t next = r.value("since", uint64_t{0});
+  uint64_t since;
+  std::string why;
+  if (!control::unsigned_arg(r, "since", 0, &since, &why))
+    return error_reply("bad_request", "log: " + why);
+  size_t next = since;
   bool follow = r.value("follow", false);
   if (follow && conn == nullptr)
     return error_reply("unsupported", "log --follow is for the control socket");
