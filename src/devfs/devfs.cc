@@ -10,6 +10,14 @@
 // Device (open, read, ..., close); DevfsFile::inflight those made through one
 // file. destroy_node() waits for the node's count, revoke() for the counts of
 // the files it revokes. Both drop only under the lock, followed by a broadcast.
+//
+// A file's Device open moves kOpening -> kOpen -> kClosing -> kClosed, each
+// step under the lock; the Device's open and close run outside it, in
+// kOpening and kClosing, and only the thread that entered one of those states
+// leaves it (with a broadcast). revoke() and destroy_node() wait out both, so
+// when they return no open or close of a file they cover is still running in
+// the Device, whichever thread started it. A file is linked into its node from
+// the moment it starts opening until it is freed.
 #include "devfs/devfs.h"
 
 #include "support/memory.h"
@@ -39,6 +47,8 @@ struct DevfsNode {
   DevfsFile* files = nullptr;  // every file not yet freed, linked through next/prev
 };
 
+enum class DeviceOpen : uint8_t { kOpening, kOpen, kClosing, kClosed };
+
 struct DevfsFile {
   DevfsNode* node;
   void* cookie;
@@ -46,7 +56,7 @@ struct DevfsFile {
   uint32_t gen;
   uint32_t refs;
   uint32_t inflight;
-  bool device_open;  // the Device's close has not been called yet
+  DeviceOpen state;
   DevfsFile* prev;
   DevfsFile* next;
 };
@@ -330,26 +340,39 @@ void Devfs::wake_locked(DevfsNode* n) {
 }
 
 // Closes the Device for every file of an older generation (all: every file),
-// each once no call runs through it. Drops and retakes the lock.
+// each once no call runs through it, and returns once none of those files is
+// opening or closing in another thread either. Drops and retakes the lock.
 void Devfs::revoke_locked(DevfsNode* n, bool all) {
   for (;;) {
+    bool busy = false;
     DevfsFile* f = n->files;
-    while (f != nullptr && !(f->device_open && (all || f->gen != n->gen)))
-      f = f->next;
-    if (f == nullptr) return;
-    if (f->inflight != 0) {
+    for (; f != nullptr; f = f->next) {
+      if ((!all && f->gen == n->gen) || f->state == DeviceOpen::kClosed) continue;
+      if (f->state == DeviceOpen::kOpen && f->inflight == 0) break;
+      busy = true;  // opening, closing, or a call still running through it
+    }
+    if (f == nullptr) {
+      if (!busy) return;
       cv_->wait(*mu_);
       continue;
     }
-    f->device_open = false;
-    void* cookie = f->cookie;
-    ++n->inflight;
-    mu_->unlock();
-    n->device->close(cookie);
-    mu_->lock();
-    --n->inflight;
-    cv_->broadcast();
+    close_device_locked(f);
   }
+}
+
+// Runs the Device's close for f, which is kOpen with no call in flight, and
+// leaves it kClosed. f stays allocated throughout: release_locked() waits for
+// kClosing to end before it frees a file. Drops and retakes the lock.
+void Devfs::close_device_locked(DevfsFile* f) {
+  DevfsNode* n = f->node;
+  f->state = DeviceOpen::kClosing;
+  ++n->inflight;
+  mu_->unlock();
+  n->device->close(f->cookie);
+  mu_->lock();
+  --n->inflight;
+  f->state = DeviceOpen::kClosed;
+  cv_->broadcast();
 }
 
 void Devfs::set_owner(DevfsNode* n, uint32_t mode, uint32_t uid, uint32_t gid) {
@@ -387,7 +410,7 @@ uint32_t Devfs::open_count(DevfsNode* n) const {
   LockGuard g(*mu_);
   uint32_t count = 0;
   for (DevfsFile* f = n->files; f != nullptr; f = f->next)
-    if (f->device_open) ++count;
+    if (f->state == DeviceOpen::kOpen) ++count;
   return count;
 }
 
@@ -467,8 +490,8 @@ int Devfs::open(const char* path, uint32_t flags, const DevfsCred& cred, DevfsFi
   if (rc == 0 && !may_access(n, cred, want)) rc = -kEACCES;
   DevfsFile* f = nullptr;
   if (rc == 0) {
-    f = make<DevfsFile>(alloc_,
-                        DevfsFile{n, nullptr, flags, n->gen, 1, 0, false, nullptr, nullptr});
+    f = make<DevfsFile>(
+        alloc_, DevfsFile{n, nullptr, flags, n->gen, 1, 0, DeviceOpen::kOpening, nullptr, nullptr});
     if (f == nullptr) rc = -kENOMEM;
   }
   if (rc != 0) {
@@ -477,50 +500,52 @@ int Devfs::open(const char* path, uint32_t flags, const DevfsCred& cred, DevfsFi
   }
   ++n->refs;
   ++n->inflight;
+  f->next = n->files;
+  if (n->files != nullptr) n->files->prev = f;
+  n->files = f;
   mu_->unlock();
   void* cookie = nullptr;
   rc = n->device->open(flags, &cookie);
   if (rc > 0) rc = 0;
   mu_->lock();
   if (rc == 0 && (n->dead || n->gen != f->gen)) {
-    // Destroyed or revoked while the Device was opening: undo the open.
+    // Destroyed or revoked while the Device was opening: undo the open. The
+    // revoke waits for this close (the file is kClosing, not kOpen).
+    f->state = DeviceOpen::kClosing;
     mu_->unlock();
     n->device->close(cookie);
     mu_->lock();
     rc = n->dead ? -kENOENT : -kENXIO;
   }
   --n->inflight;
-  cv_->broadcast();
   if (rc != 0) {
-    mk::destroy(alloc_, f);
-    unref_locked(n);
+    unlink_file_locked(f);
+    cv_->broadcast();
     mu_->unlock();
     return rc;
   }
   f->cookie = cookie;
-  f->device_open = true;
-  f->next = n->files;
-  if (n->files != nullptr) n->files->prev = f;
-  n->files = f;
+  f->state = DeviceOpen::kOpen;
+  cv_->broadcast();
   mu_->unlock();
   *out = f;
   return 0;
 }
 
-// Drops one reference of f; the last one closes the Device (unless revoked
-// already) and frees f. Drops and retakes the lock.
+// Drops one reference of f; the last one closes the Device (unless a revoke
+// has, or is closing it now: then it waits for that close to end) and frees f.
+// Drops and retakes the lock.
 void Devfs::release_locked(DevfsFile* f) {
   if (--f->refs != 0) return;
+  while (f->state == DeviceOpen::kClosing)
+    cv_->wait(*mu_);
+  if (f->state == DeviceOpen::kOpen) close_device_locked(f);
+  unlink_file_locked(f);
+}
+
+// Takes f off its node's list, frees it and drops its node reference.
+void Devfs::unlink_file_locked(DevfsFile* f) {
   DevfsNode* n = f->node;
-  if (f->device_open) {
-    f->device_open = false;
-    ++n->inflight;
-    mu_->unlock();
-    n->device->close(f->cookie);
-    mu_->lock();
-    --n->inflight;
-    cv_->broadcast();
-  }
   if (f->prev != nullptr)
     f->prev->next = f->next;
   else
@@ -538,7 +563,7 @@ void Devfs::close(DevfsFile* f) {
 int Devfs::enter(DevfsFile* f) {
   LockGuard g(*mu_);
   DevfsNode* n = f->node;
-  if (!f->device_open || n->dead || f->gen != n->gen) return -kENXIO;
+  if (f->state != DeviceOpen::kOpen || n->dead || f->gen != n->gen) return -kENXIO;
   ++f->inflight;
   ++f->refs;
   ++n->inflight;

@@ -152,6 +152,8 @@ class Devfs {
   void fill_stat(const DevfsNode* node, DevfsStat* out) const;
   void unlink_locked(DevfsNode* node);
   void revoke_locked(DevfsNode* node, bool all);
+  void close_device_locked(DevfsFile* file);
+  void unlink_file_locked(DevfsFile* file);
   void wake_locked(DevfsNode* node);
   void unref_locked(DevfsNode* node);
   void free_node(DevfsNode* node);

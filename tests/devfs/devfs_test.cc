@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include <atomic>
+#include <chrono>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -336,7 +338,7 @@ TEST_F(DevfsTest, DestroyWaitsForTheCallInFlight) {
   EXPECT_FALSE(destroyed) << "destroy_node returned while a read was running in the device";
   EXPECT_EQ(dev.calls_inside, 1);
   EXPECT_EQ(dev.live_opens(), 1) << "closed while a call was still running on the open";
-  dev.release_readers();
+  dev.release_all();
   reader.join();
   destroyer.join();
   EXPECT_TRUE(destroyed);
@@ -344,6 +346,89 @@ TEST_F(DevfsTest, DestroyWaitsForTheCallInFlight) {
   EXPECT_EQ(dev.calls_inside, 0);
   EXPECT_EQ(dev.live_opens(), 0);
   fs->close(f);
+}
+
+// A close begun by another thread while destroy_node() was closing the other
+// opens is part of what destroy_node() waits for: it must not return while
+// that close is still running in the Device (found by DevfsRace under TSan).
+TEST_F(DevfsTest, DestroyWaitsForACloseAnotherThreadBeganMeanwhile) {
+  DevfsNode* n = node("d", &dev);
+  DevfsFile* f1 = open("d");
+  DevfsFile* f2 = open("d");
+  dev.block(TestDevice::kClose);
+  std::atomic<bool> destroyed{false};
+  std::thread destroyer([&] {
+    fs->destroy_node(n);
+    destroyed = true;
+  });
+  dev.wait_blocked(1);  // destroy_node is closing one of the two opens
+  std::thread closer([&] { fs->close(f1); });
+  dev.wait_blocked(2);  // and our close() is closing f1
+  dev.release_one();    // destroy_node's own close ends
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(destroyed) << "destroy_node returned while a close was running in the device";
+  EXPECT_EQ(dev.live_opens(), 1);
+  dev.release_all();
+  closer.join();
+  destroyer.join();
+  EXPECT_EQ(dev.live_opens(), 0);
+  EXPECT_EQ(dev.closes, 2);
+  fs->close(f2);
+  EXPECT_EQ(dev.closes, 2) << "closed twice";
+}
+
+// revoke() has closed every revoked open when it returns, also one whose last
+// close() another thread had begun just before.
+TEST_F(DevfsTest, RevokeWaitsForACloseAlreadyRunning) {
+  DevfsNode* n = node("r", &dev);
+  DevfsFile* f = open("r");
+  dev.block(TestDevice::kClose);
+  std::thread closer([&] { fs->close(f); });
+  dev.wait_blocked(1);
+  std::atomic<bool> revoked{false};
+  std::thread revoker([&] {
+    fs->revoke(n);
+    revoked = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(revoked) << "revoke returned while a revoked open was still closing";
+  dev.release_all();
+  closer.join();
+  revoker.join();
+  EXPECT_EQ(dev.live_opens(), 0);
+  EXPECT_EQ(dev.closes, 1);
+}
+
+// An open that the Device was still making when revoke() came is undone
+// (the caller gets ENXIO) before revoke() returns.
+TEST_F(DevfsTest, RevokeWaitsForAnOpenInProgressToBeUndone) {
+  DevfsNode* n = node("o", &dev);
+  dev.block(TestDevice::kOpen);
+  int rc = 1;
+  std::thread opener([&] {
+    DevfsFile* f = nullptr;
+    rc = fs->open("o", kOpenRead, kRoot, &f);
+  });
+  dev.wait_blocked(1);
+  std::atomic<bool> revoked{false};
+  int live_at_return = -1;
+  std::thread revoker([&] {
+    fs->revoke(n);
+    live_at_return = dev.live_opens();
+    revoked = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(revoked) << "revoke returned while a revoked open was still being made";
+  dev.release_all();
+  opener.join();
+  revoker.join();
+  EXPECT_EQ(rc, -kENXIO);
+  EXPECT_EQ(live_at_return, 0) << "the undone open was closed after revoke returned";
+  EXPECT_EQ(dev.opens, 1);
+  EXPECT_EQ(dev.closes, 1);
+  DevfsFile* g = open("o");  // the node stays for new opens
+  ASSERT_NE(g, nullptr);
+  fs->close(g);
 }
 
 TEST_F(DevfsTest, DestroyPurgesSoASleepingCallReturns) {

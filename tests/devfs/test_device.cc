@@ -7,6 +7,7 @@
 namespace mk::testing {
 
 int TestDevice::open(uint32_t flags, void** cookie) {
+  gate(kOpen);
   if (int rc = fail_open.load(); rc != 0) return rc;
   Open* o = new Open;
   {
@@ -19,6 +20,7 @@ int TestDevice::open(uint32_t flags, void** cookie) {
 }
 
 void TestDevice::close(void* cookie) {
+  gate(kClose);
   Open* o = static_cast<Open*>(cookie);
   {
     std::lock_guard<std::mutex> g(mu_);
@@ -38,15 +40,7 @@ int TestDevice::live_opens() {
 
 int64_t TestDevice::read(void* cookie, uint64_t offset, void* buf, size_t len) {
   ++calls_inside;
-  {
-    std::unique_lock<std::mutex> l(mu_);
-    if (block_) {
-      ++blocked_;
-      cv_.notify_all();
-      cv_.wait(l, [&] { return !block_; });
-      --blocked_;
-    }
-  }
+  gate(kRead);
   Open* o = static_cast<Open*>(cookie);
   int64_t n = 0;
   if (offset < o->data.size()) {
@@ -82,17 +76,34 @@ uint32_t TestDevice::poll(void* cookie, uint32_t events) {
 
 void TestDevice::purge() {
   ++purges;
-  if (purge_wakes) release_readers();
+  if (purge_wakes) release_all();
 }
 
-void TestDevice::block_reads() {
-  std::lock_guard<std::mutex> g(mu_);
-  block_ = true;
+void TestDevice::gate(Call call) {
+  std::unique_lock<std::mutex> l(mu_);
+  if ((block_ & call) == 0) return;
+  uint64_t ticket = next_ticket_++;
+  ++blocked_;
+  cv_.notify_all();
+  cv_.wait(l, [&] { return ticket < released_; });
+  --blocked_;
 }
 
-void TestDevice::release_readers() {
+void TestDevice::block(unsigned calls) {
   std::lock_guard<std::mutex> g(mu_);
-  block_ = false;
+  block_ = calls;
+}
+
+void TestDevice::release_one() {
+  std::lock_guard<std::mutex> g(mu_);
+  ++released_;
+  cv_.notify_all();
+}
+
+void TestDevice::release_all() {
+  std::lock_guard<std::mutex> g(mu_);
+  block_ = 0;
+  released_ = next_ticket_;
   cv_.notify_all();
 }
 

@@ -2,7 +2,7 @@
 // fails the test on a close of a cookie it never opened or closed twice),
 // keeps a per-open buffer that write() fills and read() returns, answers
 // ioctl number 1 by doubling a uint32_t argument, and can be told to block inside
-// read() until released, so a test can hold a call in flight.
+// read(), open() or close() until released, so a test can hold a call in flight.
 #pragma once
 
 #include <atomic>
@@ -27,10 +27,16 @@ class TestDevice final : public Device {
   // Counts; when purge_wakes, also releases the blocked readers (as d_purge).
   void purge() override;
 
-  // From now on read() waits inside the device until release_readers().
-  void block_reads();
-  void release_readers();
-  // Waits until `n` readers are blocked inside read().
+  enum Call : unsigned { kRead = 1, kOpen = 2, kClose = 4 };
+  // From now on the calls in `calls` (a mask of Call) wait inside the device
+  // until released, first come first released.
+  void block(unsigned calls);
+  void block_reads() { block(kRead); }
+  // Lets the longest-waiting blocked call go on.
+  void release_one();
+  // Lets every blocked call go on and stops blocking.
+  void release_all();
+  // Waits until `n` calls are blocked inside the device.
   void wait_blocked(int n);
 
   std::atomic<int> opens{0};
@@ -49,8 +55,14 @@ class TestDevice final : public Device {
   std::mutex mu_;
   std::condition_variable cv_;
   std::set<Open*> live_;
-  bool block_ = false;
+  // Blocks the calling call while `call` is in block_, until its ticket is
+  // released.
+  void gate(Call call);
+
+  unsigned block_ = 0;
   int blocked_ = 0;
+  uint64_t next_ticket_ = 0;
+  uint64_t released_ = 0;  // tickets below this may go on
 };
 
 }  // namespace mk::testing
