@@ -111,7 +111,8 @@ class Kernel {
   // in a process: the kernel's exports first, then what symbol() would answer
   // for each loaded file, the earliest loaded first when several define it.
   // One hash lookup however many files are loaded (files loaded since the
-  // last lookup are indexed by this call). nullptr if nothing defines it.
+  // last lookup are indexed by this call). nullptr if nothing defines it,
+  // and for a name with a NUL inside (no symbol's name has one).
   void* lookup(const std::string& name) const;
 
   // Runs destructors, unregisters and frees the file.

@@ -199,8 +199,13 @@ struct Kernel::Impl : mk::link::Resolver {
   struct Definition {
     File* file;  // nullptr: a kernel export
     uint64_t addr;
-    uint32_t shadowed;       // other definitions of the name (kernel or files)
-    bool init_text = false;  // in init-only text, which may be given back
+    uint32_t shadowed;           // other definitions of the name (kernel or files)
+    bool init_text : 1 = false;  // in init-only text, which may be given back
+    // strlen of the slot's name (add_definition() sets it), so that lookup()
+    // compares a word at a time, never past either name's end. 31 bits keep
+    // the record at 24 bytes; a longer name's length is kept modulo 2^31,
+    // which can only make it miss, never read past it.
+    uint32_t name_len : 31 = 0;
   };
 
   // s is one of what symbol() answers for its file (global, not hidden),
@@ -226,9 +231,10 @@ struct Kernel::Impl : mk::link::Resolver {
     mk::link::LinkerFile& lf = *f->linked;
     for (const mk::link::FileSymbol& s : lf.symbols) {
       if (s.bind == mk::elf::STB_LOCAL) continue;
-      uint32_t hash = mk::name_hash(s.name);
+      size_t len = mk::mk_strlen(s.name);
+      uint32_t hash = mk::name_hash(s.name, len);
       if (!in_globals(lf, s, hash)) continue;
-      if (mk::NameTable::Slot* at = global.find(s.name, hash)) {
+      if (mk::NameTable::Slot* at = find(s.name, len, hash)) {
         ++defs[at->value].shadowed;
         continue;
       }
@@ -236,7 +242,16 @@ struct Kernel::Impl : mk::link::Resolver {
     }
   }
 
-  void add_definition(const char* name, uint32_t hash, const Definition& d) {
+  // The slot of the n-byte name at name, or nullptr: a hash match is a hit
+  // only if the definition's name has this length and these bytes.
+  mk::NameTable::Slot* find(const char* name, size_t n, uint32_t hash) {
+    return global.find_if(hash, [&](const mk::NameTable::Slot& s) {
+      return defs[s.value].name_len == n && mk::names_equal(s.name, name, n);
+    });
+  }
+
+  void add_definition(const char* name, uint32_t hash, Definition d) {
+    d.name_len = static_cast<uint32_t>(mk::mk_strlen(name)) & 0x7fffffffu;
     uint32_t idx;
     if (!free_defs.empty()) {
       idx = free_defs.back();
@@ -391,9 +406,13 @@ void* Kernel::symbol(File* f, const std::string& name) const {
   return s == nullptr ? nullptr : reinterpret_cast<void*>(s->addr);
 }
 
+// A name with a NUL inside is no symbol's name: it finds nothing (the hash
+// and the compare cover all name.size() bytes, not the C string's prefix).
 void* Kernel::lookup(const std::string& name) const {
   impl_->index_new_files();
-  mk::NameTable::Slot* at = impl_->global.find(name.c_str());
+  const char* key = name.data();
+  size_t n = name.size();
+  mk::NameTable::Slot* at = impl_->find(key, n, mk::name_hash(key, n));
   if (at == nullptr) return nullptr;
   const Impl::Definition& d = impl_->defs[at->value];
   // Init-only text given back after the constructors answers no more, as in

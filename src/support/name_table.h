@@ -8,17 +8,10 @@
 #include <stdint.h>
 
 #include "support/memory.h"
+#include "support/name_hash.h"
 #include "support/vector.h"
 
 namespace mk {
-
-// The GNU ELF hash (h * 33 + c): cheap, and what the rest of modkit keys on.
-inline uint32_t name_hash(const char* s) {
-  uint32_t h = 5381;
-  for (; *s != '\0'; ++s)
-    h = h * 33 + static_cast<uint8_t>(*s);
-  return h;
-}
 
 class NameTable {
  public:
@@ -64,15 +57,24 @@ class NameTable {
   }
 
   Slot* find(const char* name, uint32_t hash) {
+    return find_if(hash, [name](const Slot& s) { return str_eq(s.name, name); });
+  }
+  Slot* find(const char* name) { return find(name, name_hash(name)); }
+
+  // The first slot of this hash for which is_it(const Slot&) holds, or
+  // nullptr: for owners that know their names' lengths and compare with
+  // names_equal() instead of a byte-by-byte str_eq (is_it is asked only
+  // about slots whose hash is equal).
+  template <class Pred>
+  Slot* find_if(uint32_t hash, Pred&& is_it) {
     if (count_ == 0) return nullptr;
     size_t mask = slots_.size() - 1;
     for (size_t i = home(hash) & mask;; i = (i + 1) & mask) {
       Slot& s = slots_[i];
       if (s.name == nullptr) return nullptr;
-      if (s.hash == hash && str_eq(s.name, name)) return &s;
+      if (s.hash == hash && is_it(static_cast<const Slot&>(s))) return &s;
     }
   }
-  Slot* find(const char* name) { return find(name, name_hash(name)); }
 
   // Removes a slot find() or insert() returned. Linear probing without
   // tombstones: each later slot of the run that may live closer to its home
@@ -102,10 +104,10 @@ class NameTable {
   }
 
   // The slot a hash starts probing at (other linear-probing tables keyed on
-  // name_hash() use it too). name_hash() of names that differ only in their
-  // last characters (sym_1, sym_2, ...) differ only in their low bits, which
-  // would pack them into one run of a linear-probing table; a
-  // multiplicative mix spreads them over the whole table.
+  // name_hash() use it too). name_hash() is well spread already, but a
+  // caller's hash need not be (any value is allowed); hashes that differ
+  // only in their high bits would pack into one run of a linear-probing
+  // table, and a multiplicative mix spreads them over the whole table.
   static uint32_t home(uint32_t h) {
     h ^= h >> 16;
     h *= 0x7feb352du;

@@ -51,8 +51,10 @@ ExportEntry* ExportIndex::new_record(const char* name) {
   chunk_used_ += need;
   auto* e = new (at) ExportEntry{};
   char* n = at + sizeof(ExportEntry);
-  mk_memcpy(n, name, mk_strlen(name) + 1);
+  size_t len = mk_strlen(name);
+  mk_memcpy(n, name, len + 1);
   e->name = n;
+  e->name_len = static_cast<uint32_t>(len);  // record_size() stays far below 4 GiB
   return e;
 }
 
@@ -90,17 +92,24 @@ char* ExportIndex::copy(const char* s) {
   return p;
 }
 
-const ExportEntry* ExportIndex::find(const char* name, uint32_t hash) {
-  NameTable::Slot* s = table_.find(name, hash);
+NameTable::Slot* ExportIndex::slot_of(const char* name, size_t n, uint32_t hash) {
+  // The slot's name is the record's own: its length lies just before it, and
+  // no second lookup through entries_ is needed.
+  return table_.find_if(hash, [name, n](const NameTable::Slot& s) {
+    return record_of(s.name)->name_len == n && names_equal(s.name, name, n);
+  });
+}
+
+const ExportEntry* ExportIndex::find(const char* name, size_t n, uint32_t hash) {
+  NameTable::Slot* s = slot_of(name, n, hash);
   if (s == nullptr) return nullptr;
-  // The slot's name is the record's own: no second lookup through entries_.
   const ExportEntry* e = record_of(s->name);
   return e->live ? e : nullptr;
 }
 
 Result<ExportEntry*> ExportIndex::insert(const char* name, uint32_t hash,
                                          const ExportEntry& proto) {
-  NameTable::Slot* slot = table_.find(name, hash);
+  NameTable::Slot* slot = slot_of(name, mk_strlen(name), hash);
   if (slot != nullptr) {
     ExportEntry* e = record_of(slot->name);
     if (e->live) {
@@ -109,8 +118,10 @@ Result<ExportEntry*> ExportIndex::insert(const char* name, uint32_t hash,
     }
     // A removed entry of the same name: reuse it in place.
     const char* keep = e->name;
+    uint32_t keep_len = e->name_len;
     *e = proto;
     e->name = keep;
+    e->name_len = keep_len;
     e->live = true;
     ++live_;
     return e;
@@ -119,8 +130,10 @@ Result<ExportEntry*> ExportIndex::insert(const char* name, uint32_t hash,
   ExportEntry* e = new_record(name);
   if (e == nullptr) return Error(Errc::kNoMemory, "export index: out of memory");
   const char* owned = e->name;
+  uint32_t owned_len = e->name_len;
   *e = proto;
   e->name = owned;
+  e->name_len = owned_len;
   e->live = true;
   auto idx = static_cast<uint32_t>(entries_.size());
   NameTable::Slot* dup = nullptr;
@@ -137,7 +150,11 @@ Result<ExportEntry*> ExportIndex::insert(const char* name, uint32_t hash,
 
 Result<void> ExportIndex::add_kernel_symbol(const char* name, uint64_t addr, uint64_t size,
                                             uint8_t type) {
-  ExportEntry e{nullptr, addr, size, type, nullptr, true};
+  ExportEntry e;
+  e.addr = addr;
+  e.size = size;
+  e.type = type;
+  e.live = true;
   Result<ExportEntry*> r = insert(name, name_hash(name), e);
   if (!r) return r.error();
   return Ok();
@@ -179,10 +196,15 @@ Result<void> ExportIndex::add(module::File& file, const module::Metadata& md) {
       addr = k->addr;
       size = k->size;
       type = k->type;
-      record_of(table_.find(x.name)->name)->live = false;
+      record_of(k->name)->live = false;
       --live_;
     }
-    ExportEntry e{nullptr, addr, size, type, &file, true};
+    ExportEntry e;
+    e.addr = addr;
+    e.size = size;
+    e.owner = &file;
+    e.type = type;
+    e.live = true;
     e.ns = intern_ns(x.ns);
     if (e.ns == nullptr) {
       remove(file);

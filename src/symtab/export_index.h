@@ -32,14 +32,18 @@
 namespace mk::symtab {
 
 struct ExportEntry {
-  const char* name;  // owned by the index: the bytes right after this entry
-  uint64_t addr;
-  uint64_t size;
-  uint8_t type;                   // elf::STT_*
-  module::File* owner;            // nullptr: the kernel image (added with add_kernel_symbol)
-  bool live;                      // false once removed (slot reused by the next insert)
+  const char* name = nullptr;  // owned by the index: the bytes right after this entry
+  uint64_t addr = 0;
+  uint64_t size = 0;
+  module::File* owner = nullptr;  // nullptr: the kernel image (added with add_kernel_symbol)
   const char* ns = "";            // its namespace ("" for none), owned by the index
   const char* module = "kernel";  // the exporting module's name (lives as long as the owner)
+  // strlen(name), set by the index: a lookup compares a word at a time,
+  // never past either name's end. Last, with the flags, so that a lookup
+  // reads them in the cache line where the name begins.
+  uint32_t name_len = 0;
+  uint8_t type = 0;   // elf::STT_*
+  bool live = false;  // false once removed (slot reused by the next insert)
 };
 
 class ExportIndex {
@@ -50,9 +54,17 @@ class ExportIndex {
   // A KPI symbol of the kernel image. kDuplicate when the name is taken.
   [[nodiscard]] Result<void> add_kernel_symbol(const char* name, uint64_t addr, uint64_t size,
                                                uint8_t type);
-  // The export of this name, or nullptr.
-  const ExportEntry* find(const char* name, uint32_t hash);
-  const ExportEntry* find(const char* name) { return find(name, name_hash(name)); }
+  // The export of this name, or nullptr. hash is name_hash(name); with n,
+  // the name is the n bytes at name (a name with a NUL inside finds
+  // nothing), which saves the strlen.
+  const ExportEntry* find(const char* name, size_t n, uint32_t hash);
+  const ExportEntry* find(const char* name, uint32_t hash) {
+    return find(name, mk_strlen(name), hash);
+  }
+  const ExportEntry* find(const char* name) {
+    size_t n = mk_strlen(name);
+    return find(name, n, name_hash(name, n));
+  }
   size_t size() const { return live_; }
   // Bytes the index holds (table, records, namespaces), for the benchmarks.
   size_t memory() const;
@@ -71,6 +83,8 @@ class ExportIndex {
                        module::Binding* out);
 
  private:
+  // The slot of the n-byte name, live or removed, or nullptr.
+  NameTable::Slot* slot_of(const char* name, size_t n, uint32_t hash);
   Result<ExportEntry*> insert(const char* name, uint32_t hash, const ExportEntry& e);
   ExportEntry* new_record(const char* name);  // entry + name; nullptr when out of memory
   static ExportEntry* record_of(const char* name);

@@ -505,6 +505,41 @@ TEST_P(KernelApiTest, LookupFollowsLoadsUnloadsAndLateExports) {
   EXPECT_EQ(k.lookup("fa_fn"), nullptr);
 }
 
+// lookup() hashes and compares names a word at a time: names that are
+// prefixes of one another, with lengths on both sides of 4, 8 and 16 bytes,
+// each find their own definition; one byte more or less finds nothing, and
+// so does a name with a NUL inside (it is no symbol's name, though its C
+// string prefix is).
+TEST_P(KernelApiTest, LookupComparesWholeNamesOfEveryLength) {
+  const std::string base = "abcdefghijklmnopqrstuvwxyz";
+  const size_t lengths[] = {1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 24, 25};
+  std::string src;
+  for (size_t n : lengths)
+    src += "int " + base.substr(0, n) + " = " + std::to_string(n) + ";\n";
+  Scratch s;
+  std::string obj = s.Compile(cc(), "names.c", src);
+  ASSERT_FALSE(obj.empty());
+  Kernel k;
+  File* f = k.load(obj);
+  ASSERT_NE(f, nullptr);
+  for (size_t n : lengths) {
+    std::string name = base.substr(0, n);
+    int* v = static_cast<int*>(k.lookup(name));
+    ASSERT_NE(v, nullptr) << name;
+    EXPECT_EQ(*v, static_cast<int>(n)) << name;
+    EXPECT_EQ(v, k.symbol(f, name)) << name;
+    std::string other = name;
+    other.back() = 'Z';
+    EXPECT_EQ(k.lookup(other), nullptr) << other;
+    EXPECT_EQ(k.lookup(name + "_"), nullptr) << name << "_";
+  }
+  EXPECT_EQ(k.lookup("ab"), nullptr);  // between defined lengths 1 and 3
+  EXPECT_EQ(k.lookup(""), nullptr);
+  EXPECT_EQ(k.lookup(std::string("abcd\0efgh", 9)), nullptr);
+  EXPECT_EQ(k.lookup(std::string("abcd\0", 5)), nullptr);
+  EXPECT_NE(k.lookup(std::string("abcd", 4)), nullptr);
+}
+
 INSTANTIATE_TEST_SUITE_P(Compilers, KernelApiTest, ::testing::ValuesIn(mk::test::AllCompilers()),
                          [](const auto& p) { return std::string(p.param.label); });
 

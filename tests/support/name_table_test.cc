@@ -1,6 +1,7 @@
 #include "support/name_table.h"
 
 #include <stdint.h>
+#include <string.h>
 
 #include <string>
 #include <vector>
@@ -12,13 +13,6 @@ namespace mk {
 namespace {
 
 using mk::testing::TestAllocator;
-
-TEST(NameHash, IsTheGnuHash) {
-  EXPECT_EQ(name_hash(""), 5381u);
-  EXPECT_EQ(name_hash("a"), 0x2b606u);
-  EXPECT_EQ(name_hash("printf"), 0x156b2bb8u);  // as in a DT_GNU_HASH table
-  EXPECT_EQ(name_hash("main"), 0x7c9a7f6au);
-}
 
 TEST(NameTable, EmptyFindsNothing) {
   TestAllocator alloc;
@@ -72,6 +66,39 @@ TEST(NameTable, CollidingHashesStayDistinct) {
     EXPECT_EQ(s->value, i);
   }
   EXPECT_EQ(t.find("zeta", 42), nullptr);
+}
+
+// find_if() asks its predicate only about slots of the same hash, and
+// answers the first it accepts: an owner that knows its names' lengths tells
+// apart names of one hash, and of one length, without str_eq.
+TEST(NameTable, FindIfAsksOnlyAboutSlotsOfTheHash) {
+  TestAllocator alloc;
+  NameTable t(alloc);
+  NameTable::Slot* existing = nullptr;
+  // Lengths 7 to 17, straddling 8 and 16; equal hashes for the first four.
+  const char* names[] = {"abcdefg",          "abcdefgh",          "abcdefgi", "abcdefghi",
+                         "abcdefghijklmnop", "abcdefghijklmnopq", "other"};
+  uint32_t hashes[] = {42, 42, 42, 42, 43, 43, 44};
+  for (uint32_t i = 0; i < 7; ++i)
+    ASSERT_TRUE(t.insert(names[i], hashes[i], i, &existing));
+  for (uint32_t i = 0; i < 7; ++i) {
+    size_t n = strlen(names[i]);
+    int asked = 0;
+    NameTable::Slot* s = t.find_if(hashes[i], [&](const NameTable::Slot& slot) {
+      ++asked;
+      EXPECT_EQ(slot.hash, hashes[i]);
+      return strlen(slot.name) == n && names_equal(slot.name, names[i], n);
+    });
+    ASSERT_NE(s, nullptr) << names[i];
+    EXPECT_EQ(s->value, i);
+    EXPECT_GE(asked, 1);
+  }
+  // A name of a known hash but never inserted: every slot of that hash is
+  // asked about, none accepted.
+  int asked = 0;
+  EXPECT_EQ(t.find_if(42, [&](const NameTable::Slot&) { return ++asked, false; }), nullptr);
+  EXPECT_EQ(asked, 4);
+  EXPECT_EQ(t.find_if(45, [](const NameTable::Slot&) { return true; }), nullptr);
 }
 
 // Erase against a model: random inserts and erases, with names that share

@@ -297,6 +297,39 @@ TEST_F(ExportIndexTest, ImportingANamespaceNobodyExportsWarns) {
       << warnings[0];
 }
 
+// Lookups compare a word at a time against the record's own length: names
+// that are prefixes of one another, with lengths on both sides of 4, 8 and
+// 16 bytes, each find their own entry, through every overload; one byte more
+// or less finds nothing, nor does a name with a NUL inside.
+TEST(ExportIndexNames, PrefixesOfEveryLengthAreDistinct) {
+  hosted::MallocAllocator heap;
+  ExportIndex x(heap);
+  const std::string base = "abcdefghijklmnopqrstuvwxyz";
+  const size_t lengths[] = {1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 24, 25};
+  for (size_t n : lengths)
+    ASSERT_TRUE(x.add_kernel_symbol(base.substr(0, n).c_str(), 0x1000 + n, 0, elf::STT_FUNC));
+  for (size_t n : lengths) {
+    std::string name = base.substr(0, n);
+    const ExportEntry* e = x.find(name.c_str());
+    ASSERT_NE(e, nullptr) << name;
+    EXPECT_EQ(e->addr, 0x1000 + n) << name;
+    EXPECT_EQ(e->name_len, n) << name;
+    EXPECT_EQ(x.find(name.c_str(), name_hash(name.c_str())), e) << name;
+    EXPECT_EQ(x.find(name.data(), n, name_hash(name.data(), n)), e) << name;
+    std::string other = name;
+    other.back() = 'Z';
+    EXPECT_EQ(x.find(other.c_str()), nullptr) << other;
+    EXPECT_EQ(x.find((name + "_").c_str()), nullptr) << name << "_";
+  }
+  EXPECT_EQ(x.find("ab"), nullptr);
+  EXPECT_EQ(x.find(""), nullptr);
+  std::string with_nul("abcd\0", 5);
+  EXPECT_EQ(x.find(with_nul.data(), 5, name_hash(with_nul.data(), 5)), nullptr);
+  auto dup = x.add_kernel_symbol("abcdefghijklmnop", 0x2000, 0, elf::STT_FUNC);
+  ASSERT_FALSE(dup);
+  EXPECT_STREQ(dup.error().message(), "`abcdefghijklmnop' is already exported by the kernel");
+}
+
 // ---- scale: 1, 100 and 10,000 loaded files; 1,000,000 exports ----
 //
 // Synthetic files (tests/util/synthetic_exports.h) through the real index.
