@@ -100,11 +100,14 @@ NameTable::Slot* ExportIndex::slot_of(const char* name, size_t n, uint32_t hash)
   });
 }
 
-const ExportEntry* ExportIndex::find(const char* name, size_t n, uint32_t hash) {
-  NameTable::Slot* s = slot_of(name, n, hash);
+const ExportEntry* ExportIndex::live_or_null(const NameTable::Slot* s) {
   if (s == nullptr) return nullptr;
   const ExportEntry* e = record_of(s->name);
   return e->live ? e : nullptr;
+}
+
+const ExportEntry* ExportIndex::find(const char* name, size_t n, uint32_t hash) {
+  return live_or_null(slot_of(name, n, hash));
 }
 
 Result<ExportEntry*> ExportIndex::insert(const char* name, uint32_t hash,
