@@ -245,8 +245,9 @@ struct Kernel::Impl : mk::link::Resolver {
   // The slot of the n-byte name at name, or nullptr: a hash match is a hit
   // only if the definition's name has this length and these bytes.
   mk::NameTable::Slot* find(const char* name, size_t n, uint32_t hash) {
-    return global.find_if(hash, [&](const mk::NameTable::Slot& s) {
-      return defs[s.value].name_len == n && mk::names_equal(s.name, name, n);
+    const Definition* d = defs.data();  // captured by value: stays in a register
+    return global.find_if(hash, [d, name, n](const mk::NameTable::Slot& s) {
+      return d[s.value].name_len == n && mk::names_equal(s.name, name, n);
     });
   }
 

@@ -64,9 +64,10 @@ class NameTable {
   // The first slot of this hash for which is_it(const Slot&) holds, or
   // nullptr: for owners that know their names' lengths and compare with
   // names_equal() instead of a byte-by-byte str_eq (is_it is asked only
-  // about slots whose hash is equal).
+  // about slots whose hash is equal). Always inlined: a call here cost a
+  // global lookup about 1 ns of its 12 (spilled captures, the call).
   template <class Pred>
-  Slot* find_if(uint32_t hash, Pred&& is_it) {
+  [[gnu::always_inline]] Slot* find_if(uint32_t hash, Pred&& is_it) {
     if (count_ == 0) return nullptr;
     size_t mask = slots_.size() - 1;
     for (size_t i = home(hash) & mask;; i = (i + 1) & mask) {
