@@ -239,23 +239,26 @@ struct Range {
   uint32_t shndx;  // its section index there
 };
 
-// Section names the image always has room for, at fixed offsets of .strtab
-// (which is also the image's .shstrtab).
-constexpr char kFixedNames[] = "\0.symtab\0.strtab\0.eh_frame\0.text\0.rodata\0.data\0.init.text";
-constexpr uint32_t kSymtabName = 1, kStrtabName = 9, kEhFrameName = 17;
-uint32_t class_name_at(link::Class c) {
+// .strtab (which is also the image's .shstrtab) starts with the names of
+// the two tables; the names of the other sections follow, each once, only
+// when the image has such a section.
+constexpr char kTableNames[] = "\0.symtab\0.strtab";
+constexpr uint32_t kSymtabName = 1, kStrtabName = 9;
+static_assert(sizeof kTableNames == 17);
+constexpr char kEhFrameName[] = ".eh_frame";
+
+const char* class_section_name(link::Class c) {
   switch (c) {
     case link::Class::kText:
-      return 27;
+      return ".text";
     case link::Class::kRodata:
-      return 33;
+      return ".rodata";
     case link::Class::kData:
-      return 41;
+      return ".data";
     default:
-      return 47;  // .init.text
+      return ".init.text";
   }
 }
-static_assert(sizeof kFixedNames == 58);
 
 uint64_t class_flags(link::Class c) {
   switch (c) {
@@ -362,7 +365,7 @@ GdbJitEntry* build_debug_object(const link::LinkerFile& file, const ValidatedObj
   // Which ranges are described: each .eh_frame, each run a symbol lies in,
   // and with debug info every run that has bytes (its variables and code
   // are found by address).
-  size_t nsyms = 0, nlocals = 0, names = sizeof kFixedNames;
+  size_t nsyms = 0, nlocals = 0, names = sizeof kTableNames;
   for (const link::FileSymbol& s : file.symbols) {
     ++nsyms;
     nlocals += s.bind == STB_LOCAL;
@@ -372,11 +375,21 @@ GdbJitEntry* build_debug_object(const link::LinkerFile& file, const ValidatedObj
   }
   uint32_t shnum = 1;
   uint64_t at = sizeof(Ehdr);
+  // The offset of each section name in .strtab, once it is placed (0: not yet).
+  uint32_t class_name_at[link::kClassCount] = {}, eh_name_at = 0;
+  bool class_named[link::kClassCount] = {}, eh_named = false;
   for (Range& r : ranges) {
     if (debug != nullptr && r.end > r.addr) r.kept = true;
     if (!r.kept) continue;
     r.shndx = shnum++;
-    if (r.eh_frame) at = round_up(at, 8) + (r.end - r.addr);
+    if (r.eh_frame) {
+      at = round_up(at, 8) + (r.end - r.addr);
+      if (!eh_named) names += sizeof kEhFrameName;
+      eh_named = true;
+    } else if (!class_named[static_cast<int>(r.cls)]) {
+      class_named[static_cast<int>(r.cls)] = true;
+      names += strlen(class_section_name(r.cls)) + 1;
+    }
   }
   if (debug != nullptr) {
     for (const DebugSection& d : debug->sections) {
@@ -403,8 +416,8 @@ GdbJitEntry* build_debug_object(const link::LinkerFile& file, const ValidatedObj
 
   auto* sh = reinterpret_cast<Shdr*>(img + shoff);
   char* strtab = reinterpret_cast<char*>(img + strtab_off);
-  memcpy(strtab, kFixedNames, sizeof kFixedNames);
-  uint32_t name_at = sizeof kFixedNames;
+  memcpy(strtab, kTableNames, sizeof kTableNames);
+  uint32_t name_at = sizeof kTableNames;
   auto add_name = [&](const char* name, size_t n) {
     uint32_t off = name_at;
     memcpy(strtab + off, name, n);  // the NUL is already there
@@ -424,7 +437,8 @@ GdbJitEntry* build_debug_object(const link::LinkerFile& file, const ValidatedObj
       // The final bytes, relocated for where the file is: gdb's unwinder
       // reads CFI from its symbol files, not from the unwinder we fed.
       const link::FileSection& s = file.sections[r.first];
-      h.name = kEhFrameName;
+      if (eh_name_at == 0) eh_name_at = add_name(kEhFrameName, sizeof kEhFrameName - 1);
+      h.name = eh_name_at;
       h.type = objects[s.object]->sections[s.index].type;
       h.addralign = 8;
       at = round_up(at, 8);
@@ -432,7 +446,12 @@ GdbJitEntry* build_debug_object(const link::LinkerFile& file, const ValidatedObj
       memcpy(img + at, reinterpret_cast<const void*>(r.addr), h.size);
       at += h.size;
     } else {
-      h.name = class_name_at(r.cls);
+      uint32_t& n = class_name_at[static_cast<int>(r.cls)];
+      if (n == 0) {
+        const char* name = class_section_name(r.cls);
+        n = add_name(name, strlen(name));
+      }
+      h.name = n;
       h.type = SHT_NOBITS;
       h.offset = at;
     }

@@ -98,13 +98,14 @@ Result<void> LinkJob::collect_ctors() {
   }
   sort_entries(init);
   sort_entries(fini);
-  if (!file->init.reserve(init.size()) || !file->fini.reserve(fini.size()))
+  uintptr_t* words = nullptr;
+  if (!file->reserve_ctors(init.size(), fini.size(), &words))
     return Error(Errc::kNoMemory, "link: out of memory for constructor lists");
   for (const CtorEntry& e : init)
-    (void)file->init.push(e.fn);
+    *words++ = e.fn;
   // A fini array runs from its last entry to its first.
   for (size_t k = fini.size(); k > 0; --k)
-    (void)file->fini.push(fini[k - 1].fn);
+    *words++ = fini[k - 1].fn;
   return Ok();
 }
 
@@ -143,6 +144,11 @@ Linker::Linker(Arena& arena, Allocator& alloc, CodeRuntime* runtime, uintptr_t d
     : arena_(arena), alloc_(alloc), runtime_(runtime), home_(default_home) {}
 
 Result<LinkerFile*> Linker::link(const LinkRequest& req) {
+  if (req.count > kMaxLinkObjects)
+    return Error(Errc::kUnsupported,
+                 "link: %zu objects in one request; at most %zu link into one file (a file's "
+                 "sections name their object in 16 bits): link them as several files",
+                 req.count, kMaxLinkObjects);
   LinkJob job(*this, req);
   LinkerFile* f = make<LinkerFile>(alloc_, alloc_);
   if (f == nullptr) return Error(Errc::kNoMemory, "link: out of memory");

@@ -54,11 +54,14 @@ class Placer {
   ~Placer() = default;
 };
 
+// The most objects one link() takes (FileSection::object is 16 bits).
+inline constexpr size_t kMaxLinkObjects = 65535;
+
 struct LinkRequest {
   const elf::ValidatedObject* const* objects = nullptr;  // linked together as one file
-  size_t count = 0;
-  const char* const* names = nullptr;  // for messages; may be nullptr
-  Resolver* resolver = nullptr;        // may be nullptr: nothing outside is visible
+  size_t count = 0;                                      // at most kMaxLinkObjects
+  const char* const* names = nullptr;                    // for messages; may be nullptr
+  Resolver* resolver = nullptr;  // may be nullptr: nothing outside is visible
   // Where to place the file when nothing it references constrains it (the
   // kernel image, typically). 0: the linker's default.
   uintptr_t home = 0;

@@ -17,17 +17,24 @@ size_t round8(size_t n) {
 }  // namespace
 
 LinkerFile::~LinkerFile() {
-  if (tables_ != nullptr) alloc_->deallocate(tables_, tables_size_, alignof(uint64_t));
+  if (tables_size_ != 0)
+    alloc_->deallocate(const_cast<FileSection*>(sections.data()), tables_size_, alignof(uint64_t));
+  size_t words = init.size() + fini.size();
+  if (words != 0) {
+    const uintptr_t* p = init.empty() ? fini.data() : init.data();
+    alloc_->deallocate(const_cast<uintptr_t*>(p), words * sizeof(uintptr_t), alignof(uintptr_t));
+  }
 }
 
 bool LinkerFile::reserve_tables(size_t sections_n, size_t symbols_n, size_t exported,
                                 size_t name_bytes) {
-  if (tables_ != nullptr || sections_n > UINT32_MAX || symbols_n >= UINT32_MAX ||
-      exported > UINT32_MAX / 4 || name_bytes > UINT32_MAX)
+  if (tables_size_ != 0 || sections_n > UINT32_MAX / sizeof(FileSection) ||
+      symbols_n >= UINT32_MAX / sizeof(FileSymbol) || exported > UINT32_MAX / 32 ||
+      name_bytes > UINT32_MAX)
     return false;
   size_t slots = 0;
   if (exported != 0) {
-    slots = 4;  // a module with one export carries four slots, not sixteen
+    slots = 2;  // a module with one export carries two slots
     while (slots < exported * 2)
       slots *= 2;
   }
@@ -38,25 +45,40 @@ bool LinkerFile::reserve_tables(size_t sections_n, size_t symbols_n, size_t expo
   size_t slot_bytes = round8(slots * sizeof(GlobalSlot));
   size_t total = sec_bytes + sym_bytes + slot_bytes + name_bytes;
   if (total == 0) return true;
+  if (total > UINT32_MAX) return false;  // each part is below 4 GiB, the sum may not be
   auto* p = static_cast<uint8_t*>(alloc_->allocate(total, alignof(uint64_t)));
   if (p == nullptr) return false;
-  tables_ = p;
-  tables_size_ = total;
+  tables_size_ = static_cast<uint32_t>(total);
   sections = Span<const FileSection>(reinterpret_cast<FileSection*>(p), 0);
   symbols = Span<const FileSymbol>(reinterpret_cast<FileSymbol*>(p + sec_bytes), 0);
   globals_ = slots == 0 ? nullptr : reinterpret_cast<GlobalSlot*>(p + sec_bytes + sym_bytes);
   mk_memset(p + sec_bytes + sym_bytes, 0, slot_bytes);
   global_mask_ = slots == 0 ? 0 : static_cast<uint32_t>(slots - 1);
-  names_ = reinterpret_cast<char*>(p + sec_bytes + sym_bytes + slot_bytes);
+  names_at_ = static_cast<uint32_t>(sec_bytes + sym_bytes + slot_bytes);
   return true;
 }
 
 const char* LinkerFile::add_name(const char* name, size_t n) {
-  char* at = names_;
+  char* at = reinterpret_cast<char*>(const_cast<FileSection*>(sections.data())) + names_at_;
   mk_memcpy(at, name, n);
   at[n] = '\0';
-  names_ += n + 1;
+  names_at_ += static_cast<uint32_t>(n + 1);
   return at;
+}
+
+bool LinkerFile::reserve_ctors(size_t ninit, size_t nfini, uintptr_t** words) {
+  *words = nullptr;
+  if (!init.empty() || !fini.empty() || ninit > UINT32_MAX || nfini > UINT32_MAX ||
+      ninit + nfini > SIZE_MAX / sizeof(uintptr_t))
+    return false;
+  if (ninit + nfini == 0) return true;
+  auto* p = static_cast<uintptr_t*>(
+      alloc_->allocate((ninit + nfini) * sizeof(uintptr_t), alignof(uintptr_t)));
+  if (p == nullptr) return false;
+  init = Span<const uintptr_t>(p, static_cast<uint32_t>(ninit));
+  fini = Span<const uintptr_t>(p + ninit, static_cast<uint32_t>(nfini));
+  *words = p;
+  return true;
 }
 
 void LinkerFile::add_section(const FileSection& s) {

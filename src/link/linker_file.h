@@ -5,11 +5,13 @@
 //
 // Memory: a file costs the record itself and ONE allocation for its tables
 // (sections, symbols, the hash slots of its globals and the names they point
-// to), sized exactly once the link knows what the file keeps. Names are
-// copies owned by the file (the input bytes may be freed once linked); only
-// the names of loaded sections and listed symbols are kept, not the inputs'
-// whole string tables. A thousand one-function modules are a thousand such
-// pairs, so every field here is as narrow as its bound allows.
+// to), sized exactly once the link knows what the file keeps, plus one for
+// its constructor lists when it has any. Names are copies owned by the file
+// (the input bytes may be freed once linked); only the names of listed
+// sections and symbols are kept, not the inputs' whole string tables, and the
+// common section names (.text, .rodata...) point to one static copy. A
+// thousand one-function modules are a thousand such pairs, so every field
+// here is as narrow as its bound allows.
 #pragma once
 
 #include <stddef.h>
@@ -22,15 +24,18 @@
 
 namespace mk::link {
 
+// A loaded section. Empty ones are listed only when a symbol lies in them
+// (collect_symbols): an empty .data or .bss holds no byte to name.
 struct FileSection {
   const char* name;
   uint64_t addr;
   uint32_t size;    // a file's loaded sections total at most elf::kMaxImageSize (2 GiB)
   uint32_t flags;   // the low half of sh_flags: every SHF_* the gABI or a psABI defines
-  uint32_t object;  // which input object
-  uint32_t index;   // its section index there
+  uint32_t index;   // its section index in its input object
+  uint16_t object;  // which input object (a link takes at most kMaxLinkObjects)
   Class cls;
 };
+static_assert(sizeof(FileSection) == 32, "a thousand files list a few thousand sections");
 
 struct FileSymbol {
   const char* name;
@@ -44,7 +49,7 @@ struct FileSymbol {
 
 class LinkerFile {
  public:
-  explicit LinkerFile(Allocator& a) : init(a), fini(a), alloc_(&a) {}
+  explicit LinkerFile(Allocator& a) : alloc_(&a) {}
   ~LinkerFile();
   LinkerFile(const LinkerFile&) = delete;
   LinkerFile& operator=(const LinkerFile&) = delete;
@@ -52,8 +57,8 @@ class LinkerFile {
   Block blocks[kClassCount];
   Span<const FileSection> sections;
   Span<const FileSymbol> symbols;  // every named symbol, locals included
-  Vec<uintptr_t> init;             // constructors, in the order they run
-  Vec<uintptr_t> fini;             // destructors, in the order they run
+  Span<const uintptr_t> init;      // constructors, in the order they run
+  Span<const uintptr_t> fini;      // destructors, in the order they run
   uintptr_t dso_handle = 0;        // this file's __dso_handle
   uintptr_t debug = 0;             // the CodeRuntime's debug registration (0: none)
   uint32_t eh_frames = 0;          // its first .eh_frame sections registered with the unwinder
@@ -75,20 +80,28 @@ class LinkerFile {
     return n;
   }
   // Bytes of heap its tables take (the record itself not counted).
-  size_t table_bytes() const { return tables_size_; }
+  size_t table_bytes() const {
+    return tables_size_ + (init.size() + fini.size()) * sizeof(uintptr_t);
+  }
 
   // Building the tables: the linker, or a test standing in for it. One
-  // reserve_tables() with the exact counts (false when out of memory, or
-  // when called twice), then at most that many add_section(), add_symbol()
-  // and name bytes. A global's name is hashed into the globals' slots when
-  // `exported` (global, weak or unique, not hidden or internal); of two
-  // exported definitions of one name the first strong one is answered.
+  // reserve_tables() with the exact counts (false when out of memory, when
+  // called twice, or past 4 GiB of tables), then at most that many
+  // add_section(), add_symbol() and name bytes. A global's name is hashed
+  // into the globals' slots when `exported` (global, weak or unique, not
+  // hidden or internal); of two exported definitions of one name the first
+  // strong one is answered.
   [[nodiscard]] bool reserve_tables(size_t sections, size_t symbols, size_t exported,
                                     size_t name_bytes);
   // Copies n bytes of name (plus a NUL) into the tables; returns the copy.
   const char* add_name(const char* name, size_t n);
   void add_section(const FileSection& s);
   void add_symbol(const FileSymbol& s, bool exported);
+  // The constructor and destructor lists: one allocation of exactly
+  // ninit + nfini words (none when both are empty), which the caller fills
+  // through *words (init's words, then fini's). False when out of memory or
+  // called twice.
+  [[nodiscard]] bool reserve_ctors(size_t ninit, size_t nfini, uintptr_t** words);
 
  private:
   struct GlobalSlot {
@@ -96,12 +109,13 @@ class LinkerFile {
     uint32_t symbol;  // index into symbols + 1; 0: empty
   };
 
+  // The tables' allocation starts at sections.data() (reserve_tables places
+  // the sections first, even when there are none).
   Allocator* alloc_;
-  void* tables_ = nullptr;
-  size_t tables_size_ = 0;
   GlobalSlot* globals_ = nullptr;
+  uint32_t tables_size_ = 0;
   uint32_t global_mask_ = 0;  // slots - 1; the slots are a power of two, at least twice the names
-  char* names_ = nullptr;     // next free name byte (while building)
+  uint32_t names_at_ = 0;     // offset of the next free name byte (while building)
 };
 
 }  // namespace mk::link

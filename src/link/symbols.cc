@@ -1,6 +1,7 @@
 // Phase "collect symbols": the file's tables (LinkerFile: sections, symbols,
 // globals, names), counted first and then filled into one allocation of the
-// exact size. Only the names the file keeps are copied.
+// exact size. Only the names the file keeps are copied, and the common
+// section names are not copied at all.
 #include "elf/elf.h"
 #include "link/link_job.h"
 #include "support/memory.h"
@@ -39,6 +40,37 @@ bool exported(const Symbol& s) {
   return !s.local() && s.visibility != STV_HIDDEN && s.visibility != STV_INTERNAL;
 }
 
+// Section names nearly every file has: listed by pointer to these, not
+// copied into each file's tables (16 to 30 bytes a file).
+struct CommonName {
+  const char* name;
+  size_t size;  // without the NUL
+};
+constexpr CommonName kCommonNames[] = {{".text", 5},
+                                       {".rodata", 7},
+                                       {".data", 5},
+                                       {".bss", 4},
+                                       {".eh_frame", 9},
+                                       {".init.text", 10},
+                                       {".init_array", 11},
+                                       {".fini_array", 11},
+                                       {".rodata.str1.1", 14},
+                                       {".rodata.str1.8", 14},
+                                       {".data.rel.local", 15},
+                                       {".data.rel.ro.local", 18},
+                                       {"modkit_modinfo", 14}};
+
+// The static copy of a section name of n bytes, or nullptr.
+const char* common_name(const char* name, size_t n) {
+  for (const CommonName& c : kCommonNames)
+    if (c.size == n && mk_memcmp(c.name, name, n) == 0) return c.name;
+  return nullptr;
+}
+
+// A loaded section is listed when it holds a byte, or when a listed symbol
+// lies in it (an empty section is otherwise nothing a lookup can land in).
+constexpr uint32_t kNeeded = UINT32_MAX - 1;  // SecPlace::file_section while counting
+
 }  // namespace
 
 Result<void> LinkJob::collect_symbols() {
@@ -46,12 +78,6 @@ Result<void> LinkJob::collect_symbols() {
   size_t sec_count = 0, sym_count = 0, exported_count = 0, name_bytes = 0;
   for (uint32_t o = 0; o < objs.size(); ++o) {
     ObjState& st = objs[o];
-    for (const Section& s : st.obj->sections) {
-      SecPlace& p = st.place[s.index];
-      if (p.cls < 0) continue;
-      p.file_section = static_cast<uint32_t>(sec_count++);
-      name_bytes += mk_strlen(s.name) + 1;
-    }
     const ValidatedObject& obj = *st.obj;
     for (uint32_t i = 1; i < obj.symbols.size(); ++i) {
       if (!listed(*this, o, i)) continue;
@@ -59,6 +85,14 @@ Result<void> LinkJob::collect_symbols() {
       ++sym_count;
       exported_count += exported(s);
       name_bytes += mk_strlen(s.name) + 1;
+      if (s.shndx != SHN_ABS && s.shndx != SHN_COMMON) st.place[s.shndx].file_section = kNeeded;
+    }
+    for (const Section& s : obj.sections) {
+      SecPlace& p = st.place[s.index];
+      if (p.cls < 0 || (s.size == 0 && p.file_section != kNeeded)) continue;
+      p.file_section = static_cast<uint32_t>(sec_count++);
+      size_t n = mk_strlen(s.name);
+      if (common_name(s.name, n) == nullptr) name_bytes += n + 1;
     }
   }
   if (!file->reserve_tables(sec_count, sym_count, exported_count, name_bytes))
@@ -69,10 +103,14 @@ Result<void> LinkJob::collect_symbols() {
     const ValidatedObject& obj = *st.obj;
     for (const Section& s : obj.sections) {
       const SecPlace& p = st.place[s.index];
-      if (p.cls < 0) continue;
-      file->add_section(FileSection{file->add_name(s.name, mk_strlen(s.name)), sec_addr(o, s.index),
-                                    static_cast<uint32_t>(s.size), static_cast<uint32_t>(s.flags),
-                                    o, s.index, static_cast<Class>(p.cls)});
+      if (p.cls < 0 || p.file_section == UINT32_MAX) continue;
+      size_t n = mk_strlen(s.name);
+      const char* name = common_name(s.name, n);
+      if (name == nullptr) name = file->add_name(s.name, n);
+      // o fits in 16 bits: link() takes at most kMaxLinkObjects objects.
+      file->add_section(FileSection{name, sec_addr(o, s.index), static_cast<uint32_t>(s.size),
+                                    static_cast<uint32_t>(s.flags), s.index,
+                                    static_cast<uint16_t>(o), static_cast<Class>(p.cls)});
     }
     for (uint32_t i = 1; i < obj.symbols.size(); ++i) {
       if (!listed(*this, o, i)) continue;

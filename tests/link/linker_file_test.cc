@@ -192,7 +192,7 @@ TEST(LinkerFileTables, OneAllocationAndStrongOverWeak) {
     EXPECT_FALSE(f.reserve_tables(1, 1, 1, 1)) << "reserved twice";
     const char* text = f.add_name(".text", 5);
     f.add_section(
-        FileSection{text, 0x1000, 0x40, elf::SHF_ALLOC | elf::SHF_EXECINSTR, 0, 1, Class::kText});
+        FileSection{text, 0x1000, 0x40, elf::SHF_ALLOC | elf::SHF_EXECINSTR, 1, 0, Class::kText});
     const char* name = f.add_name("f", 1);
     f.add_symbol(FileSymbol{name, 0x1000, 4, elf::STT_FUNC, elf::STB_WEAK, 0, 0}, true);
     f.add_symbol(FileSymbol{name, 0x1010, 4, elf::STT_FUNC, elf::STB_GLOBAL, 0, 0}, true);
@@ -216,6 +216,100 @@ TEST(LinkerFileTables, OneAllocationAndStrongOverWeak) {
     EXPECT_EQ(f.find("l"), nullptr);
   }
   EXPECT_EQ(a.live_allocations(), 0u);  // the destructor gives the tables back
+}
+
+// An empty section is listed only when a symbol lies in it: the empty
+// .data and .bss every object carries cost a file nothing, a marker symbol
+// in an empty section still names its section. The common section names
+// are shared, not copied into each file.
+TEST_P(LinkerFileTest, EmptySectionsAreListedOnlyWithASymbolInThem) {
+  const char* const src = R"(
+int one(void) { return 1; }
+int data_word = 5;  // the data block is not empty (an empty block has no address)
+__attribute__((section("empty_marker"), used)) static char marker[0];
+char *marker_at(void) { return marker; }
+)";
+  LinkHarness h(nullptr, false);
+  std::vector<std::string> flags = std::get<1>(GetParam());
+  flags.push_back("-fasynchronous-unwind-tables");  // an .eh_frame on every machine
+  std::string o = scratch.Compile(std::get<0>(GetParam()), "empty.c", src, flags);
+  ASSERT_FALSE(o.empty());
+  LinkerFile* f = h.MustLink({o});
+  ASSERT_NE(f, nullptr);
+  const FileSymbol* m = Named(f, "marker");
+  ASSERT_NE(m, nullptr);
+  ASSERT_LT(m->section, f->sections.size());
+  EXPECT_STREQ(f->sections[m->section].name, "empty_marker");
+  EXPECT_EQ(f->sections[m->section].size, 0u);
+  EXPECT_EQ(m->addr, f->sections[m->section].addr);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(h.Sym<char* (*)()>(f, "marker_at")()), m->addr);
+  for (const FileSection& s : f->sections) {
+    SCOPED_TRACE(s.name);
+    if (&s != &f->sections[m->section]) EXPECT_NE(s.size, 0u) << "an empty section listed";
+  }
+  const FileSection* eh = nullptr;
+  for (const FileSection& s : f->sections)
+    if (std::string(s.name) == ".eh_frame") eh = &s;
+  ASSERT_NE(eh, nullptr);
+  LinkerFile* g = h.MustLink({o});
+  ASSERT_NE(g, nullptr);
+  int shared = 0;
+  for (const FileSection& s : g->sections)
+    shared += s.name == eh->name;
+  EXPECT_EQ(shared, 1) << "the two files share one copy of the name";
+}
+
+// The slots of the globals' hash: twice the exported names, rounded up to
+// a power of two (two for a module's one export).
+TEST(LinkerFileTables, OneExportTakesTwoSlots) {
+  mk::testing::TestAllocator a;
+  LinkerFile f(a);
+  ASSERT_TRUE(f.reserve_tables(0, 1, 1, 2));
+  EXPECT_EQ(f.table_bytes(), sizeof(FileSymbol) + 2 * 8 + 2);
+  f.add_symbol(
+      FileSymbol{f.add_name("g", 1), 0x10, 0, elf::STT_FUNC, elf::STB_GLOBAL, 0, UINT32_MAX}, true);
+  EXPECT_EQ(f.find("g"), &f.symbols[0]);
+  EXPECT_EQ(f.find("h"), nullptr);
+}
+
+// The constructor lists: one allocation of exactly the words asked, init's
+// then fini's; none for a file without any; once only.
+TEST(LinkerFileTables, ConstructorListsAreOneExactAllocation) {
+  mk::testing::TestAllocator a;
+  {
+    LinkerFile f(a);
+    uintptr_t* words = reinterpret_cast<uintptr_t*>(1);
+    ASSERT_TRUE(f.reserve_ctors(0, 0, &words));
+    EXPECT_EQ(words, nullptr);
+    EXPECT_EQ(a.allocations(), 0u);
+    EXPECT_TRUE(f.init.empty() && f.fini.empty());
+  }
+  {
+    LinkerFile f(a);
+    uintptr_t* words = nullptr;
+    ASSERT_TRUE(f.reserve_ctors(2, 1, &words));
+    ASSERT_NE(words, nullptr);
+    EXPECT_EQ(a.allocations(), 1u);
+    words[0] = 10;
+    words[1] = 11;
+    words[2] = 20;
+    ASSERT_EQ(f.init.size(), 2u);
+    ASSERT_EQ(f.fini.size(), 1u);
+    EXPECT_EQ(f.init[0], 10u);
+    EXPECT_EQ(f.init[1], 11u);
+    EXPECT_EQ(f.fini[0], 20u);
+    EXPECT_EQ(f.table_bytes(), 3 * sizeof(uintptr_t));
+    EXPECT_FALSE(f.reserve_ctors(1, 0, &words)) << "reserved twice";
+    EXPECT_EQ(words, nullptr);
+  }
+  {
+    LinkerFile f(a);  // destructors only
+    uintptr_t* words = nullptr;
+    ASSERT_TRUE(f.reserve_ctors(0, 1, &words));
+    words[0] = 30;
+    EXPECT_EQ(f.fini[0], 30u);
+  }
+  EXPECT_EQ(a.live_allocations(), 0u);  // the destructor gives the lists back
 }
 
 INSTANTIATE_TEST_SUITE_P(Compilers, LinkerFileTest,

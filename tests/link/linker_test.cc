@@ -557,6 +557,24 @@ int f(void) { return nowhere() + big[0]; }
   ExpectUnchanged(h, s);
 }
 
+// A file's sections name their input object in 16 bits: a request of more
+// objects than that is refused before anything is done.
+TEST_F(RollbackTest, MoreObjectsThanAFileCanName) {
+  std::vector<uint8_t> bytes = ReadBytes(good);
+  Result<elf::ValidatedObject> obj =
+      elf::validate(ByteView(bytes.data(), bytes.size()), arch::rules_for, h.alloc);
+  ASSERT_TRUE(obj.ok()) << obj.error().message();
+  std::vector<const elf::ValidatedObject*> many(link::kMaxLinkObjects + 1, &obj.value());
+  link::LinkRequest req;
+  req.objects = many.data();
+  req.count = many.size();
+  Snapshot s = Take(h);
+  EXPECT_LINK_ERROR(h.linker.link(req), Errc::kUnsupported,
+                    "link: 65536 objects in one request; at most 65535 link into one file (a "
+                    "file's sections name their object in 16 bits): link them as several files");
+  ExpectUnchanged(h, s);
+}
+
 // Fails in "apply", after every block is allocated and copied.
 TEST_F(RollbackTest, RelocationOverflowAtApply) {
   MK_X86_64_ONLY();
