@@ -148,7 +148,7 @@ std::string LinkOnce(const ValidatedObject& obj, fuzz::CountingAllocator& alloc)
     CheckWrites(obj, *f, pages);
     for (const link::Block& b : f->blocks) {
       out += "block " + std::to_string(b.base) + " " + std::to_string(b.size) + "\n";
-      if (b.size != 0) out.append(reinterpret_cast<const char*>(b.alias), b.size);
+      if (b.size != 0) out.append(reinterpret_cast<const char*>(arena.alias(b)), b.size);
     }
     linker.unlink(f);
     FUZZ_CHECK(arena.stats().used == 0, "unlink left %zu bytes in the arena", arena.stats().used);

@@ -20,6 +20,7 @@ struct Chunk {
   // (prefaulted, or touched): blocks above it get their fresh pages
   // prefaulted (PageMemory::prefault) when they are allocated.
   uintptr_t touched = 0;
+  uint32_t index = 0;  // in Arena::chunks_ (chunks are never removed before the arena dies)
 };
 
 namespace {
@@ -117,12 +118,15 @@ Result<Chunk*> Arena::grow(const Window& w, Class c, size_t size, size_t align) 
   ch->free[0] = Range{ch->map.base, ch->map.base + ch->map.size};
   ch->free_bytes = ch->map.size;
   ch->touched = ch->map.base;
+  ch->index = static_cast<uint32_t>(chunks_.size());
   (void)chunks_.push(ch);  // reserved above
   return ch;
 }
 
 Result<Block> Arena::allocate(const Window& w, Class c, size_t size, size_t align) {
   if (size == 0) return Block{};
+  if (size > UINT32_MAX - 1 || chunks_.size() >= kNoChunk)
+    return Error(Errc::kNoMemory, "arena: block of 0x%zx bytes is too large", size);
   if (!is_pow2(align))
     return Error(Errc::kInvalid, "arena: alignment %zu is not a power of two", align);
   Prot prot = prot_of(c);
@@ -164,12 +168,18 @@ Result<Block> Arena::allocate(const Window& w, Class c, size_t size, size_t alig
     pages_.prefault(found->map, found->touched - found->map.base, top - found->touched);
     found->touched = top;
   }
-  return Block{at, found->map.alias + (at - found->map.base), size, found};
+  return Block{at, static_cast<uint32_t>(size), found->index};
+}
+
+uintptr_t Arena::alias(const Block& b) const {
+  if (b.size == 0 || b.chunk >= chunks_.size()) return 0;
+  const Mapping& m = chunks_[b.chunk]->map;
+  return m.alias + (b.base - m.base);
 }
 
 void Arena::free(const Block& b) {
-  if (b.size == 0 || b.chunk == nullptr) return;
-  Chunk& ch = *b.chunk;
+  if (b.size == 0 || b.chunk >= chunks_.size()) return;
+  Chunk& ch = *chunks_[b.chunk];
   used_ -= b.size;
   ch.free_bytes += b.size;
   uintptr_t lo = b.base, hi = b.base + b.size;

@@ -43,12 +43,17 @@ struct Window {
 
 struct Chunk;
 
+inline constexpr uint32_t kNoChunk = UINT32_MAX;
+
+// A block of one class: the arena's, or a Placer's. Every linked file keeps
+// one per class, so it is 16 bytes: the writable view of its bytes is not
+// kept but derived (Arena::alias), and its chunk is an index.
 struct Block {
-  uintptr_t base = 0;   // executing address
-  uintptr_t alias = 0;  // writable view of the same bytes
-  size_t size = 0;
-  Chunk* chunk = nullptr;
+  uintptr_t base = 0;         // executing address
+  uint32_t size = 0;          // Arena::allocate refuses blocks of 4 GiB or more
+  uint32_t chunk = kNoChunk;  // the arena chunk holding it; kNoChunk: empty, or not the arena's
 };
+static_assert(sizeof(Block) == 16);
 
 struct ArenaStats {
   size_t used = 0;    // bytes handed out in blocks
@@ -69,6 +74,10 @@ class Arena {
   // byte inside w. Size 0 yields an empty block that needs no free().
   [[nodiscard]] Result<Block> allocate(const Window& w, Class c, size_t size, size_t align);
   void free(const Block& b);
+  // Where the bytes of one of this arena's blocks are written (the same
+  // address as base for data, whose one view is writable); 0 for an empty
+  // block.
+  uintptr_t alias(const Block& b) const;
 
   ArenaStats stats() const;
   PageMemory& pages() { return pages_; }

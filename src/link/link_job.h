@@ -149,6 +149,9 @@ struct LinkJob {
 
   uint64_t size[kClassCount] = {};
   uint64_t align[kClassCount] = {1, 1, 1, 1};
+  // Where each class block's bytes are written while linking (the file
+  // keeps only where they run).
+  uintptr_t alias[kClassCount] = {};
 
   NameTable globals;    // name -> index into defs
   Vec<SlotUse> defs;    // the defining (object, symbol) of each global name

@@ -84,7 +84,7 @@ Result<void> LinkJob::collect_ctors() {
       // Read word by word through memcpy: the section's alignment is the
       // file's to choose, and an array placed at an odd offset must not
       // become a misaligned load.
-      const auto* words = reinterpret_cast<const uint8_t*>(file->blocks[p.cls].alias + p.off);
+      const auto* words = reinterpret_cast<const uint8_t*>(alias[p.cls] + p.off);
       size_t n = s.size / sizeof(uintptr_t);
       Vec<CtorEntry>& list = is_init ? init : fini;
       for (size_t k = 0; k < n; ++k) {
@@ -158,8 +158,15 @@ Result<LinkerFile*> Linker::link(const LinkRequest& req) {
     MK_TRY(job.define());
     MK_TRY(job.scan());
     Window w = MK_TRY(job.place());
+    // A block records its size in 32 bits. Only stubs and GOT slots beyond
+    // the validator's 2 GiB of sections could pass it.
+    for (int c = 0; c < kClassCount; ++c)
+      if (job.size[c] > UINT32_MAX - 1)
+        return Error(Errc::kRange,
+                     "link: the file's %s would take 0x%lx bytes; a block holds less than 4 GiB",
+                     class_name(static_cast<Class>(c)), static_cast<uint64_t>(job.size[c]));
     if (req.placer != nullptr)
-      MK_TRY(req.placer->place(job.size, job.align, w, f->blocks));
+      MK_TRY(req.placer->place(job.size, job.align, w, f->blocks, job.alias));
     else
       MK_TRY(job.allocate(w));
     job.copy();
@@ -170,7 +177,7 @@ Result<LinkerFile*> Linker::link(const LinkRequest& req) {
     if (runtime_ != nullptr) {
       for (Class c : {Class::kText, Class::kInitText}) {
         const Block& b = f->blocks[static_cast<int>(c)];
-        if (b.size != 0) runtime_->sync_code(b.base, b.size, b.alias);
+        if (b.size != 0) runtime_->sync_code(b.base, b.size, job.alias[static_cast<int>(c)]);
       }
     }
     MK_TRY(job.collect_symbols());

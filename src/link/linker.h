@@ -40,15 +40,16 @@ struct Unresolved {
 // Placer: where a file's blocks go when the caller decides instead of the
 // arena (an offline link for a fixed load address: `modkit link`). Given each
 // class's size and alignment and the window every block must lie in, it sets
-// blocks[c] for every class: base is the final address, alias where the
-// linker writes those bytes (caller-owned, zero-filled, size bytes), chunk
-// nullptr (nothing goes back to the arena). It fails, naming the conflict,
-// when its placement cannot satisfy the window.
+// blocks[c] for every class (base the final address, size, chunk kNoChunk:
+// nothing goes back to the arena) and alias[c], where the linker writes those
+// bytes (caller-owned, zero-filled, size bytes). It fails, naming the
+// conflict, when its placement cannot satisfy the window.
 class Placer {
  public:
   [[nodiscard]] virtual Result<void> place(const uint64_t size[kClassCount],
                                            const uint64_t align[kClassCount], const Window& w,
-                                           Block blocks[kClassCount]) = 0;
+                                           Block blocks[kClassCount],
+                                           uintptr_t alias[kClassCount]) = 0;
 
  protected:
   ~Placer() = default;

@@ -29,8 +29,8 @@ LinkerFile::~LinkerFile() {
 bool LinkerFile::reserve_tables(size_t sections_n, size_t symbols_n, size_t exported,
                                 size_t name_bytes) {
   if (tables_size_ != 0 || sections_n > UINT32_MAX / sizeof(FileSection) ||
-      symbols_n >= UINT32_MAX / sizeof(FileSymbol) || exported > UINT32_MAX / 32 ||
-      name_bytes > UINT32_MAX)
+      symbols_n >= UINT32_MAX / sizeof(FileSymbol) || exported > symbols_n ||
+      exported > UINT32_MAX / 32 || name_bytes > UINT32_MAX)
     return false;
   size_t slots = 0;
   if (exported != 0) {
@@ -51,7 +51,8 @@ bool LinkerFile::reserve_tables(size_t sections_n, size_t symbols_n, size_t expo
   tables_size_ = static_cast<uint32_t>(total);
   sections = Span<const FileSection>(reinterpret_cast<FileSection*>(p), 0);
   symbols = Span<const FileSymbol>(reinterpret_cast<FileSymbol*>(p + sec_bytes), 0);
-  globals_ = slots == 0 ? nullptr : reinterpret_cast<GlobalSlot*>(p + sec_bytes + sym_bytes);
+  // The slots never start the tables: a table with slots has a symbol.
+  globals_at_ = slots == 0 ? 0 : static_cast<uint32_t>(sec_bytes + sym_bytes);
   mk_memset(p + sec_bytes + sym_bytes, 0, slot_bytes);
   global_mask_ = slots == 0 ? 0 : static_cast<uint32_t>(slots - 1);
   names_at_ = static_cast<uint32_t>(sec_bytes + sym_bytes + slot_bytes);
@@ -94,9 +95,10 @@ void LinkerFile::add_symbol(const FileSymbol& s, bool exported) {
   data[n] = s;
   symbols = Span<const FileSymbol>(data, n + 1);
   if (!exported) return;
+  GlobalSlot* slots = globals();
   uint32_t hash = name_hash(s.name);
   for (uint32_t i = NameTable::home(hash) & global_mask_;; i = (i + 1) & global_mask_) {
-    GlobalSlot& g = globals_[i];
+    GlobalSlot& g = slots[i];
     if (g.symbol == 0) {
       g = GlobalSlot{hash, n + 1};
       return;
@@ -110,9 +112,10 @@ void LinkerFile::add_symbol(const FileSymbol& s, bool exported) {
 }
 
 const FileSymbol* LinkerFile::find_global(const char* name, uint32_t hash) const {
-  if (globals_ == nullptr) return nullptr;
+  const GlobalSlot* slots = globals();
+  if (slots == nullptr) return nullptr;
   for (uint32_t i = NameTable::home(hash) & global_mask_;; i = (i + 1) & global_mask_) {
-    const GlobalSlot& g = globals_[i];
+    const GlobalSlot& g = slots[i];
     if (g.symbol == 0) return nullptr;
     const FileSymbol& s = symbols[g.symbol - 1];
     if (g.hash == hash && str_eq(s.name, name)) return &s;

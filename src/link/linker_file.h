@@ -86,7 +86,8 @@ class LinkerFile {
 
   // Building the tables: the linker, or a test standing in for it. One
   // reserve_tables() with the exact counts (false when out of memory, when
-  // called twice, or past 4 GiB of tables), then at most that many
+  // called twice, past 4 GiB of tables, or with more exported symbols than
+  // symbols), then at most that many
   // add_section(), add_symbol() and name bytes. A global's name is hashed
   // into the globals' slots when `exported` (global, weak or unique, not
   // hidden or internal); of two exported definitions of one name the first
@@ -112,10 +113,16 @@ class LinkerFile {
   // The tables' allocation starts at sections.data() (reserve_tables places
   // the sections first, even when there are none).
   Allocator* alloc_;
-  GlobalSlot* globals_ = nullptr;
+  uint32_t globals_at_ = 0;  // offset of the globals' slots in the tables (0: none)
   uint32_t tables_size_ = 0;
   uint32_t global_mask_ = 0;  // slots - 1; the slots are a power of two, at least twice the names
   uint32_t names_at_ = 0;     // offset of the next free name byte (while building)
+
+  GlobalSlot* globals() const {
+    if (globals_at_ == 0) return nullptr;
+    auto* base = reinterpret_cast<uint8_t*>(const_cast<FileSection*>(sections.data()));
+    return reinterpret_cast<GlobalSlot*>(base + globals_at_);
+  }
 };
 
 }  // namespace mk::link

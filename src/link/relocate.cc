@@ -428,6 +428,7 @@ Result<void> LinkJob::allocate(const Window& w) {
     Result<Block> b = linker.arena_.allocate(w, static_cast<Class>(c), size[c], align[c]);
     if (!b) return b.error();
     file->blocks[c] = b.value();
+    alias[c] = linker.arena_.alias(b.value());
   }
   return Ok();
 }
@@ -438,7 +439,7 @@ void LinkJob::copy() {
       const SecPlace& p = st.place[s.index];
       // An empty section may lie in an empty block (no memory, alias 0).
       if (p.cls < 0 || s.size == 0) continue;
-      uint8_t* dst = reinterpret_cast<uint8_t*>(file->blocks[p.cls].alias + p.off);
+      uint8_t* dst = reinterpret_cast<uint8_t*>(alias[p.cls] + p.off);
       if (s.nobits())
         mk_memset(dst, 0, s.size);
       else
@@ -449,10 +450,10 @@ void LinkJob::copy() {
   for (SlotUse d : defs) {
     const SymRef& r = objs[d.obj].syms[d.sym];
     if (objs[d.obj].obj->symbols[d.sym].shndx == SHN_COMMON && r.size != 0)
-      mk_memset(reinterpret_cast<void*>(file->blocks[r.cls].alias + r.value), 0, r.size);
+      mk_memset(reinterpret_cast<void*>(alias[r.cls] + r.value), 0, r.size);
   }
   if (dso_used) {
-    uintptr_t data = file->blocks[static_cast<int>(Class::kData)].alias;
+    uintptr_t data = alias[static_cast<int>(Class::kData)];
     mk_memset(reinterpret_cast<void*>(data + dso_off), 0, 8);
     file->dso_handle = file->blocks[static_cast<int>(Class::kData)].base + dso_off;
   }
@@ -500,7 +501,7 @@ Result<void> LinkJob::apply() {
       const SecPlace& tp = st.place[rs.target];
       if (tp.cls < 0) continue;
       const Block& b = file->blocks[tp.cls];
-      const Place at{reinterpret_cast<uint8_t*>(b.alias + tp.off), b.base + tp.off, got_base};
+      const Place at{reinterpret_cast<uint8_t*>(alias[tp.cls] + tp.off), b.base + tp.off, got_base};
       for (uint64_t i = 0; i < rs.count; ++i) {
         const Relocation rel = obj.relocation(rs, i);
         const KindCache::Slot& ks = kinds.get(rel.type);
@@ -539,7 +540,7 @@ Result<void> LinkJob::apply() {
     const RelocSection& rs = objs[l.obj].obj->relocs[l.rs];
     const SecPlace& tp = objs[l.obj].place[rs.target];
     const Block& b = file->blocks[tp.cls];
-    const Place at{reinterpret_cast<uint8_t*>(b.alias + tp.off), b.base + tp.off, got_base};
+    const Place at{reinterpret_cast<uint8_t*>(alias[tp.cls] + tp.off), b.base + tp.off, got_base};
     const Relocation rel = objs[l.obj].obj->relocation(rs, l.i);
     MK_TRY(apply_one(l.obj, rs, at, rel, *kinds.get(rel.type).kind));
   }
@@ -623,20 +624,21 @@ Error LinkJob::apply_failed(uint32_t o, const RelocSection& rs, const Relocation
 
 // Fills the GOT slots and writes the stubs the scan asked for.
 void LinkJob::fill_slots() {
-  const Block& ro = file->blocks[static_cast<int>(Class::kRodata)];
+  const uintptr_t ro = alias[static_cast<int>(Class::kRodata)];
   for (size_t k = 0; k < gots.size(); ++k) {
     uint64_t addr = address(objs[gots[k].obj].syms[gots[k].sym]);
-    mk_memcpy(reinterpret_cast<void*>(ro.alias + got_off + k * 8), &addr, 8);
+    mk_memcpy(reinterpret_cast<void*>(ro + got_off + k * 8), &addr, 8);
   }
   const Block& text = file->blocks[static_cast<int>(Class::kText)];
   for (size_t k = 0; k < stubs.size(); ++k) {
     uint64_t off = stub_off + k * machine->stub_size;
-    machine->write_stub(reinterpret_cast<uint8_t*>(text.alias + off), text.base + off,
+    machine->write_stub(reinterpret_cast<uint8_t*>(alias[static_cast<int>(Class::kText)] + off),
+                        text.base + off,
                         outside[stubs[k]].sym.addr);  // the real target, never the stub
   }
   for (const Outside& out : outside) {
     if (out.copy)
-      mk_memcpy(reinterpret_cast<void*>(ro.alias + out.copy_off),
+      mk_memcpy(reinterpret_cast<void*>(ro + out.copy_off),
                 reinterpret_cast<const void*>(out.sym.addr), out.sym.size);
   }
 }

@@ -111,7 +111,7 @@ TEST_F(ArenaTest, FirstAllocationMapsOneChunkOfTheClassProtection) {
   EXPECT_EQ(b.base, pages.live[0].base);
   EXPECT_EQ(b.size, 100u);
   // Writes go through the alias, at the same offset.
-  EXPECT_EQ(b.alias, b.base + kAliasOffset);
+  EXPECT_EQ(arena.alias(b), b.base + kAliasOffset);
   ArenaStats s = arena.stats();
   EXPECT_EQ(s.used, 100u);
   EXPECT_EQ(s.mapped, kChunk);
@@ -148,7 +148,7 @@ TEST_F(ArenaTest, EachClassGetsChunksWithItsOwnProtection) {
   EXPECT_EQ(pages.calls[2].prot, Prot::kReadWrite);
   // Data is not dual-mapped: it is written where it runs.
   Block d = Alloc(8, 8, Class::kData);
-  EXPECT_EQ(d.alias, d.base);
+  EXPECT_EQ(arena.alias(d), d.base);
   // Init-only text is executable too: it shares the text chunks.
   Block it = Alloc(8, 8, Class::kInitText);
   EXPECT_EQ(pages.calls.size(), 3u);
@@ -203,7 +203,7 @@ TEST_F(ArenaTest, AlignmentIsHonouredAtBaseAndAlias) {
   for (size_t align : {2u, 8u, 64u, 4096u, 65536u}) {
     Block b = Alloc(24, align, Class::kRodata);
     EXPECT_EQ(b.base % align, 0u) << "align " << align;
-    EXPECT_EQ(b.alias - b.base, kAliasOffset);
+    EXPECT_EQ(arena.alias(b) - b.base, kAliasOffset);
     Alloc(3, 1, Class::kRodata);
   }
 }
@@ -220,7 +220,8 @@ TEST_F(ArenaTest, AlignmentPaddingIsFreeSpaceAgain) {
 TEST_F(ArenaTest, ZeroSizeIsAnEmptyBlockThatNeedsNoFree) {
   Block b = Alloc(0, 4096, Class::kText);
   EXPECT_EQ(b.size, 0u);
-  EXPECT_EQ(b.chunk, nullptr);
+  EXPECT_EQ(b.chunk, kNoChunk);
+  EXPECT_EQ(arena.alias(b), 0u);
   EXPECT_TRUE(pages.calls.empty());
   arena.free(b);
   EXPECT_EQ(arena.stats().used, 0u);
@@ -391,7 +392,7 @@ TEST_F(ArenaTest, RandomAllocateFreeKeepsBlocksDisjointAndMerges) {
                   : c == Class::kRodata ? Prot::kRead
                                         : Prot::kReadExec;
       ASSERT_EQ(pages.prot_at[m->base], want);
-      ASSERT_EQ(b.alias - m->alias, b.base - m->base);
+      ASSERT_EQ(arena.alias(b) - m->alias, b.base - m->base);
       for (const Live& l : live)
         ASSERT_TRUE(b.base + b.size <= l.b.base || l.b.base + l.b.size <= b.base)
             << "overlap at step " << step;
@@ -439,6 +440,16 @@ TEST(ArenaLifetime, DestructorUnmapsEveryChunk) {
   EXPECT_EQ(pages.unmaps, 4);
 }
 
+// A block records its size in 32 bits: 4 GiB or more is refused, before
+// anything is mapped.
+TEST_F(ArenaTest, BlockOf4GiBIsRefused) {
+  Result<Block> b = arena.allocate(kAnywhere, Class::kData, size_t{1} << 32, 8);
+  ASSERT_FALSE(b.ok());
+  EXPECT_EQ(b.error().code(), Errc::kNoMemory);
+  EXPECT_STREQ(b.error().message(), "arena: block of 0x100000000 bytes is too large");
+  EXPECT_TRUE(pages.calls.empty());
+}
+
 // With the real platform: bytes written through the alias of a text block
 // are what runs at its base.
 TEST(ArenaOnLinux, TextWrittenThroughAliasRunsAtBase) {
@@ -448,8 +459,8 @@ TEST(ArenaOnLinux, TextWrittenThroughAliasRunsAtBase) {
   Result<Block> r = arena.allocate(kAnywhere, Class::kText, test::kReturnCodeMax, 16);
   ASSERT_TRUE(r.ok()) << r.error().message();
   Block b = r.value();
-  EXPECT_NE(b.alias, b.base);
-  size_t n = test::WriteReturnCode(reinterpret_cast<void*>(b.alias), 42);
+  EXPECT_NE(arena.alias(b), b.base);
+  size_t n = test::WriteReturnCode(reinterpret_cast<void*>(arena.alias(b)), 42);
   // Never run before, so no stale instructions (even under qemu-user).
   __builtin___clear_cache(reinterpret_cast<char*>(b.base), reinterpret_cast<char*>(b.base + n));
   EXPECT_EQ(reinterpret_cast<int (*)()>(b.base)(), 42);

@@ -270,6 +270,9 @@ TEST(LinkerFileTables, OneExportTakesTwoSlots) {
       FileSymbol{f.add_name("g", 1), 0x10, 0, elf::STT_FUNC, elf::STB_GLOBAL, 0, UINT32_MAX}, true);
   EXPECT_EQ(f.find("g"), &f.symbols[0]);
   EXPECT_EQ(f.find("h"), nullptr);
+  LinkerFile g(a);
+  EXPECT_FALSE(g.reserve_tables(0, 1, 2, 2)) << "more exports than symbols";
+  EXPECT_EQ(a.allocations(), 1u);
 }
 
 // The constructor lists: one allocation of exactly the words asked, init's

@@ -52,8 +52,8 @@ Result<void> SyntheticExports::add_files(size_t count, size_t exports, size_t lo
       return oom();
     // Its memory: one text block holding every symbol (the export index
     // refuses an export outside the file's blocks).
-    e.linked->blocks[static_cast<int>(link::Class::kText)] =
-        link::Block{address_of(f, 0), 0, (exports + locals) * 16, nullptr};
+    e.linked->blocks[static_cast<int>(link::Class::kText)] = link::Block{
+        address_of(f, 0), static_cast<uint32_t>((exports + locals) * 16), link::kNoChunk};
     for (size_t i = 0; i < exports + locals; ++i) {
       const char* name = e.names.data() + at[i];
       bool global = i < exports;

@@ -31,7 +31,8 @@ bool align_to(uint64_t v, uint64_t a, uint64_t* out) {
 
 mk::Result<void> FixedPlacer::place(const uint64_t size[kClassCount],
                                     const uint64_t align[kClassCount], const mk::link::Window& w,
-                                    mk::link::Block blocks[kClassCount]) {
+                                    mk::link::Block blocks[kClassCount],
+                                    uintptr_t alias[kClassCount]) {
   uint64_t at = base_, start[kClassCount];
   for (int c = 0; c < kClassCount; ++c) {
     uint64_t a = align[c] > align_ ? align[c] : align_;
@@ -52,9 +53,9 @@ mk::Result<void> FixedPlacer::place(const uint64_t size[kClassCount],
   image_.assign(at - base_, 0);
   for (int c = 0; c < kClassCount; ++c) {
     blocks[c].base = start[c];
-    blocks[c].alias = reinterpret_cast<uintptr_t>(image_.data()) + (start[c] - base_);
-    blocks[c].size = size[c];
-    blocks[c].chunk = nullptr;
+    alias[c] = reinterpret_cast<uintptr_t>(image_.data()) + (start[c] - base_);
+    blocks[c].size = static_cast<uint32_t>(size[c]);
+    blocks[c].chunk = mk::link::kNoChunk;
   }
   return mk::Ok();
 }

@@ -38,7 +38,8 @@ class FixedPlacer final : public mk::link::Placer {
 
   mk::Result<void> place(const uint64_t size[mk::link::kClassCount],
                          const uint64_t align[mk::link::kClassCount], const mk::link::Window& w,
-                         mk::link::Block blocks[mk::link::kClassCount]) override;
+                         mk::link::Block blocks[mk::link::kClassCount],
+                         uintptr_t alias[mk::link::kClassCount]) override;
 
   uint64_t base() const { return base_; }
   uint64_t align() const { return align_; }
