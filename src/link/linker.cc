@@ -115,14 +115,21 @@ bool is_eh_frame(const FileSection& s) {
   return s.size != 0 && str_eq(s.name, ".eh_frame");
 }
 
-// Deregisters the first f.eh_frames .eh_frame sections (those registered).
-void deregister_frames(CodeRuntime* rt, LinkerFile& f) {
+// Deregisters the first `count` .eh_frame sections of f.
+void deregister_frames(CodeRuntime* rt, const LinkerFile& f, size_t count) {
   for (const FileSection& s : f.sections) {
-    if (f.eh_frames == 0) break;
+    if (count == 0) break;
     if (!is_eh_frame(s)) continue;
     rt->deregister_eh_frame(s.addr);
-    --f.eh_frames;
+    --count;
   }
+}
+
+// Deregisters every .eh_frame of f, if they are registered.
+void deregister_frames(CodeRuntime* rt, LinkerFile& f) {
+  if (!f.frames_registered) return;
+  deregister_frames(rt, f, SIZE_MAX);
+  f.frames_registered = false;
 }
 
 }  // namespace
@@ -130,13 +137,19 @@ void deregister_frames(CodeRuntime* rt, LinkerFile& f) {
 Result<void> LinkJob::register_frames() {
   CodeRuntime* rt = linker.runtime_;
   if (rt == nullptr) return Ok();
+  // All or none: a refusal takes back the ones registered before it, so the
+  // file records one bit.
+  size_t done = 0;
   for (const FileSection& s : file->sections) {
     if (!is_eh_frame(s)) continue;
-    if (!rt->register_eh_frame(s.addr, s.size))
+    if (!rt->register_eh_frame(s.addr, s.size)) {
+      deregister_frames(rt, *file, done);
       return Error(Errc::kInvalid, "%s: the unwinder refused .eh_frame at %#lx", obj_name(s.object),
                    s.addr);
-    ++file->eh_frames;
+    }
+    ++done;
   }
+  file->frames_registered = true;
   return Ok();
 }
 

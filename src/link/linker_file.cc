@@ -14,6 +14,16 @@ size_t round8(size_t n) {
   return (n + 7) & ~size_t{7};
 }
 
+// A file of this many symbols or fewer has no hash slots: find_global
+// compares its few exported names in turn (as fast as hashing one name, and
+// 16 bytes less for a module with one function).
+constexpr size_t kLinearMax = 4;
+
+bool is_exported(const FileSymbol& s) {
+  return s.bind != elf::STB_LOCAL && s.visibility != elf::STV_HIDDEN &&
+         s.visibility != elf::STV_INTERNAL;
+}
+
 }  // namespace
 
 LinkerFile::~LinkerFile() {
@@ -33,8 +43,8 @@ bool LinkerFile::reserve_tables(size_t sections_n, size_t symbols_n, size_t expo
       exported > UINT32_MAX / 32 || name_bytes > UINT32_MAX)
     return false;
   size_t slots = 0;
-  if (exported != 0) {
-    slots = 2;  // a module with one export carries two slots
+  if (exported != 0 && symbols_n > kLinearMax) {
+    slots = 2;
     while (slots < exported * 2)
       slots *= 2;
   }
@@ -54,7 +64,9 @@ bool LinkerFile::reserve_tables(size_t sections_n, size_t symbols_n, size_t expo
   // The slots never start the tables: a table with slots has a symbol.
   globals_at_ = slots == 0 ? 0 : static_cast<uint32_t>(sec_bytes + sym_bytes);
   mk_memset(p + sec_bytes + sym_bytes, 0, slot_bytes);
-  global_mask_ = slots == 0 ? 0 : static_cast<uint32_t>(slots - 1);
+  global_shift_ = 0;
+  while ((size_t{1} << global_shift_) < slots)
+    ++global_shift_;
   names_at_ = static_cast<uint32_t>(sec_bytes + sym_bytes + slot_bytes);
   return true;
 }
@@ -94,10 +106,11 @@ void LinkerFile::add_symbol(const FileSymbol& s, bool exported) {
   uint32_t n = static_cast<uint32_t>(symbols.size());
   data[n] = s;
   symbols = Span<const FileSymbol>(data, n + 1);
-  if (!exported) return;
   GlobalSlot* slots = globals();
+  if (!exported || slots == nullptr) return;
   uint32_t hash = name_hash(s.name);
-  for (uint32_t i = NameTable::home(hash) & global_mask_;; i = (i + 1) & global_mask_) {
+  const uint32_t mask = (uint32_t{1} << global_shift_) - 1;
+  for (uint32_t i = NameTable::home(hash) & mask;; i = (i + 1) & mask) {
     GlobalSlot& g = slots[i];
     if (g.symbol == 0) {
       g = GlobalSlot{hash, n + 1};
@@ -113,8 +126,19 @@ void LinkerFile::add_symbol(const FileSymbol& s, bool exported) {
 
 const FileSymbol* LinkerFile::find_global(const char* name, uint32_t hash) const {
   const GlobalSlot* slots = globals();
-  if (slots == nullptr) return nullptr;
-  for (uint32_t i = NameTable::home(hash) & global_mask_;; i = (i + 1) & global_mask_) {
+  if (slots == nullptr) {
+    // The first strong definition, else the first weak one: what the slots
+    // would answer.
+    const FileSymbol* weak = nullptr;
+    for (const FileSymbol& s : symbols) {
+      if (!is_exported(s) || !str_eq(s.name, name)) continue;
+      if (s.bind != elf::STB_WEAK) return &s;
+      if (weak == nullptr) weak = &s;
+    }
+    return weak;
+  }
+  const uint32_t mask = (uint32_t{1} << global_shift_) - 1;
+  for (uint32_t i = NameTable::home(hash) & mask;; i = (i + 1) & mask) {
     const GlobalSlot& g = slots[i];
     if (g.symbol == 0) return nullptr;
     const FileSymbol& s = symbols[g.symbol - 1];

@@ -48,6 +48,11 @@ struct FileSymbol {
 };
 
 class LinkerFile {
+  // The record is 168 bytes (malloc then takes 176): its one pointer-sized
+  // private field comes first, so that the flags and 32-bit fields at the
+  // end pack without holes.
+  Allocator* alloc_;
+
  public:
   explicit LinkerFile(Allocator& a) : alloc_(&a) {}
   ~LinkerFile();
@@ -56,14 +61,14 @@ class LinkerFile {
 
   Block blocks[kClassCount];
   Span<const FileSection> sections;
-  Span<const FileSymbol> symbols;  // every named symbol, locals included
-  Span<const uintptr_t> init;      // constructors, in the order they run
-  Span<const uintptr_t> fini;      // destructors, in the order they run
-  uintptr_t dso_handle = 0;        // this file's __dso_handle
-  uintptr_t debug = 0;             // the CodeRuntime's debug registration (0: none)
-  uint32_t eh_frames = 0;          // its first .eh_frame sections registered with the unwinder
-  bool initialized = false;        // constructors have run
-  bool init_released = false;      // init-only text was given back after them
+  Span<const FileSymbol> symbols;      // every named symbol, locals included
+  Span<const uintptr_t> init;          // constructors, in the order they run
+  Span<const uintptr_t> fini;          // destructors, in the order they run
+  uintptr_t dso_handle = 0;            // this file's __dso_handle
+  uintptr_t debug = 0;                 // the CodeRuntime's debug registration (0: none)
+  bool initialized : 1 = false;        // constructors have run
+  bool init_released : 1 = false;      // init-only text was given back after them
+  bool frames_registered : 1 = false;  // every .eh_frame is registered with the unwinder
 
   // A defined global (or weak) symbol of this file, or nullptr.
   // Symbols in init-only text are not answered once that text is released.
@@ -90,8 +95,9 @@ class LinkerFile {
   // symbols), then at most that many
   // add_section(), add_symbol() and name bytes. A global's name is hashed
   // into the globals' slots when `exported` (global, weak or unique, not
-  // hidden or internal); of two exported definitions of one name the first
-  // strong one is answered.
+  // hidden or internal: it must agree with the symbol's bind and visibility,
+  // which a file of four symbols or fewer, without slots, goes by); of two
+  // exported definitions of one name the first strong one is answered.
   [[nodiscard]] bool reserve_tables(size_t sections, size_t symbols, size_t exported,
                                     size_t name_bytes);
   // Copies n bytes of name (plus a NUL) into the tables; returns the copy.
@@ -112,11 +118,10 @@ class LinkerFile {
 
   // The tables' allocation starts at sections.data() (reserve_tables places
   // the sections first, even when there are none).
-  Allocator* alloc_;
-  uint32_t globals_at_ = 0;  // offset of the globals' slots in the tables (0: none)
+  uint8_t global_shift_ = 0;  // log2 of the slots: a power of two, at least twice the names
+  uint32_t globals_at_ = 0;   // offset of the globals' slots in the tables (0: none)
   uint32_t tables_size_ = 0;
-  uint32_t global_mask_ = 0;  // slots - 1; the slots are a power of two, at least twice the names
-  uint32_t names_at_ = 0;     // offset of the next free name byte (while building)
+  uint32_t names_at_ = 0;  // offset of the next free name byte (while building)
 
   GlobalSlot* globals() const {
     if (globals_at_ == 0) return nullptr;
@@ -124,5 +129,7 @@ class LinkerFile {
     return reinterpret_cast<GlobalSlot*>(base + globals_at_);
   }
 };
+static_assert(sizeof(void*) != 8 || sizeof(LinkerFile) == 168,
+              "a field added here costs a thousand modules 16 KiB (malloc's 16-byte steps)");
 
 }  // namespace mk::link

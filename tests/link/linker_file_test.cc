@@ -179,16 +179,20 @@ TEST_P(LinkerFileTest, SectionsAreTheLoadedOnesInTheirClassBlocks) {
 // The tables' builder, as the linker (and tests standing in for it) use it:
 // one allocation of exactly what was reserved, the strong definition of a
 // name answered whatever the order, nothing answered from a table without
-// exports.
+// exports. Both ways of finding a global: a file of five symbols or more
+// hashes its exports into slots (twice their count, a power of two), a
+// smaller one has none and compares its few names in turn.
 TEST(LinkerFileTables, OneAllocationAndStrongOverWeak) {
   mk::testing::TestAllocator a;
-  {
+  for (size_t reserved : {3u, 5u}) {
+    SCOPED_TRACE(reserved);
     LinkerFile f(a);
     const size_t names = sizeof "f" + sizeof ".text";
-    ASSERT_TRUE(f.reserve_tables(1, 3, 2, names));
-    EXPECT_EQ(a.allocations(), 1u);
+    ASSERT_TRUE(f.reserve_tables(1, reserved, 2, names));
+    EXPECT_EQ(a.allocations(), reserved == 3 ? 1u : 2u);
+    const size_t slots = reserved == 3 ? 0 : 4;
     EXPECT_EQ(f.table_bytes(),
-              sizeof(FileSection) + 3 * sizeof(FileSymbol) + 4 * 8 + names);  // four 8-byte slots
+              sizeof(FileSection) + reserved * sizeof(FileSymbol) + slots * 8 + names);
     EXPECT_FALSE(f.reserve_tables(1, 1, 1, 1)) << "reserved twice";
     const char* text = f.add_name(".text", 5);
     f.add_section(
@@ -197,7 +201,6 @@ TEST(LinkerFileTables, OneAllocationAndStrongOverWeak) {
     f.add_symbol(FileSymbol{name, 0x1000, 4, elf::STT_FUNC, elf::STB_WEAK, 0, 0}, true);
     f.add_symbol(FileSymbol{name, 0x1010, 4, elf::STT_FUNC, elf::STB_GLOBAL, 0, 0}, true);
     f.add_symbol(FileSymbol{name, 0x1020, 4, elf::STT_FUNC, elf::STB_WEAK, 0, 0}, true);
-    EXPECT_EQ(a.allocations(), 1u);
     ASSERT_EQ(f.symbols.size(), 3u);
     ASSERT_EQ(f.sections.size(), 1u);
     EXPECT_STREQ(f.sections[0].name, ".text");
@@ -207,13 +210,31 @@ TEST(LinkerFileTables, OneAllocationAndStrongOverWeak) {
     EXPECT_EQ(f.find_global("f", name_hash("f")), s);
     EXPECT_EQ(f.find("g"), nullptr);
   }
+  EXPECT_EQ(a.allocations(), 2u);
   {
-    LinkerFile f(a);  // locals only: no slots, and find() answers nothing
-    ASSERT_TRUE(f.reserve_tables(0, 1, 0, 2));
+    LinkerFile f(a);  // weak definitions only: the first one
+    ASSERT_TRUE(f.reserve_tables(0, 2, 2, 2));
+    const char* name = f.add_name("w", 1);
+    f.add_symbol(FileSymbol{name, 0x20, 4, elf::STT_FUNC, elf::STB_WEAK, 0, UINT32_MAX}, true);
+    f.add_symbol(FileSymbol{name, 0x30, 4, elf::STT_FUNC, elf::STB_WEAK, 0, UINT32_MAX}, true);
+    ASSERT_NE(f.find("w"), nullptr);
+    EXPECT_EQ(f.find("w")->addr, 0x20u);
+  }
+  {
+    LinkerFile f(a);  // locals, hidden and internal: find() answers none of them
+    ASSERT_TRUE(f.reserve_tables(0, 3, 0, 6));
     f.add_symbol(
         FileSymbol{f.add_name("l", 1), 0x10, 0, elf::STT_OBJECT, elf::STB_LOCAL, 0, UINT32_MAX},
         false);
+    f.add_symbol(FileSymbol{f.add_name("h", 1), 0x10, 0, elf::STT_OBJECT, elf::STB_GLOBAL,
+                            elf::STV_HIDDEN, UINT32_MAX},
+                 false);
+    f.add_symbol(FileSymbol{f.add_name("i", 1), 0x10, 0, elf::STT_OBJECT, elf::STB_GLOBAL,
+                            elf::STV_INTERNAL, UINT32_MAX},
+                 false);
     EXPECT_EQ(f.find("l"), nullptr);
+    EXPECT_EQ(f.find("h"), nullptr);
+    EXPECT_EQ(f.find("i"), nullptr);
   }
   EXPECT_EQ(a.live_allocations(), 0u);  // the destructor gives the tables back
 }
@@ -259,20 +280,24 @@ char *marker_at(void) { return marker; }
   EXPECT_EQ(shared, 1) << "the two files share one copy of the name";
 }
 
-// The slots of the globals' hash: twice the exported names, rounded up to
-// a power of two (two for a module's one export).
-TEST(LinkerFileTables, OneExportTakesTwoSlots) {
+// A module with one function has no slots at all; a larger file with one
+// export has two.
+TEST(LinkerFileTables, OneExportTakesNoSlotsInASmallFileAndTwoInALargerOne) {
   mk::testing::TestAllocator a;
-  LinkerFile f(a);
-  ASSERT_TRUE(f.reserve_tables(0, 1, 1, 2));
-  EXPECT_EQ(f.table_bytes(), sizeof(FileSymbol) + 2 * 8 + 2);
-  f.add_symbol(
-      FileSymbol{f.add_name("g", 1), 0x10, 0, elf::STT_FUNC, elf::STB_GLOBAL, 0, UINT32_MAX}, true);
-  EXPECT_EQ(f.find("g"), &f.symbols[0]);
-  EXPECT_EQ(f.find("h"), nullptr);
+  for (size_t reserved : {1u, 5u}) {
+    SCOPED_TRACE(reserved);
+    LinkerFile f(a);
+    ASSERT_TRUE(f.reserve_tables(0, reserved, 1, 2));
+    EXPECT_EQ(f.table_bytes(), reserved * sizeof(FileSymbol) + (reserved == 1 ? 0 : 2 * 8) + 2);
+    f.add_symbol(
+        FileSymbol{f.add_name("g", 1), 0x10, 0, elf::STT_FUNC, elf::STB_GLOBAL, 0, UINT32_MAX},
+        true);
+    EXPECT_EQ(f.find("g"), &f.symbols[0]);
+    EXPECT_EQ(f.find("h"), nullptr);
+  }
   LinkerFile g(a);
   EXPECT_FALSE(g.reserve_tables(0, 1, 2, 2)) << "more exports than symbols";
-  EXPECT_EQ(a.allocations(), 1u);
+  EXPECT_EQ(a.allocations(), 2u);
 }
 
 // The constructor lists: one allocation of exactly the words asked, init's
