@@ -8,14 +8,18 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <memory>
+#include <new>
+#include <vector>
 
 #include "hosted/gdb_jit.h"
 #include "link/linker_file.h"
 
 extern "C" {
-// libgcc's unwinder: takes a .eh_frame section ending with a zero word.
-void __register_frame(void* begin);
-void* __deregister_frame(void* begin);
+// libgcc's unwinder: takes a .eh_frame section ending with a zero word, and
+// the storage it keeps about it (its `struct object`) from the caller.
+void __register_frame_info(const void* begin, void* object);
+void* __deregister_frame_info(const void* begin);
 // glibc: runs the __cxa_atexit handlers registered against a DSO handle.
 void __cxa_finalize(void* dso);
 }
@@ -55,6 +59,65 @@ PageStates page_states(int fd, uintptr_t lo, uintptr_t hi, uintptr_t page) {
   return st;
 }
 
+// libgcc keeps one `struct object` per registered .eh_frame. Its
+// __register_frame mallocs that (48 bytes, 64 with malloc's header, for every
+// loaded file); __register_frame_info takes the caller's storage, which comes
+// from slabs here: 48 bytes a file and no malloc per load. The struct is six
+// pointer-sized words in libgcc (unwind-dw2-fde.h: pc_begin, tbase, dbase,
+// the FDE pointer, the bit-field word, next; crtstuff.c registers a static
+// one the same way).
+struct FrameObject {
+  void* words[6];
+};
+
+class FramePool {
+ public:
+  FrameObject* take() {
+    std::lock_guard<std::mutex> g(mu_);
+    if (free_.empty()) {
+      constexpr size_t kSlab = 64;  // 3 KiB
+      std::unique_ptr<FrameObject[]> slab(new (std::nothrow) FrameObject[kSlab]);
+      if (slab == nullptr) return nullptr;
+      try {
+        free_.reserve((slabs_.size() + 1) * kSlab);  // room for every object to come back
+        slabs_.push_back(std::move(slab));
+      } catch (const std::bad_alloc&) {
+        return nullptr;
+      }
+      for (size_t i = kSlab; i > 0; --i)
+        free_.push_back(&slabs_.back()[i - 1]);
+    }
+    FrameObject* ob = free_.back();
+    free_.pop_back();
+    return ob;
+  }
+  // Never fails: take() reserved room for every object of every slab.
+  void give(FrameObject* ob) {
+    std::lock_guard<std::mutex> g(mu_);
+    free_.push_back(ob);
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<FrameObject*> free_;
+  std::vector<std::unique_ptr<FrameObject[]>> slabs_;
+};
+
+// One pool for the process, never destroyed: the unwinder may hold objects
+// of files still registered when static destructors run.
+FramePool& frame_pool() {
+  static FramePool* pool = new FramePool;
+  return *pool;
+}
+
+// libgcc registers nothing for an .eh_frame whose first word is the zero
+// terminator (and deregisters nothing for it).
+bool empty_eh_frame(uintptr_t begin) {
+  uint32_t first = 0;
+  memcpy(&first, reinterpret_cast<const void*>(begin), sizeof first);
+  return first == 0;
+}
+
 }  // namespace
 
 // Counts fork()s in this process's line: an open pagemap keeps describing
@@ -88,12 +151,17 @@ int HostRuntime::pagemap() {
 }
 
 bool HostRuntime::register_eh_frame(uintptr_t begin, size_t) {
-  __register_frame(reinterpret_cast<void*>(begin));
+  if (empty_eh_frame(begin)) return true;
+  FrameObject* ob = frame_pool().take();
+  if (ob == nullptr) return false;  // out of memory: the linker reports the refusal
+  __register_frame_info(reinterpret_cast<const void*>(begin), ob);
   return true;
 }
 
 void HostRuntime::deregister_eh_frame(uintptr_t begin) {
-  __deregister_frame(reinterpret_cast<void*>(begin));
+  if (empty_eh_frame(begin)) return;
+  void* ob = __deregister_frame_info(reinterpret_cast<const void*>(begin));
+  if (ob != nullptr) frame_pool().give(static_cast<FrameObject*>(ob));
 }
 
 void HostRuntime::sync_code(uintptr_t begin, size_t size, uintptr_t written) {

@@ -2,7 +2,8 @@
 // alias is what runs at the executing view, even over a page a debugger
 // copied (as ptrace does when it writes a breakpoint), and pages are left
 // mapped (or mapped in one request) so that calls into new code do not
-// fault page by page.
+// fault page by page. And its unwinder registration: an .eh_frame is found
+// by the unwinder once registered, and no longer once deregistered.
 #include "hosted/code_runtime.h"
 
 #include <fcntl.h>
@@ -170,6 +171,58 @@ TEST_F(SyncCodeTest, AForkedChildSeesItsOwnPages) {
   int status = 0;
   ASSERT_EQ(waitpid(pid, &status, 0), pid);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+// libgcc's lookup of the FDE covering a pc (what every unwind starts with);
+// bases is its struct dwarf_eh_bases: tbase, dbase, func.
+extern "C" const void* _Unwind_Find_FDE(void* pc, void* bases[3]);
+
+// An .eh_frame of one CIE ("zR", absolute FDE pointers) and one FDE covering
+// [begin, begin + 16), then the zero terminator: 60 bytes.
+std::vector<uint8_t> EhFrame(uint64_t begin) {
+  std::vector<uint8_t> f(60, 0);  // DW_CFA_nop pads both records
+  auto put32 = [&](size_t at, uint32_t v) { memcpy(f.data() + at, &v, 4); };
+  put32(0, 20);                                                  // CIE: length; id 0
+  const uint8_t cie[] = {1, 'z', 'R', 0, 1, 0x78, 16, 1, 0x00};  // version .. FDE encoding
+  memcpy(f.data() + 8, cie, sizeof cie);
+  put32(24, 28);  // FDE: length
+  put32(28, 28);  // its CIE, this many bytes back
+  memcpy(f.data() + 32, &begin, 8);
+  uint64_t range = 16;
+  memcpy(f.data() + 40, &range, 8);  // augmentation length 0 at 48, nops, terminator at 56
+  return f;
+}
+
+// More frames than one slab of the runtime's unwinder records holds: each
+// is found while registered, none after, and deregistering gives every
+// record back (ASan: nothing leaks, nothing is used after).
+TEST(UnwindRegistration, ManyFramesAreFoundWhileRegisteredOnly) {
+  HostRuntime runtime;
+  constexpr uint64_t kBase = 0x10000;  // never mapped: only the registrations cover it
+  std::vector<std::vector<uint8_t>> frames;
+  for (int round = 0; round < 2; ++round) {
+    frames.clear();
+    for (uint64_t i = 0; i < 150; ++i)
+      frames.push_back(EhFrame(kBase + i * 0x100));
+    for (const std::vector<uint8_t>& f : frames)
+      ASSERT_TRUE(runtime.register_eh_frame(reinterpret_cast<uintptr_t>(f.data()), f.size()));
+    for (uint64_t i = 0; i < frames.size(); ++i) {
+      void* bases[3] = {};
+      void* pc = reinterpret_cast<void*>(kBase + i * 0x100 + 8);
+      ASSERT_NE(_Unwind_Find_FDE(pc, bases), nullptr) << i;
+      EXPECT_EQ(bases[2], reinterpret_cast<void*>(kBase + i * 0x100)) << i;
+    }
+    for (const std::vector<uint8_t>& f : frames)
+      runtime.deregister_eh_frame(reinterpret_cast<uintptr_t>(f.data()));
+    for (uint64_t i = 0; i < frames.size(); ++i) {
+      void* bases[3] = {};
+      EXPECT_EQ(_Unwind_Find_FDE(reinterpret_cast<void*>(kBase + i * 0x100 + 8), bases), nullptr);
+    }
+  }
+  // An .eh_frame that is only its terminator registers nothing.
+  std::vector<uint8_t> empty(4, 0);
+  EXPECT_TRUE(runtime.register_eh_frame(reinterpret_cast<uintptr_t>(empty.data()), 4));
+  runtime.deregister_eh_frame(reinterpret_cast<uintptr_t>(empty.data()));
 }
 
 }  // namespace
