@@ -61,21 +61,31 @@ PageStates page_states(int fd, uintptr_t lo, uintptr_t hi, uintptr_t page) {
 
 // libgcc keeps one `struct object` per registered .eh_frame. Its
 // __register_frame mallocs that (48 bytes, 64 with malloc's header, for every
-// loaded file); __register_frame_info takes the caller's storage, which comes
-// from slabs here: 48 bytes a file and no malloc per load. The struct is six
-// pointer-sized words in libgcc (unwind-dw2-fde.h: pc_begin, tbase, dbase,
-// the FDE pointer, the bit-field word, next; crtstuff.c registers a static
-// one the same way).
+// loaded file, scattered among the file's other allocations);
+// __register_frame_info takes the caller's storage, which comes from slabs
+// here: no malloc per load. The struct is six pointer-sized words in libgcc
+// (unwind-dw2-fde.h: pc_begin, tbase, dbase, the FDE pointer, the bit-field
+// word, next) and seven on targets that define
+// DWARF2_OBJECT_END_PTR_EXTENSION (an fde_end pointer). The libgcc that runs
+// may be newer than the one we were built against, so each record has room
+// for eight: the same 64 bytes malloc would use, with one word to spare.
 struct FrameObject {
-  void* words[6];
+  void* words[8];
 };
 
 class FramePool {
  public:
+  FramePool() {
+    // A fork() while another thread holds mu_ would leave the child's pool
+    // locked forever: hold it across the fork instead.
+    pthread_atfork([] { get().mu_.lock(); }, [] { get().mu_.unlock(); },
+                   [] { get().mu_.unlock(); });
+  }
+
   FrameObject* take() {
     std::lock_guard<std::mutex> g(mu_);
     if (free_.empty()) {
-      constexpr size_t kSlab = 64;  // 3 KiB
+      constexpr size_t kSlab = 64;  // 4 KiB
       std::unique_ptr<FrameObject[]> slab(new (std::nothrow) FrameObject[kSlab]);
       if (slab == nullptr) return nullptr;
       try {
@@ -97,18 +107,18 @@ class FramePool {
     free_.push_back(ob);
   }
 
+  // One pool for the process, never destroyed: the unwinder may hold objects
+  // of files still registered when static destructors run.
+  static FramePool& get() {
+    static FramePool* pool = new FramePool;
+    return *pool;
+  }
+
  private:
   std::mutex mu_;
   std::vector<FrameObject*> free_;
   std::vector<std::unique_ptr<FrameObject[]>> slabs_;
 };
-
-// One pool for the process, never destroyed: the unwinder may hold objects
-// of files still registered when static destructors run.
-FramePool& frame_pool() {
-  static FramePool* pool = new FramePool;
-  return *pool;
-}
 
 // libgcc registers nothing for an .eh_frame whose first word is the zero
 // terminator (and deregisters nothing for it).
@@ -152,7 +162,7 @@ int HostRuntime::pagemap() {
 
 bool HostRuntime::register_eh_frame(uintptr_t begin, size_t) {
   if (empty_eh_frame(begin)) return true;
-  FrameObject* ob = frame_pool().take();
+  FrameObject* ob = FramePool::get().take();
   if (ob == nullptr) return false;  // out of memory: the linker reports the refusal
   __register_frame_info(reinterpret_cast<const void*>(begin), ob);
   return true;
@@ -161,7 +171,7 @@ bool HostRuntime::register_eh_frame(uintptr_t begin, size_t) {
 void HostRuntime::deregister_eh_frame(uintptr_t begin) {
   if (empty_eh_frame(begin)) return;
   void* ob = __deregister_frame_info(reinterpret_cast<const void*>(begin));
-  if (ob != nullptr) frame_pool().give(static_cast<FrameObject*>(ob));
+  if (ob != nullptr) FramePool::get().give(static_cast<FrameObject*>(ob));
 }
 
 void HostRuntime::sync_code(uintptr_t begin, size_t size, uintptr_t written) {
