@@ -416,6 +416,24 @@ bool Client::connect(const std::string& path, std::string* err) {
   return true;
 }
 
+namespace {
+
+// "path = value" of the first floating-point number in v (a JSON pointer
+// below `at`), or "" when there is none.
+std::string first_float(const json& v, const std::string& at) {
+  if (v.is_number_float()) return (at.empty() ? "/" : at) + " = " + v.dump();
+  if (v.is_object()) {
+    for (auto it = v.begin(); it != v.end(); ++it)
+      if (std::string w = first_float(it.value(), at + "/" + it.key()); !w.empty()) return w;
+  } else if (v.is_array()) {
+    for (size_t i = 0; i < v.size(); ++i)
+      if (std::string w = first_float(v[i], at + "/" + std::to_string(i)); !w.empty()) return w;
+  }
+  return "";
+}
+
+}  // namespace
+
 bool Client::call(const json& request, json* reply, std::string* err) {
   if (fd_ < 0 || !write_all(fd_, encode(request))) {
     // A refusing daemon may have written its reason and closed already.
@@ -443,6 +461,13 @@ bool Client::read(json* message, std::string* err) {
   *message = json::parse(line, nullptr, false);
   if (message->is_discarded() || !message->is_object()) {
     *err = "modkitd at " + path_ + " sent something that is not a JSON object";
+    return false;
+  }
+  // The protocol has integers only. A float read as an integer is undefined
+  // behaviour when out of range, so none gets past here.
+  if (std::string where = first_float(*message, ""); !where.empty()) {
+    *err = "modkitd at " + path_ + " sent a number that is not an integer (" + where +
+           "); is it the same version as this modkit?";
     return false;
   }
   return true;

@@ -425,6 +425,7 @@ class ServerTest : public ::testing::Test {
     std::string verb = r["verb"].get<std::string>();
     if (verb == "echo") return json{{"ok", true}, {"n", r["n"].get<int>()}};
     if (verb == "throw") throw std::runtime_error("boom");
+    if (verb == "float") return json{{"ok", true}, {"files", {{{"id", 1}, {"address", 4.3e20}}}}};
     if (verb == "stream") {
       for (int i = 0; i < 3; ++i)
         c.send({{"ok", true}, {"i", i}});
@@ -622,6 +623,27 @@ TEST_F(ServerTest, ForeignFileAndLongPathRefused) {
   Server long_path(dir_ + "/" + std::string(120, 'x'), &ServerTest::Handle);
   EXPECT_FALSE(long_path.listen(&err));
   EXPECT_NE(err.find("must be 1 to 107 bytes long"), std::string::npos) << err;
+}
+
+// A float in a reply would be undefined behaviour where the client reads it as
+// an integer (4.3e20 as a uint64_t): the client refuses the reply instead.
+TEST_F(ServerTest, ClientRefusesAReplyWithAFloat) {
+  Server server(path_, &ServerTest::Handle);
+  std::string err;
+  ASSERT_TRUE(server.listen(&err)) << err;
+  server.start();
+  Client c;
+  ASSERT_TRUE(c.connect(path_, &err)) << err;
+  json reply;
+  EXPECT_FALSE(c.call({{"verb", "float"}}, &reply, &err));
+  EXPECT_EQ(err, "modkitd at " + path_ +
+                     " sent a number that is not an integer (/files/0/address = "
+                     "4.3e+20); is it the same version as this modkit?");
+  Client d;  // integers pass
+  ASSERT_TRUE(d.connect(path_, &err)) << err;
+  EXPECT_TRUE(d.call({{"verb", "echo"}, {"n", 7}}, &reply, &err)) << err;
+  EXPECT_EQ(reply["n"], 7);
+  server.stop();
 }
 
 TEST_F(ServerTest, ClientMessages) {

@@ -26,6 +26,7 @@
 
 #include "exec/process.h"
 #include "gtest/gtest.h"
+#include "hosted/control.h"
 #include "hosted/fuse_devfs.h"
 #include "util/daemon_harness.h"
 
@@ -312,6 +313,32 @@ TEST_F(Daemon, LoadByPath) {
   o = Mk({"load", dir_ + "/missing.ko"});
   EXPECT_EQ(o.exit_code, 1);
   EXPECT_NE(o.err.find("missing.ko"), std::string::npos) << o.err;
+}
+
+// A reply modkit cannot read (a float where it reads an integer, another type
+// than it expects) is an error naming what was wrong, exit 3, never a crash.
+TEST_F(Daemon, UnreadableRepliesExit3) {
+  json next;
+  mk::hosted::control::Server fake(
+      socket_,
+      [&](const json&, mk::hosted::control::Connection&) -> std::optional<json> { return next; });
+  std::string err;
+  ASSERT_TRUE(fake.listen(&err)) << err;
+  fake.start();
+  next = {{"ok", true}, {"files", {{{"id", 1}, {"address", 4.3e20}, {"name", "a.ko"}}}}};
+  Outcome o = Mk({"stat"});
+  EXPECT_EQ(o.exit_code, 3);
+  EXPECT_EQ(o.err, "modkit stat: modkitd at " + socket_ +
+                       " sent a number that is not an integer (/files/0/address = 4.3e+20); is "
+                       "it the same version as this modkit?\n");
+  next = {{"ok", true}, {"files", {{{"id", 1}, {"name", 5}}}}};
+  o = Mk({"stat"});
+  EXPECT_EQ(o.exit_code, 3);
+  EXPECT_EQ(o.err,
+            "modkit stat: cannot read modkitd's reply ([json.exception.type_error.302] type must "
+            "be string, but is number); is it the same version?\n");
+  EXPECT_EQ(o.out, "");
+  fake.stop();
 }
 
 TEST_F(Daemon, ClientErrorsAndExitCodes) {

@@ -35,7 +35,8 @@ using control::json;
 // ---- kernel_client.h ----
 
 const char kExitCodes[] =
-    "Exit status: 0 done, 1 refused by the kernel, 2 usage, 3 kernel not reachable.\n"
+    "Exit status: 0 done, 1 refused by the kernel, 2 usage, 3 kernel not reachable\n"
+    "(or its reply unreadable).\n"
     "The socket: --socket, else $MODKIT_SOCKET, else the `socket` of $MODKIT_CONFIG or "
     "of\n" MODKIT_BUNDLED_CONFIG ".";
 

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "kernel_client.h"
 #include "verbs.h"
 
 int main(int argc, char** argv) {
@@ -71,7 +72,16 @@ int main(int argc, char** argv) {
     int code = app.exit(e);
     return code == 0 ? 0 : 2;  // usage errors: 2, as for most Unix tools
   }
-  for (auto& [sub, run] : verbs)
-    if (sub->parsed()) return run();
+  for (auto& [sub, run] : verbs) {
+    if (!sub->parsed()) continue;
+    try {
+      return run();
+    } catch (const nlohmann::json::exception& e) {
+      // A field of modkitd's reply has another type than this modkit reads it as.
+      fprintf(stderr, "modkit %s: cannot read modkitd's reply (%s); is it the same version?\n",
+              sub->get_name().c_str(), e.what());
+      return modkit::tool::kUnreachable;
+    }
+  }
   return 2;
 }
