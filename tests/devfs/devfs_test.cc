@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -36,6 +37,33 @@ class LockedAllocator final : public Allocator {
 };
 
 constexpr DevfsCred kRoot{0, 0};
+
+// A call run in a thread of its own, so that a test can see it wait: the
+// destructor joins the thread.
+class Pending {
+ public:
+  explicit Pending(std::function<void()> fn)
+      : thread_([this, fn = std::move(fn)] {
+          fn();
+          returned_ = true;
+        }) {}
+  ~Pending() { join(); }
+  void join() {
+    if (thread_.joinable()) thread_.join();
+  }
+  bool returned() const { return returned_; }
+  // Whether the call is still running after 50 ms. A wrong true is not
+  // possible; on a very slow machine a wrong false is (the call may not have
+  // got far yet), so a test that fails here has found a call that did not wait.
+  bool still_running_after_a_while() {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    return !returned_;
+  }
+
+ private:
+  std::atomic<bool> returned_{false};  // before thread_: set by it
+  std::thread thread_;
+};
 
 class DevfsTest : public ::testing::Test {
  protected:
@@ -318,11 +346,7 @@ TEST_F(DevfsTest, DestroyWaitsForTheCallInFlight) {
     got = fs->read(f, 0, buf, sizeof buf);
   });
   dev.wait_blocked(1);
-  std::atomic<bool> destroyed{false};
-  std::thread destroyer([&] {
-    fs->destroy_node(n);
-    destroyed = true;
-  });
+  Pending destroy([&] { fs->destroy_node(n); });
   // New calls are refused at once, while the old one is still inside.
   DevfsFile* g = nullptr;
   for (;;) {
@@ -334,14 +358,14 @@ TEST_F(DevfsTest, DestroyWaitsForTheCallInFlight) {
   }
   char buf[4];
   EXPECT_EQ(fs->read(f, 0, buf, sizeof buf), -kENXIO);
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  EXPECT_FALSE(destroyed) << "destroy_node returned while a read was running in the device";
+  EXPECT_TRUE(destroy.still_running_after_a_while())
+      << "destroy_node returned while a read was running in the device";
   EXPECT_EQ(dev.calls_inside, 1);
   EXPECT_EQ(dev.live_opens(), 1) << "closed while a call was still running on the open";
   dev.release_all();
   reader.join();
-  destroyer.join();
-  EXPECT_TRUE(destroyed);
+  destroy.join();
+  EXPECT_TRUE(destroy.returned());
   EXPECT_EQ(got, 0);
   EXPECT_EQ(dev.calls_inside, 0);
   EXPECT_EQ(dev.live_opens(), 0);
@@ -356,21 +380,17 @@ TEST_F(DevfsTest, DestroyWaitsForACloseAnotherThreadBeganMeanwhile) {
   DevfsFile* f1 = open("d");
   DevfsFile* f2 = open("d");
   dev.block(TestDevice::kClose);
-  std::atomic<bool> destroyed{false};
-  std::thread destroyer([&] {
-    fs->destroy_node(n);
-    destroyed = true;
-  });
+  Pending destroy([&] { fs->destroy_node(n); });
   dev.wait_blocked(1);  // destroy_node is closing one of the two opens
-  std::thread closer([&] { fs->close(f1); });
+  Pending close([&] { fs->close(f1); });
   dev.wait_blocked(2);  // and our close() is closing f1
   dev.release_one();    // destroy_node's own close ends
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  EXPECT_FALSE(destroyed) << "destroy_node returned while a close was running in the device";
+  EXPECT_TRUE(destroy.still_running_after_a_while())
+      << "destroy_node returned while a close was running in the device";
   EXPECT_EQ(dev.live_opens(), 1);
   dev.release_all();
-  closer.join();
-  destroyer.join();
+  close.join();
+  destroy.join();
   EXPECT_EQ(dev.live_opens(), 0);
   EXPECT_EQ(dev.closes, 2);
   fs->close(f2);
@@ -383,18 +403,14 @@ TEST_F(DevfsTest, RevokeWaitsForACloseAlreadyRunning) {
   DevfsNode* n = node("r", &dev);
   DevfsFile* f = open("r");
   dev.block(TestDevice::kClose);
-  std::thread closer([&] { fs->close(f); });
+  Pending close([&] { fs->close(f); });
   dev.wait_blocked(1);
-  std::atomic<bool> revoked{false};
-  std::thread revoker([&] {
-    fs->revoke(n);
-    revoked = true;
-  });
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  EXPECT_FALSE(revoked) << "revoke returned while a revoked open was still closing";
+  Pending revoke([&] { fs->revoke(n); });
+  EXPECT_TRUE(revoke.still_running_after_a_while())
+      << "revoke returned while a revoked open was still closing";
   dev.release_all();
-  closer.join();
-  revoker.join();
+  close.join();
+  revoke.join();
   EXPECT_EQ(dev.live_opens(), 0);
   EXPECT_EQ(dev.closes, 1);
 }
@@ -405,23 +421,21 @@ TEST_F(DevfsTest, RevokeWaitsForAnOpenInProgressToBeUndone) {
   DevfsNode* n = node("o", &dev);
   dev.block(TestDevice::kOpen);
   int rc = 1;
-  std::thread opener([&] {
+  Pending open_call([&] {
     DevfsFile* f = nullptr;
     rc = fs->open("o", kOpenRead, kRoot, &f);
   });
   dev.wait_blocked(1);
-  std::atomic<bool> revoked{false};
   int live_at_return = -1;
-  std::thread revoker([&] {
+  Pending revoke([&] {
     fs->revoke(n);
     live_at_return = dev.live_opens();
-    revoked = true;
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  EXPECT_FALSE(revoked) << "revoke returned while a revoked open was still being made";
+  EXPECT_TRUE(revoke.still_running_after_a_while())
+      << "revoke returned while a revoked open was still being made";
   dev.release_all();
-  opener.join();
-  revoker.join();
+  open_call.join();
+  revoke.join();
   EXPECT_EQ(rc, -kENXIO);
   EXPECT_EQ(live_at_return, 0) << "the undone open was closed after revoke returned";
   EXPECT_EQ(dev.opens, 1);
