@@ -32,8 +32,11 @@ struct SymRef {
   bool resolved = false;  // value/cls are final (defined, or looked up)
   bool external = false;  // provided by the resolver (outside the file)
   bool in_discarded = false;
+  bool listed = false;            // in the file's symbol table (collect_symbols' count pass)
   uint32_t outside = UINT32_MAX;  // index into LinkJob::outside for names from outside
+  uint32_t name_size = 0;         // strlen of a listed symbol's name (collect_symbols)
 };
+static_assert(sizeof(SymRef) == 32, "one per input symbol: the big module has thousands");
 
 struct ObjState {
   explicit ObjState(Allocator& a) : place(a), syms(a), got(a), inside(a) {}

@@ -22,41 +22,75 @@ bool has_prefix(const char* s, const char* prefix) {
 }
 
 // The relocation kinds of the entry loops, cached by type (as TypeCache),
-// with what scan() branches on kept in the slot itself: the loop reads one
+// with what the loops branch on kept in the slot itself: a loop reads one
 // slot, not the slot and then the kind.
 class KindCache {
  public:
   enum : uint8_t {
-    kHi = 1,      // Pair::kHi
-    kLo = 2,      // Pair::kLo
-    kPlain = 4,   // needs no GOT slot, no low placement: nothing to record
-                  // for a symbol of the file itself
-    kFilled = 8,  // the slot holds `type`
+    kHi = 1,     // Pair::kHi
+    kLo = 2,     // Pair::kLo
+    kPlain = 4,  // needs no GOT slot, no low placement: nothing to record
+                 // for a symbol of the file itself
   };
+  // How apply()'s inline path stores a kind (arch::apply_simple's formulas
+  // on a little-endian host): kSlow, through apply_one().
+  enum Fast : uint8_t { kSlow, kWord64, kInt32, kUint32 };
   struct Slot {
-    uint32_t type = 0;
+    uint32_t type;
     uint8_t flags = 0;
+    Fast fast = kSlow;
     arch::Simple simple = arch::Simple::kNo;  // the kind's
+    uint64_t pc_mask = 0;                     // ~0 for S + A - P, 0 for S + A
     const arch::RelocKind* kind = nullptr;
   };
-  explicit KindCache(const arch::Machine& m) : m_(m) {}
+  explicit KindCache(const arch::Machine& m) : m_(m) {
+    // Slot i serves the types whose low bits are i; ~i never has them, so an
+    // empty slot never matches.
+    for (uint32_t i = 0; i < kSlots; ++i)
+      slots_[i].type = ~i;
+  }
   const Slot& get(uint32_t type) {
     Slot& s = slots_[type & (kSlots - 1)];
-    if (s.type != type || (s.flags & kFilled) == 0) {
-      const arch::RelocKind* k = m_.kind(type);  // validated: known
-      s.type = type;
-      s.kind = k;
-      s.simple = k->simple;
-      s.flags = static_cast<uint8_t>(
-          kFilled | (k->pair == arch::Pair::kHi ? kHi : 0) |
-          (k->pair == arch::Pair::kLo ? kLo : 0) |
-          (k->need != arch::Need::kGot && k->reach != arch::Reach::kAbs32 ? kPlain : 0));
-    }
+    if (s.type != type) [[unlikely]]
+      fill(s, type);
     return s;
   }
 
  private:
-  static constexpr size_t kSlots = 64;
+  void fill(Slot& s, uint32_t type) {
+    const arch::RelocKind* k = m_.kind(type);  // validated: known
+    s.type = type;
+    s.kind = k;
+    s.simple = k->simple;
+    s.flags = static_cast<uint8_t>(
+        (k->pair == arch::Pair::kHi ? kHi : 0) | (k->pair == arch::Pair::kLo ? kLo : 0) |
+        (k->need != arch::Need::kGot && k->reach != arch::Reach::kAbs32 ? kPlain : 0));
+    s.fast = kSlow;
+    s.pc_mask = 0;
+    if (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && k->pair == arch::Pair::kNone) {
+      switch (k->simple) {
+        case arch::Simple::kSAP64:
+          s.pc_mask = ~uint64_t{0};
+          [[fallthrough]];
+        case arch::Simple::kSA64:
+          s.fast = kWord64;
+          break;
+        case arch::Simple::kSAP32S:
+          s.pc_mask = ~uint64_t{0};
+          [[fallthrough]];
+        case arch::Simple::kSA32S:
+          s.fast = kInt32;
+          break;
+        case arch::Simple::kSA32U:
+          s.fast = kUint32;
+          break;
+        case arch::Simple::kNo:
+          break;
+      }
+    }
+  }
+
+  static constexpr uint32_t kSlots = 64;
   const arch::Machine& m_;
   Slot slots_[kSlots];
 };
@@ -502,36 +536,77 @@ Result<void> LinkJob::apply() {
       if (tp.cls < 0) continue;
       const Block& b = file->blocks[tp.cls];
       const Place at{reinterpret_cast<uint8_t*>(alias[tp.cls] + tp.off), b.base + tp.off, got_base};
-      for (uint64_t i = 0; i < rs.count; ++i) {
-        const Relocation rel = obj.relocation(rs, i);
-        const KindCache::Slot& ks = kinds.get(rel.type);
+      // An entry the inline path leaves, or cannot store (out of range: a
+      // stub to go through, or the error), takes the full path.
+      auto full = [&](uint64_t i, const Relocation& rel,
+                      const KindCache::Slot& ks) -> Result<void> {
         if ((ks.flags & KindCache::kLo) != 0) {
           (void)los.push(LoRef{o, r, i});  // reserved above
-          continue;
+          return Ok();
         }
-        const arch::RelocKind& k = *ks.kind;
-        if ((ks.flags & KindCache::kHi) == 0 && !(discarded && st.syms[rel.sym].in_discarded))
-            [[likely]] {
-          const Final& f = fin[rel.sym];
+        if ((ks.flags & KindCache::kHi) == 0 && ks.simple == arch::Simple::kNo &&
+            !(discarded && st.syms[rel.sym].in_discarded)) {
           arch::RelocValues v;
-          v.S = f.S;
+          v.S = fin[rel.sym].S;
           v.A = rel.addend;
           v.P = at.run + rel.offset;
-          // Plain data formulas inline; the rest through the machine. On
-          // failure neither stores anything: apply_one() below redoes the
-          // entry on the full path (a stub to go through, or the error).
-          if (ks.simple != arch::Simple::kNo) {
+          v.GOT = got_base;
+          v.Z = st.syms[rel.sym].size;
+          v.G = fin[rel.sym].G;
+          if (machine->apply(rel.type, at.write + rel.offset, rel.offset, v).status ==
+              arch::ApplyStatus::kOk)
+            return Ok();
+        }
+        return apply_one(o, rs, at, rel, *ks.kind);
+      };
+      if (!rs.rela || discarded) {
+        for (uint64_t i = 0; i < rs.count; ++i) {
+          const Relocation rel = obj.relocation(rs, i);
+          const KindCache::Slot& ks = kinds.get(rel.type);
+          if (ks.fast != KindCache::kSlow && !(discarded && st.syms[rel.sym].in_discarded)) {
+            arch::RelocValues v;
+            v.S = fin[rel.sym].S;
+            v.A = rel.addend;
+            v.P = at.run + rel.offset;
             if (arch::apply_simple(ks.simple, at.write + rel.offset, v)) continue;
-          } else {
-            v.GOT = got_base;
-            v.Z = st.syms[rel.sym].size;
-            v.G = f.G;
-            if (machine->apply(rel.type, at.write + rel.offset, rel.offset, v).status ==
-                arch::ApplyStatus::kOk)
-              continue;
+          }
+          MK_TRY(full(i, rel, ks));
+        }
+        continue;
+      }
+      // The hot loop: RELA entries read in place, and the plain data
+      // formulas (arch::apply_simple's) stored inline: S + A, less P for a
+      // PC-relative kind, as a word or a range-checked 32-bit field. The
+      // validator has checked every index, type and place.
+      // Locals throughout: the stores are through a byte pointer, which may
+      // alias anything in memory, so nothing the loop reads may live there.
+      const uint8_t* e = rs.entries.data();
+      const uint64_t count = rs.count, run = at.run;
+      uint8_t* const write = at.write;
+      const Final* const fp = fin.data();
+      for (uint64_t i = 0; i < count; ++i, e += sizeof(Rela)) {
+        uint64_t off, info;
+        int64_t addend;
+        mk_memcpy(&off, e + offsetof(Rela, offset), 8);
+        mk_memcpy(&info, e + offsetof(Rela, info), 8);
+        mk_memcpy(&addend, e + offsetof(Rela, addend), 8);
+        const KindCache::Slot& ks = kinds.get(rel_type(info));
+        const KindCache::Fast fast = ks.fast;
+        if (fast != KindCache::kSlow) [[likely]] {
+          const uint64_t x =
+              fp[rel_sym(info)].S + static_cast<uint64_t>(addend) - ((run + off) & ks.pc_mask);
+          if (fast == KindCache::kWord64) {
+            mk_memcpy(write + off, &x, 8);
+            continue;
+          }
+          if (fast == KindCache::kInt32 ? static_cast<int64_t>(x) == static_cast<int32_t>(x)
+                                        : x <= UINT32_MAX) [[likely]] {
+            const uint32_t x32 = static_cast<uint32_t>(x);
+            mk_memcpy(write + off, &x32, 4);
+            continue;
           }
         }
-        MK_TRY(apply_one(o, rs, at, rel, k));
+        MK_TRY(full(i, Relocation{off, rel_type(info), rel_sym(info), addend}, ks));
       }
     }
   }

@@ -82,9 +82,13 @@ Result<void> LinkJob::collect_symbols() {
     for (uint32_t i = 1; i < obj.symbols.size(); ++i) {
       if (!listed(*this, o, i)) continue;
       const Symbol& s = obj.symbols[i];
+      SymRef& r = st.syms[i];
+      const size_t n = mk_strlen(s.name);
+      r.listed = true;
+      r.name_size = static_cast<uint32_t>(n);  // a longer one fails reserve_tables() below
       ++sym_count;
       exported_count += exported(s);
-      name_bytes += mk_strlen(s.name) + 1;
+      name_bytes += n + 1;
       if (s.shndx != SHN_ABS && s.shndx != SHN_COMMON) st.place[s.shndx].file_section = kNeeded;
     }
     for (const Section& s : obj.sections) {
@@ -113,13 +117,13 @@ Result<void> LinkJob::collect_symbols() {
                                     static_cast<uint16_t>(o), static_cast<Class>(p.cls)});
     }
     for (uint32_t i = 1; i < obj.symbols.size(); ++i) {
-      if (!listed(*this, o, i)) continue;
+      const SymRef& r = st.syms[i];
+      if (!r.listed) continue;
       const Symbol& s = obj.symbols[i];
       uint32_t sec = UINT32_MAX;
       if (s.shndx != SHN_ABS && s.shndx != SHN_COMMON) sec = st.place[s.shndx].file_section;
-      const SymRef& r = st.syms[i];
-      file->add_symbol(FileSymbol{file->add_name(s.name, mk_strlen(s.name)), address(r), r.size,
-                                  s.type, s.bind, s.visibility, sec},
+      file->add_symbol(FileSymbol{file->add_name(s.name, r.name_size), address(r), r.size, s.type,
+                                  s.bind, s.visibility, sec},
                        exported(s));
     }
   }
