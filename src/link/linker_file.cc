@@ -71,14 +71,6 @@ bool LinkerFile::reserve_tables(size_t sections_n, size_t symbols_n, size_t expo
   return true;
 }
 
-const char* LinkerFile::add_name(const char* name, size_t n) {
-  char* at = reinterpret_cast<char*>(const_cast<FileSection*>(sections.data())) + names_at_;
-  mk_memcpy(at, name, n);
-  at[n] = '\0';
-  names_at_ += static_cast<uint32_t>(n + 1);
-  return at;
-}
-
 bool LinkerFile::reserve_ctors(size_t ninit, size_t nfini, uintptr_t** words) {
   *words = nullptr;
   if (!init.empty() || !fini.empty() || ninit > UINT32_MAX || nfini > UINT32_MAX ||
@@ -94,20 +86,10 @@ bool LinkerFile::reserve_ctors(size_t ninit, size_t nfini, uintptr_t** words) {
   return true;
 }
 
-void LinkerFile::add_section(const FileSection& s) {
-  auto* data = const_cast<FileSection*>(sections.data());
-  uint32_t n = static_cast<uint32_t>(sections.size());
-  data[n] = s;
-  sections = Span<const FileSection>(data, n + 1);
-}
-
-void LinkerFile::add_symbol(const FileSymbol& s, bool exported) {
-  auto* data = const_cast<FileSymbol*>(symbols.data());
-  uint32_t n = static_cast<uint32_t>(symbols.size());
-  data[n] = s;
-  symbols = Span<const FileSymbol>(data, n + 1);
+void LinkerFile::hash_global(uint32_t n) {
+  const FileSymbol* data = symbols.data();
+  const FileSymbol& s = data[n];
   GlobalSlot* slots = globals();
-  if (!exported || slots == nullptr) return;
   uint32_t hash = name_hash(s.name);
   const uint32_t mask = (uint32_t{1} << global_shift_) - 1;
   for (uint32_t i = NameTable::home(hash) & mask;; i = (i + 1) & mask) {

@@ -19,6 +19,7 @@
 
 #include "link/arena.h"
 #include "support/allocator.h"
+#include "support/memory.h"
 #include "support/span.h"
 #include "support/vector.h"
 
@@ -101,9 +102,29 @@ class LinkerFile {
   [[nodiscard]] bool reserve_tables(size_t sections, size_t symbols, size_t exported,
                                     size_t name_bytes);
   // Copies n bytes of name (plus a NUL) into the tables; returns the copy.
-  const char* add_name(const char* name, size_t n);
-  void add_section(const FileSection& s);
-  void add_symbol(const FileSymbol& s, bool exported);
+  // Inline: the linker builds each record in place, from registers (a
+  // record built on the caller's stack and copied here in wider loads
+  // stalled store forwarding once per symbol).
+  const char* add_name(const char* name, size_t n) {
+    char* at = reinterpret_cast<char*>(const_cast<FileSection*>(sections.data())) + names_at_;
+    mk_memcpy(at, name, n);
+    at[n] = '\0';
+    names_at_ += static_cast<uint32_t>(n + 1);
+    return at;
+  }
+  void add_section(const FileSection& s) {
+    auto* data = const_cast<FileSection*>(sections.data());
+    const uint32_t n = static_cast<uint32_t>(sections.size());
+    data[n] = s;
+    sections = Span<const FileSection>(data, n + 1);
+  }
+  void add_symbol(const FileSymbol& s, bool exported) {
+    auto* data = const_cast<FileSymbol*>(symbols.data());
+    const uint32_t n = static_cast<uint32_t>(symbols.size());
+    data[n] = s;
+    symbols = Span<const FileSymbol>(data, n + 1);
+    if (exported && globals_at_ != 0) hash_global(n);
+  }
   // The constructor and destructor lists: one allocation of exactly
   // ninit + nfini words (none when both are empty), which the caller fills
   // through *words (init's words, then fini's). False when out of memory or
@@ -122,6 +143,9 @@ class LinkerFile {
   uint32_t globals_at_ = 0;   // offset of the globals' slots in the tables (0: none)
   uint32_t tables_size_ = 0;
   uint32_t names_at_ = 0;  // offset of the next free name byte (while building)
+
+  // Enters symbol n, exported, into the globals' slots.
+  void hash_global(uint32_t n);
 
   GlobalSlot* globals() const {
     if (globals_at_ == 0) return nullptr;

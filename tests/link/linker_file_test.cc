@@ -266,7 +266,9 @@ char *marker_at(void) { return marker; }
   EXPECT_EQ(reinterpret_cast<uintptr_t>(h.Sym<char* (*)()>(f, "marker_at")()), m->addr);
   for (const FileSection& s : f->sections) {
     SCOPED_TRACE(s.name);
-    if (&s != &f->sections[m->section]) EXPECT_NE(s.size, 0u) << "an empty section listed";
+    if (&s != &f->sections[m->section]) {
+      EXPECT_NE(s.size, 0u) << "an empty section listed";
+    }
   }
   const FileSection* eh = nullptr;
   for (const FileSection& s : f->sections)
