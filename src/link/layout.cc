@@ -148,13 +148,15 @@ Result<void> LinkJob::add_global(uint32_t o, uint32_t i) {
 // Definitions: locals and globals in kept sections, ABS, then COMMON (after
 // every real definition, which wins over a tentative one).
 Result<void> LinkJob::define() {
-  for (int pass = 0; pass < 2; ++pass) {
+  bool any_common = false;  // the second pass, for COMMON symbols, only when there are some
+  for (int pass = 0; pass < 2 && (pass == 0 || any_common); ++pass) {
     for (uint32_t o = 0; o < objs.size(); ++o) {
       ObjState& st = objs[o];
       const ValidatedObject& obj = *st.obj;
       for (uint32_t i = 1; i < obj.symbols.size(); ++i) {
         const Symbol& s = obj.symbols[i];
         bool common = s.shndx == SHN_COMMON;
+        any_common |= common;
         if (s.shndx == SHN_UNDEF || (pass == 0) == common) continue;
         SymRef& r = st.syms[i];
         r.type = s.type;

@@ -203,7 +203,6 @@ struct LinkJob {
   void copy();
   Result<void> apply();
   struct Place;
-  struct Final;
   [[gnu::noinline]] Result<void> apply_one(uint32_t o, const elf::RelocSection& rs, const Place& at,
                                            const elf::Relocation& rel, const arch::RelocKind& k);
   [[gnu::cold, gnu::noinline]] Error apply_failed(uint32_t o, const elf::RelocSection& rs,

@@ -500,14 +500,6 @@ struct LinkJob::Place {
   uint64_t got;    // the file's GOT base
 };
 
-// What every relocation naming one symbol needs, computed once per symbol
-// before the entry loop (the entry loop then reads 16 bytes, not the
-// symbol's SymRef, its Outside, its block and its GOT slot).
-struct LinkJob::Final {
-  uint64_t S;  // address(): the symbol's final address
-  uint64_t G;  // its GOT slot's address, 0 when it has none
-};
-
 Result<void> LinkJob::apply() {
   const uint64_t got_base = file->blocks[static_cast<int>(Class::kRodata)].base + got_off;
   if ((hi_count != 0 && !his.init(hi_count)) || !los.reserve(lo_count))
@@ -515,7 +507,10 @@ Result<void> LinkJob::apply() {
   size_t most = 0;
   for (const ObjState& st : objs)
     if (st.syms.size() > most) most = st.syms.size();
-  Vec<Final> fin(alloc);
+  // Per symbol, S: its final address, computed once before the entry loop,
+  // which then reads 8 bytes, not the symbol's SymRef, its Outside and its
+  // block.
+  Vec<uint64_t> fin(alloc);
   if (!fin.resize(most)) return Error(Errc::kNoMemory, "link: out of memory");
   // One pass over the entries: each is decoded once, its kind comes from the
   // cache, and only a failure (or a stub to fall back on) leaves the loop.
@@ -526,8 +521,7 @@ Result<void> LinkJob::apply() {
     bool discarded = false;  // a symbol in a discarded COMDAT copy: apply_one() handles it
     for (uint32_t s = 0; s < st.syms.size(); ++s) {
       const SymRef& ref = st.syms[s];
-      const uint32_t slot = st.got[s];
-      fin[s] = Final{s == 0 ? 0 : address(ref), slot != 0 ? got_base + uint64_t{slot - 1} * 8 : 0};
+      fin[s] = s == 0 ? 0 : address(ref);
       discarded |= s != 0 && ref.in_discarded;
     }
     for (uint32_t r = 0; r < obj.relocs.size(); ++r) {
@@ -547,12 +541,13 @@ Result<void> LinkJob::apply() {
         if ((ks.flags & KindCache::kHi) == 0 && ks.simple == arch::Simple::kNo &&
             !(discarded && st.syms[rel.sym].in_discarded)) {
           arch::RelocValues v;
-          v.S = fin[rel.sym].S;
+          v.S = fin[rel.sym];
           v.A = rel.addend;
           v.P = at.run + rel.offset;
           v.GOT = got_base;
           v.Z = st.syms[rel.sym].size;
-          v.G = fin[rel.sym].G;
+          if (const uint32_t slot = st.got[rel.sym]; slot != 0)
+            v.G = got_base + uint64_t{slot - 1} * 8;
           if (machine->apply(rel.type, at.write + rel.offset, rel.offset, v).status ==
               arch::ApplyStatus::kOk)
             return Ok();
@@ -565,7 +560,7 @@ Result<void> LinkJob::apply() {
           const KindCache::Slot& ks = kinds.get(rel.type);
           if (ks.fast != KindCache::kSlow && !(discarded && st.syms[rel.sym].in_discarded)) {
             arch::RelocValues v;
-            v.S = fin[rel.sym].S;
+            v.S = fin[rel.sym];
             v.A = rel.addend;
             v.P = at.run + rel.offset;
             if (arch::apply_simple(ks.simple, at.write + rel.offset, v)) continue;
@@ -583,7 +578,7 @@ Result<void> LinkJob::apply() {
       const uint8_t* e = rs.entries.data();
       const uint64_t count = rs.count, run = at.run;
       uint8_t* const write = at.write;
-      const Final* const fp = fin.data();
+      const uint64_t* const fp = fin.data();
       for (uint64_t i = 0; i < count; ++i, e += sizeof(Rela)) {
         uint64_t off, info;
         int64_t addend;
@@ -594,7 +589,7 @@ Result<void> LinkJob::apply() {
         const KindCache::Fast fast = ks.fast;
         if (fast != KindCache::kSlow) [[likely]] {
           const uint64_t x =
-              fp[rel_sym(info)].S + static_cast<uint64_t>(addend) - ((run + off) & ks.pc_mask);
+              fp[rel_sym(info)] + static_cast<uint64_t>(addend) - ((run + off) & ks.pc_mask);
           if (fast == KindCache::kWord64) {
             mk_memcpy(write + off, &x, 8);
             continue;
