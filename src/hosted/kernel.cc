@@ -23,6 +23,7 @@
 #include "link/linker.h"
 #include "modkit/modkit.hpp"
 #include "support/name_table.h"
+#include "support/scratch.h"
 
 namespace modkit {
 
@@ -132,10 +133,14 @@ struct Kernel::Impl : mk::link::Resolver {
       set_error(error, mk::Errc::kInvalid, key_error);
       return nullptr;
     }
+    // The load's temporaries (the validated objects, the linker's working
+    // tables) come from the scratch and all go back when this returns,
+    // after the objects (declared below) are destroyed.
+    mk::ScratchScope temporaries(scratch);
     alignas(std::max_align_t) unsigned char stack[2048];
-    std::pmr::monotonic_buffer_resource scratch(stack, sizeof stack);
-    std::pmr::vector<mk::elf::ValidatedObject> objects(&scratch);
-    std::pmr::vector<const mk::elf::ValidatedObject*> ptrs(&scratch);
+    std::pmr::monotonic_buffer_resource lists(stack, sizeof stack);
+    std::pmr::vector<mk::elf::ValidatedObject> objects(&lists);
+    std::pmr::vector<const mk::elf::ValidatedObject*> ptrs(&lists);
     objects.reserve(n);
     ptrs.reserve(n);
     for (size_t i = 0; i < n; ++i) {
@@ -147,7 +152,7 @@ struct Kernel::Impl : mk::link::Resolver {
         return nullptr;
       }
       mk::Result<mk::elf::ValidatedObject> v =
-          mk::elf::validate(bytes.value(), mk::arch::rules_for, alloc);
+          mk::elf::validate(bytes.value(), mk::arch::rules_for, scratch);
       if (!v) {
         set_error(error, v.error().code(), std::string(names[i]) + ": " + v.error().message());
         return nullptr;
@@ -168,6 +173,7 @@ struct Kernel::Impl : mk::link::Resolver {
     req.count = ptrs.size();
     req.names = names;
     req.resolver = this;
+    req.scratch = &scratch;
     req.run_constructors = opts.run_constructors;
     req.argc = opts.argc;
     req.argv = opts.argv;
@@ -313,6 +319,7 @@ struct Kernel::Impl : mk::link::Resolver {
 
   Options options;
   mk::hosted::MallocAllocator alloc;
+  mk::Scratch scratch{alloc};  // one load's temporaries (link())
   mk::hosted::LinuxPageMemory pages;
   mk::hosted::HostRuntime runtime;
   mk::link::Arena arena;

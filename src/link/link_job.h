@@ -133,20 +133,20 @@ struct LinkJob {
   LinkJob(Linker& l, const LinkRequest& r)
       : linker(l),
         req(r),
-        alloc(l.alloc_),
-        objs(l.alloc_),
-        globals(l.alloc_),
-        defs(l.alloc_),
-        looked_up(l.alloc_),
-        outside(l.alloc_),
-        stubs(l.alloc_),
-        gots(l.alloc_),
-        his(l.alloc_),
-        los(l.alloc_) {}
+        alloc(r.scratch != nullptr ? *r.scratch : l.alloc_),
+        objs(alloc),
+        globals(alloc),
+        defs(alloc),
+        looked_up(alloc),
+        outside(alloc),
+        stubs(alloc),
+        gots(alloc),
+        his(alloc),
+        los(alloc) {}
 
   Linker& linker;
   const LinkRequest& req;
-  Allocator& alloc;
+  Allocator& alloc;  // the job's temporaries (LinkRequest::scratch), never the file's
   const arch::Machine* machine = nullptr;
   Vec<ObjState> objs;
 

@@ -76,6 +76,11 @@ struct LinkRequest {
   bool run_constructors = true;
   void (*on_unresolved)(void* ctx, const Unresolved& u) = nullptr;
   void* ctx = nullptr;
+  // Where the link's temporaries come from (its working tables, freed by the
+  // time link() returns); nullptr: the linker's allocator. The file's own
+  // records always come from the linker's allocator. A Scratch here makes a
+  // load's few dozen temporary allocations bump a pointer.
+  Allocator* scratch = nullptr;
 };
 
 class Linker {

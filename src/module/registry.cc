@@ -63,7 +63,8 @@ struct Registry::LoadCtx {
   LoadParams params;       // for the file the request names
 };
 
-Registry::Registry(const RegistryDeps& deps) : d_(deps), alloc_(*deps.alloc), files_(*deps.alloc) {
+Registry::Registry(const RegistryDeps& deps)
+    : d_(deps), alloc_(*deps.alloc), files_(*deps.alloc), scratch_(*deps.alloc) {
   mu_ = d_.threads->new_mutex();
   cv_ = d_.threads->new_condvar();
 }
@@ -342,7 +343,10 @@ Result<File*> Registry::load_bytes_locked(ByteView bytes, const char* name, Load
   // Signature policy first, over the raw bytes: nothing parses an unchecked
   // file. The linker sees only what the signature covers.
   if (d_.signature != nullptr) bytes = MK_TRY(d_.signature->check(bytes, name));
-  Result<elf::ValidatedObject> vo = elf::validate(bytes, arch::rules_for, alloc_);
+  // Everything taken from the scratch from here on is given back when this
+  // returns, after the validated object below is destroyed.
+  ScratchScope temporaries(scratch_);
+  Result<elf::ValidatedObject> vo = elf::validate(bytes, arch::rules_for, scratch_);
   if (!vo) {
     Error e = vo.error();
     e.prefix("%s: ", name);
@@ -443,6 +447,7 @@ Result<File*> Registry::load_bytes_locked(ByteView bytes, const char* name, Load
   req.names = names;
   req.resolver = &resolver;
   req.run_constructors = false;
+  req.scratch = &scratch_;
   // The error counts the undefined symbols and names the first; the log
   // names every one.
   req.on_unresolved = [](void* ctx, const link::Unresolved& u) {

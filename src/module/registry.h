@@ -36,6 +36,7 @@
 #include "platform/signature_check.h"
 #include "platform/thread.h"
 #include "support/result.h"
+#include "support/scratch.h"
 #include "support/vector.h"
 
 struct mk_module {};  // the SDK's opaque handle; Module derives from it
@@ -293,6 +294,10 @@ class Registry {
   uint32_t loader_depth_ = 0;
   uint32_t next_id_ = 0;
   Vec<File*> files_;  // in load order; files_[0] is the kernel
+  // A load's temporaries (its validated object, the linker's tables); used
+  // by the loader only (enter()), marked and released by each load, so a
+  // dependency loaded in the middle of a load releases its own first.
+  Scratch scratch_;
 };
 
 }  // namespace mk::module

@@ -8,7 +8,12 @@
 // mapping or registration left behind when the kernel goes (HostileKernel's
 // destructor; LeakSanitizer in the ASan build). The sweeps stop at the first
 // N with no fault left to inject, so they cover every allocation point of a
-// load and of an unload, as the code is today.
+// load and of an unload, as the code is today. A load's temporaries (its
+// validated object, the linker's tables) come from the registry's Scratch
+// (support/scratch.h), which takes its chunks from this allocator: a cold
+// load fails at its first chunk, a warm one reuses the chunks it kept. The
+// linker's own allocation points, one by one, are swept in tests/link
+// (RollbackTest.EveryAllocationFailureRollsBack).
 //
 // Cold sweeps boot a fresh kernel per N (the first load maps the arena's
 // chunks and has the most allocation points); the arena keeps a chunk it
