@@ -219,8 +219,20 @@ struct LinkJob {
   uint64_t reserve(Class c, uint64_t bytes, uint64_t al);  // appends space, returns its offset
   Result<SymRef*> ref_of(uint32_t o, uint32_t s, const elf::RelocSection& rs, uint64_t roff,
                          bool quiet);
-  uint64_t address(const SymRef& r) const;
-  uint64_t stub_address(const Outside& out) const;
+  // A resolved symbol's final address (inline: the apply and symbol-table
+  // loops ask it once per symbol).
+  uint64_t address(const SymRef& r) const {
+    if (r.outside != UINT32_MAX) {
+      const Outside& out = outside[r.outside];
+      if (out.copy) return file->blocks[static_cast<int>(Class::kRodata)].base + out.copy_off;
+      if (out.canonical) return stub_address(out);
+    }
+    return r.cls == kAbsolute ? r.value : file->blocks[r.cls].base + r.value;
+  }
+  uint64_t stub_address(const Outside& out) const {
+    return file->blocks[static_cast<int>(Class::kText)].base + stub_off +
+           uint64_t{out.stub - 1} * machine->stub_size;
+  }
   uint64_t sec_addr(uint32_t o, uint32_t sec) const;
   const char* sym_label(uint32_t o, uint32_t s) const;
   const char* obj_name(uint32_t o) const { return objs[o].name; }

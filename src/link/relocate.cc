@@ -104,20 +104,6 @@ uint64_t sat_add(uint64_t a, uint64_t b) {
 
 }  // namespace
 
-uint64_t LinkJob::address(const SymRef& r) const {
-  if (r.outside != UINT32_MAX) {
-    const Outside& out = outside[r.outside];
-    if (out.copy) return file->blocks[static_cast<int>(Class::kRodata)].base + out.copy_off;
-    if (out.canonical) return stub_address(out);
-  }
-  return r.cls == kAbsolute ? r.value : file->blocks[r.cls].base + r.value;
-}
-
-uint64_t LinkJob::stub_address(const Outside& out) const {
-  return file->blocks[static_cast<int>(Class::kText)].base + stub_off +
-         uint64_t{out.stub - 1} * machine->stub_size;
-}
-
 uint64_t LinkJob::sec_addr(uint32_t o, uint32_t sec) const {
   const SecPlace& p = objs[o].place[sec];
   return p.cls < 0 ? 0 : file->blocks[p.cls].base + p.off;
