@@ -387,19 +387,6 @@ Result<void> validate_groups(Context& c) {
 }
 
 Result<void> validate_relocs(Context& c) {
-  // Per symbol: 1 when it is defined in a real section that is not loaded
-  // (no SHF_ALLOC), which a loaded section's relocations may not name.
-  Vec<uint8_t> unloaded(c.alloc);
-  if (!unloaded.resize(c.obj.symbols.size())) {
-    return Error(Errc::kNoMemory,
-                 "symbol table: out of memory for the relocation checks (%zu symbols)",
-                 c.obj.symbols.size());
-  }
-  for (size_t s = 0; s < c.obj.symbols.size(); ++s) {
-    const uint32_t shndx = c.obj.symbols[s].shndx;
-    unloaded[s] = shndx != SHN_UNDEF && shndx != SHN_ABS && shndx != SHN_COMMON &&
-                  !c.obj.sections[shndx].alloc();
-  }
   if (!c.obj.reloc_uses.resize(c.obj.symbols.size())) {
     return Error(Errc::kNoMemory,
                  "symbol table: out of memory for the relocation uses (%zu symbols)",
@@ -410,7 +397,7 @@ Result<void> validate_relocs(Context& c) {
   for (uint32_t i = 1; i < c.count; ++i) {
     const uint32_t type = c.obj.sections[i].type;
     if (type == SHT_REL || type == SHT_RELA)
-      MK_TRY(check_reloc_section(c, i, verdicts, unloaded.data()));
+      MK_TRY(check_reloc_section(c, i, verdicts, c.unloaded.data()));
   }
   return Ok();
 }
