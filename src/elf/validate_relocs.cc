@@ -245,11 +245,11 @@ struct Entries {
 // The fast pass over entries k.. of one section: returns the first entry it
 // doubts (its type has no limit yet or a 0 one, its offset is too far, its
 // symbol index is past the table, or, for a loaded target, its symbol is
-// defined in a section that is not loaded), or `count`. Branch-light: the
-// entry's faults are ORed into one word, and one branch per entry tests it;
-// nothing but the record of uses is stored. With kRecord (a loaded target,
-// and table base 0, so every type it lets pass is below 64) it sets bit
-// `type` of the symbol's reloc_uses.
+// defined in a section that is not loaded), or `count`. Branch-light: past
+// the symbol index check, the entry's faults are ORed into one word and one
+// branch tests it; nothing but the record of uses is stored. With kRecord
+// (a loaded target, and table base 0, so every type it lets pass is below
+// 64) it sets bit `type` of the symbol's reloc_uses.
 template <bool kLoaded, bool kRecord>
 uint64_t scan(const Entries& in, uint64_t k, const Limits& lim, uint64_t nsyms,
               const uint8_t* unloaded, uint64_t* uses) {
@@ -265,13 +265,13 @@ uint64_t scan(const Entries& in, uint64_t k, const Limits& lim, uint64_t nsyms,
     uint64_t t = rel_type(info) - base;  // 64-bit: a type below base wraps to huge
     t = t < Limits::kOutside ? t : Limits::kOutside;
     const uint64_t sym = rel_sym(info);
-    const bool sym_past = sym >= nsyms;
-    const uint64_t s = sym_past ? 0 : sym;  // symbol 0 (null) stands in; the entry fails anyway
-    uint64_t bad = static_cast<uint64_t>(offset >= limit[t]) | static_cast<uint64_t>(sym_past);
-    if constexpr (kLoaded) bad |= unloaded[s];
+    if (sym >= nsyms) [[unlikely]]
+      break;  // a branch of its own: the reads below need a valid index
+    uint64_t bad = static_cast<uint64_t>(offset >= limit[t]);
+    if constexpr (kLoaded) bad |= unloaded[sym];
     if (bad != 0) [[unlikely]]
       break;
-    if constexpr (kRecord) uses[s] |= uint64_t{1} << t;
+    if constexpr (kRecord) uses[sym] |= uint64_t{1} << t;
   }
   return k;
 }
