@@ -255,10 +255,13 @@ uint64_t scan(const Entries& in, uint64_t k, const Limits& lim, uint64_t nsyms,
               const uint8_t* unloaded, uint64_t* uses) {
   // Locals, not fields of `in`: the stores to uses[] could alias those, and
   // would then make the compiler read them again each entry.
-  const uint8_t* p = in.base + k * in.size;
-  const uint64_t esz = in.size, count = in.count, base = lim.base;
+  const uint8_t* const first = in.base;
+  const uint8_t* const end = first + in.count * in.size;
+  const uint64_t esz = in.size;
+  const uint64_t base = kRecord ? 0 : lim.base;  // kRecord: base 0, a constant
   const uint64_t* const limit = lim.limit;
-  for (; k < count; ++k, p += esz) {
+  const uint8_t* p = first + k * esz;
+  for (; p != end; p += esz) {
     uint64_t offset, info;
     mk_memcpy(&offset, p + offsetof(Rel, offset), 8);
     mk_memcpy(&info, p + offsetof(Rel, info), 8);
@@ -273,7 +276,7 @@ uint64_t scan(const Entries& in, uint64_t k, const Limits& lim, uint64_t nsyms,
       break;
     if constexpr (kRecord) uses[sym] |= uint64_t{1} << t;
   }
-  return k;
+  return static_cast<uint64_t>(p - first) / esz;
 }
 
 Result<void> check_reloc_section(Context& c, uint32_t i, Verdicts& verdicts,
