@@ -21,6 +21,7 @@
 #include "support/allocator.h"
 #include "support/bytes.h"
 #include "support/result.h"
+#include "support/vector.h"
 
 namespace mk::elf::detail {
 
@@ -36,6 +37,10 @@ struct Context {
   uint32_t shndx_table = 0;  // the SHT_SYMTAB_SHNDX section, 0 if none
   uint32_t modinfo = 0;      // the modkit_modinfo section, 0 if none
   uint64_t image_size = 0;   // sum of SHF_ALLOC section sizes and common symbols
+  // Per symbol, set by the symbols phase: 1 when it is defined in a real
+  // section that is not loaded (no SHF_ALLOC), which the relocations of a
+  // loaded section may not name.
+  Vec<uint8_t> unloaded{alloc};
 };
 
 // "section 5 (.text)", "section 5" before names are known or for an empty name.

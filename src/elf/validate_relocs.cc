@@ -179,8 +179,9 @@ bool relocatable_type(uint32_t type, uint16_t machine) {
 
 // Per relocation type, what the fast pass needs: accepted or not (unknown,
 // TLS and refused kinds are not), and the width it touches. A direct-mapped
-// memo like TypeCache, with the verdict in the slot itself (no pointer to
-// follow per entry).
+// memo like TypeCache, with the verdict in the slot itself. Consulted only
+// when the fast pass meets a type its section's table has no entry for yet,
+// so once per type and section, not per entry.
 class Verdicts {
  public:
   explicit Verdicts(const MachineRules& m) : m_(m) {}
@@ -207,7 +208,79 @@ class Verdicts {
   Slot slots_[kSlots];
 };
 
-Result<void> check_reloc_section(Context& c, uint32_t i, const Vec<uint8_t>& unloaded) {
+// The fast pass's table for one relocation section. Slot t stands for type
+// base + t (base a multiple of 64: 0, or for aarch64, whose kinds start at
+// 257, the block of the section's first entry) and holds the first r_offset
+// at which an entry of that type no longer fits in the target: target size -
+// width + 1. So "offset < limit[t]" is, in one compare, both the type's
+// verdict and the range check in_range(offset, width, target size). 0 fits
+// nothing: a type not met yet in this section, a refused type, one wider
+// than the target, and slot 64, where every type outside the block goes.
+struct Limits {
+  static constexpr uint32_t kOutside = 64;
+  uint32_t base = 0;
+  uint64_t limit[kOutside + 1] = {};
+
+  uint32_t slot(uint32_t type) const {
+    const uint32_t t = type - base;  // wraps for type < base: outside
+    return t < kOutside ? t : kOutside;
+  }
+};
+
+// The entries [k, count) of a relocation section as the fast pass reads them.
+struct Entries {
+  const uint8_t* base;
+  uint64_t size;  // of one entry
+  uint64_t count;
+
+  // Rel and Rela both begin with r_offset and r_info, all the validator
+  // reads. Read as two words straight into registers (a whole-entry copy
+  // through the stack stalls store forwarding on this hot path).
+  void read(uint64_t k, uint64_t* offset, uint64_t* info) const {
+    mk_memcpy(offset, base + k * size + offsetof(Rel, offset), 8);
+    mk_memcpy(info, base + k * size + offsetof(Rel, info), 8);
+  }
+};
+
+// The fast pass over entries k.. of one section: returns the first entry it
+// doubts (its type has no limit yet or a 0 one, its offset is too far, its
+// symbol index is past the table, or, for a loaded target, its symbol is
+// defined in a section that is not loaded), or `count`. Branch-light: past
+// the symbol index check, the entry's faults are ORed into one word and one
+// branch tests it; nothing but the record of uses is stored. With kRecord
+// (a loaded target, and table base 0, so every type it lets pass is below
+// 64) it sets bit `type` of the symbol's reloc_uses.
+template <bool kLoaded, bool kRecord>
+uint64_t scan(const Entries& in, uint64_t k, const Limits& lim, uint64_t nsyms,
+              const uint8_t* unloaded, uint64_t* uses) {
+  // Locals, not fields of `in`: the stores to uses[] could alias those, and
+  // would then make the compiler read them again each entry.
+  const uint8_t* const first = in.base;
+  const uint8_t* const end = first + in.count * in.size;
+  const uint64_t esz = in.size;
+  const uint64_t base = kRecord ? 0 : lim.base;  // kRecord: base 0, a constant
+  const uint64_t* const limit = lim.limit;
+  const uint8_t* p = first + k * esz;
+  for (; p != end; p += esz) {
+    uint64_t offset, info;
+    mk_memcpy(&offset, p + offsetof(Rel, offset), 8);
+    mk_memcpy(&info, p + offsetof(Rel, info), 8);
+    uint64_t t = rel_type(info) - base;  // 64-bit: a type below base wraps to huge
+    t = t < Limits::kOutside ? t : Limits::kOutside;
+    const uint64_t sym = rel_sym(info);
+    if (sym >= nsyms) [[unlikely]]
+      break;  // a branch of its own: the reads below need a valid index
+    uint64_t bad = static_cast<uint64_t>(offset >= limit[t]);
+    if constexpr (kLoaded) bad |= unloaded[sym];
+    if (bad != 0) [[unlikely]]
+      break;
+    if constexpr (kRecord) uses[sym] |= uint64_t{1} << t;
+  }
+  return static_cast<uint64_t>(p - first) / esz;
+}
+
+Result<void> check_reloc_section(Context& c, uint32_t i, Verdicts& verdicts,
+                                 const uint8_t* unloaded) {
   const Vec<Section>& secs = c.obj.sections;
   const Section& rs = secs[i];
 #define W section_where(c, i).text  // built only on the error paths
@@ -245,38 +318,51 @@ Result<void> check_reloc_section(Context& c, uint32_t i, const Vec<uint8_t>& unl
     return Error(Errc::kNoMemory, "%s: out of memory for the relocation section list", W);
   }
 
-  // The fast pass: every rule of check_entries(), without the messages, over
-  // the entries read in place. It is the hot path for large modules: no
-  // allocation, each relocation type decoded once (Verdicts), and the
-  // "defined in a section that is not loaded" rule one byte per symbol
-  // (`unloaded`) rather than the symbol's and its section's records. At the
-  // first entry it doubts, check_entries() takes over from there and words
-  // the error exactly.
+  // The fast pass (scan()) checks every rule of check_entries() without the
+  // messages, over the entries read in place: the hot path for large
+  // modules, with no allocation. Where it stops, the entry is settled here:
+  // a type met for the first time in this section gets its limit and the
+  // scan goes on; an entry that breaks a rule goes to check_entries(), which
+  // words the error exactly from there.
   if (rs.data.size() / esz < out.count) {
     c.obj.reloc_uses_complete = false;
     return check_entries(c, i, 0);
   }
-  Verdicts verdicts(*c.machine);
-  uint64_t* const uses = c.obj.reloc_uses.data();
-  const uint8_t* const base = rs.data.data();
+  const Entries in{rs.data.data(), esz, out.count};
   const uint64_t nsyms = c.obj.symbols.size();
   const uint64_t tsize = target.size;
   const bool loaded = target.alloc();
-  for (uint64_t k = 0; k < out.count; ++k) {
-    // Rel and Rela both begin with r_offset and r_info, all this loop reads.
-    // Read as two words straight into registers (a whole-entry copy through
-    // the stack stalls store forwarding on this hot path).
+  uint64_t* const uses = c.obj.reloc_uses.data();
+  Limits lim;
+  if (out.count != 0) {
     uint64_t offset, info;
-    mk_memcpy(&offset, base + k * esz + offsetof(Rel, offset), 8);
-    mk_memcpy(&info, base + k * esz + offsetof(Rel, info), 8);
-    const uint32_t sym = rel_sym(info);
+    in.read(0, &offset, &info);
+    lim.base = rel_type(info) & ~uint32_t{63};
+  }
+  // Outside base 0, every entry of the section is a type >= 64, whose use
+  // the record cannot hold (the first entry's at least, which either passes
+  // or fails validation).
+  const bool record = loaded && lim.base == 0;
+  if (loaded && !record) c.obj.reloc_uses_complete = false;
+  for (uint64_t k = 0;; ++k) {
+    k = !loaded  ? scan<false, false>(in, k, lim, nsyms, unloaded, uses)
+        : record ? scan<true, true>(in, k, lim, nsyms, unloaded, uses)
+                 : scan<true, false>(in, k, lim, nsyms, unloaded, uses);
+    if (k == out.count) return Ok();
+    uint64_t offset, info;
+    in.read(k, &offset, &info);
     const uint32_t type = rel_type(info);
+    const uint32_t sym = rel_sym(info);
     const int width = verdicts.width(type);
     if (width < 0 || sym >= nsyms || !in_range(offset, static_cast<uint64_t>(width), tsize) ||
-        (loaded && unloaded[sym] != 0)) [[unlikely]] {
+        (loaded && unloaded[sym] != 0)) {
       c.obj.reloc_uses_complete = false;
       return check_entries(c, i, k);
     }
+    // In range, so width <= tsize. Types outside the block keep slot 64's
+    // 0 and are settled here entry by entry.
+    const uint32_t t = lim.slot(type);
+    if (t != Limits::kOutside) lim.limit[t] = tsize - static_cast<uint64_t>(width) + 1;
     if (loaded) {
       if (type < 64)
         uses[sym] |= uint64_t{1} << type;
@@ -284,7 +370,6 @@ Result<void> check_reloc_section(Context& c, uint32_t i, const Vec<uint8_t>& unl
         c.obj.reloc_uses_complete = false;
     }
   }
-  return Ok();
 #undef W
 }
 
@@ -305,28 +390,17 @@ Result<void> validate_groups(Context& c) {
 }
 
 Result<void> validate_relocs(Context& c) {
-  // Per symbol: 1 when it is defined in a real section that is not loaded
-  // (no SHF_ALLOC), which a loaded section's relocations may not name.
-  Vec<uint8_t> unloaded(c.alloc);
-  if (!unloaded.resize(c.obj.symbols.size())) {
-    return Error(Errc::kNoMemory,
-                 "symbol table: out of memory for the relocation checks (%zu symbols)",
-                 c.obj.symbols.size());
-  }
-  for (size_t s = 0; s < c.obj.symbols.size(); ++s) {
-    const uint32_t shndx = c.obj.symbols[s].shndx;
-    unloaded[s] = shndx != SHN_UNDEF && shndx != SHN_ABS && shndx != SHN_COMMON &&
-                  !c.obj.sections[shndx].alloc();
-  }
   if (!c.obj.reloc_uses.resize(c.obj.symbols.size())) {
     return Error(Errc::kNoMemory,
                  "symbol table: out of memory for the relocation uses (%zu symbols)",
                  c.obj.symbols.size());
   }
   c.obj.reloc_uses_complete = true;
+  Verdicts verdicts(*c.machine);
   for (uint32_t i = 1; i < c.count; ++i) {
     const uint32_t type = c.obj.sections[i].type;
-    if (type == SHT_REL || type == SHT_RELA) MK_TRY(check_reloc_section(c, i, unloaded));
+    if (type == SHT_REL || type == SHT_RELA)
+      MK_TRY(check_reloc_section(c, i, verdicts, c.unloaded.data()));
   }
   return Ok();
 }

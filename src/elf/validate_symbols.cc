@@ -100,7 +100,10 @@ Result<void> resolve_shndx(Context& c, uint32_t i, const Sym& e, Symbol* sym) {
   return Ok();
 }
 
-Result<void> check_symbol(Context& c, uint32_t i, const Sym& e, ByteView strtab) {
+// The exact checks of symbol i, in order, with their messages. Only reached
+// when the fast pass (validate_symbols) doubts the symbol.
+[[gnu::cold, gnu::noinline]] Result<void> check_symbol(Context& c, uint32_t i, const Sym& e,
+                                                       ByteView strtab) {
   Symbol& sym = c.obj.symbols[i];
   const char* name = string_at(strtab, e.name);
   if (name == nullptr) {
@@ -184,6 +187,13 @@ Result<void> check_symbol(Context& c, uint32_t i, const Sym& e, ByteView strtab)
 #undef W
 }
 
+// Whether the symbols phase records the symbol as defined in a section that
+// is not loaded (Context::unloaded).
+bool in_unloaded_section(const Context& c, const Symbol& sym) {
+  return sym.shndx != SHN_UNDEF && sym.shndx != SHN_ABS && sym.shndx != SHN_COMMON &&
+         !c.obj.sections[sym.shndx].alloc();
+}
+
 }  // namespace
 
 Result<void> validate_symbols(Context& c) {
@@ -196,19 +206,93 @@ Result<void> validate_symbols(Context& c) {
     return Error(Errc::kNoMemory, "%s: out of memory for %lu symbols",
                  section_where(c, c.obj.symtab).text, count);
   }
-  for (uint32_t i = 0; i < count; ++i) {
-    Sym e;
-    if (!st.data.read_at(0, i, &e)) {  // size checked above
-      return Error(Errc::kMalformed, "symbol %u: entry is past the end of the symbol table", i);
-    }
-    if (i == 0) {
-      if (e.name != 0 || e.info != 0 || e.other != 0 || e.shndx != 0 || e.value != 0 ||
-          e.size != 0) {
-        return Error(Errc::kMalformed, "symbol 0: not the null symbol (all fields must be 0)");
+  if (!c.unloaded.resize(static_cast<size_t>(count))) {
+    return Error(Errc::kNoMemory,
+                 "symbol table: out of memory for the relocation checks (%zu symbols)",
+                 static_cast<size_t>(count));
+  }
+  Sym e;
+  if (!st.data.read_at(0, 0, &e)) {  // size checked above
+    return Error(Errc::kMalformed, "symbol %u: entry is past the end of the symbol table", 0u);
+  }
+  if (e.name != 0 || e.info != 0 || e.other != 0 || e.shndx != 0 || e.value != 0 || e.size != 0) {
+    return Error(Errc::kMalformed, "symbol 0: not the null symbol (all fields must be 0)");
+  }
+
+  // The fast pass: each symbol's fields read in place and every rule of
+  // check_symbol() tested without messages, its faults ORed into one word
+  // behind one branch. Taken for names inside the string table, the
+  // bindings and types modkit supports, and a section index that is
+  // SHN_UNDEF (not local), SHN_ABS or a real section the value fits in.
+  // Anything else (SHN_COMMON, SHN_XINDEX, reserved or past-the-table
+  // indices, and every broken rule) goes to check_symbol(), which decides it
+  // exactly and words its error.
+  const uint64_t in_table =
+      st.data.size() / sizeof(Sym) < count ? st.data.size() / sizeof(Sym) : count;
+  const uint8_t* p = st.data.data();
+  const uint64_t strsize = strtab.size();
+  const char* const strings = reinterpret_cast<const char*>(strtab.data());
+  const uint64_t first_global = c.obj.first_global;
+  // Real section indices: below the section count and below SHN_LORESERVE.
+  const uint64_t sections = c.count < SHN_LORESERVE ? c.count : SHN_LORESERVE;
+  const Section* const secs = c.obj.sections.data();
+  Symbol* const syms = c.obj.symbols.data();
+  uint8_t* const unloaded = c.unloaded.data();
+  // Bit b set: binding b is supported (LOCAL, GLOBAL, WEAK, GNU_UNIQUE).
+  constexpr uint64_t kBindings =
+      1u << STB_LOCAL | 1u << STB_GLOBAL | 1u << STB_WEAK | 1u << STB_GNU_UNIQUE;
+  // Types STT_NOTYPE .. STT_COMMON (0..5) are supported.
+  constexpr uint8_t kLastType = STT_COMMON;
+  // Locals (below first_global) and the rest in two runs, so that the
+  // binding's rule and an undefined symbol's are constants in each.
+  auto run = [&]<bool kLocal>(uint64_t from, uint64_t to) -> Result<void> {
+    for (uint64_t i = from; i < to; ++i) {
+      const uint8_t* q = p + i * sizeof(Sym);
+      uint32_t name;
+      uint16_t shndx;
+      uint64_t value, size;
+      mk_memcpy(&name, q + offsetof(Sym, name), 4);
+      const uint8_t info = q[offsetof(Sym, info)];
+      const uint8_t other = q[offsetof(Sym, other)];
+      mk_memcpy(&shndx, q + offsetof(Sym, shndx), 2);
+      mk_memcpy(&value, q + offsetof(Sym, value), 8);
+      mk_memcpy(&size, q + offsetof(Sym, size), 8);
+      const uint8_t bind = st_bind(info);
+      const uint8_t type = st_type(info);
+      uint64_t bad = static_cast<uint64_t>(name >= strsize) | (~kBindings >> bind & 1) |
+                     static_cast<uint64_t>((bind == STB_LOCAL) != kLocal) |
+                     static_cast<uint64_t>(type > kLastType);
+      // A real section: the value (FUNC and OBJECT: value + size) inside it.
+      // Otherwise only SHN_UNDEF on a non-local symbol and SHN_ABS pass.
+      const bool real = shndx != SHN_UNDEF && shndx < sections;
+      const Section& s = secs[real ? shndx : 0];
+      const uint64_t span = type == STT_FUNC || type == STT_OBJECT ? size : 0;
+      const bool fits = in_range(value, span, s.size);
+      bad |= static_cast<uint64_t>(real ? !fits : shndx == SHN_UNDEF ? kLocal : shndx != SHN_ABS);
+      if (bad != 0) [[unlikely]] {
+        mk_memcpy(&e, q, sizeof e);
+        MK_TRY(check_symbol(c, static_cast<uint32_t>(i), e, strtab));
+        unloaded[i] = in_unloaded_section(c, syms[i]);
+        continue;
       }
-      continue;
+      Symbol& sym = syms[i];
+      sym.name = strings + name;
+      sym.value = value;
+      sym.size = size;
+      sym.shndx = shndx;
+      sym.bind = bind;
+      sym.type = type;
+      sym.visibility = st_visibility(other);
+      unloaded[i] = static_cast<uint8_t>(real & !s.alloc());  // & : no branch
     }
-    MK_TRY(check_symbol(c, i, e, strtab));
+    return Ok();
+  };
+  const uint64_t locals_end = first_global < in_table ? first_global : in_table;
+  MK_TRY(run.template operator()<true>(1, locals_end));
+  MK_TRY(run.template operator()<false>(locals_end > 1 ? locals_end : 1, in_table));
+  if (in_table < count) {
+    return Error(Errc::kMalformed, "symbol %u: entry is past the end of the symbol table",
+                 static_cast<uint32_t>(in_table));
   }
   return Ok();
 }

@@ -196,6 +196,55 @@ TEST(ValidateRelocs, OffsetThatWouldWrap) {
               "+ width 4 passes end of section 1 (.text) (size 0x20)");
 }
 
+// The fast pass learns each type's width the first time it meets the type
+// in a section; later entries of the same type are still range-checked
+// each, and the first that breaks a rule is the one reported.
+TEST(ValidateRelocs, LaterEntriesOfAKnownTypeAreStillChecked) {
+  ElfBuilder b;
+  uint32_t text = b.add_text(".text", 64);
+  uint32_t rela = b.add_rela_section(text);
+  uint32_t f = b.add_symbol("f", SHN_UNDEF);
+  for (uint64_t k = 0; k < 8; ++k)
+    b.add_rela(rela, 4 * k, R_PC32, f, -4);
+  b.add_rela(rela, 60, R_PC32, f, -4);  // the last 4 bytes: fine
+  ExpectValidObject(b.build());
+  b.add_rela(rela, 61, R_PC32, f, -4);
+  b.add_rela(rela, 62, R_PC32, f, -4);
+  ExpectError(b.build(), Errc::kMalformed,
+              "relocation 9 of section 2 (.rela.text): R_X86_64_PC32 at offset 0x3d + width 4 "
+              "passes end of section 1 (.text) (size 0x40)");
+}
+
+// A type first met in the middle of a section, after others were learned.
+TEST(ValidateRelocs, ATypeFirstMetLaterIsChecked) {
+  ElfBuilder b;
+  uint32_t text = b.add_text(".text", 16);
+  uint32_t rela = b.add_rela_section(text);
+  uint32_t f = b.add_symbol("f", SHN_UNDEF);
+  b.add_rela(rela, 0, R_PC32, f, -4);
+  b.add_rela(rela, 4, R_PLT32, f, -4);
+  b.add_rela(rela, 8, R_64, f, 0);  // bytes 8..15 of 16: fine
+  ExpectValidObject(b.build());
+  b.add_rela(rela, 12, R_PC64, f, 0);
+  ExpectError(b.build(), Errc::kMalformed,
+              "relocation 3 of section 2 (.rela.text): R_X86_64_PC64 at offset 0xc + width 8 "
+              "passes end of section 1 (.text) (size 0x10)");
+}
+
+// A kind wider than its whole target fits at no offset.
+TEST(ValidateRelocs, TypeWiderThanTheTarget) {
+  ElfBuilder b;
+  uint32_t data = b.add_data(".data", 4);
+  uint32_t rela = b.add_rela_section(data);
+  uint32_t f = b.add_symbol("f", SHN_UNDEF);
+  b.add_rela(rela, 0, R_32, f, 0);
+  ExpectValidObject(b.build());
+  b.add_rela(rela, 0, R_64, f, 0);
+  ExpectError(b.build(), Errc::kMalformed,
+              "relocation 1 of section 2 (.rela.data): R_X86_64_64 at offset 0x0 + width 8 "
+              "passes end of section 1 (.data) (size 0x4)");
+}
+
 TEST(ValidateRelocs, UnknownType) {
   Image img = StandardObject();
   SetEntry(img, 1, 20, 0x3f, Std::kCounter);
@@ -272,6 +321,20 @@ TEST(ValidateRelocs, LoadedTargetReferringToUnloadedSection) {
               "(.debug_str), which is not loaded (no SHF_ALLOC)");
 }
 
+// The same through an extended section index (SHN_XINDEX), which the
+// symbols phase resolves on its exact path.
+TEST(ValidateRelocs, LoadedTargetReferringToUnloadedSectionThroughXindex) {
+  ElfBuilder b = DebugBuilder();
+  b.symtab_shndx(true);
+  b.add_rela(5, 0, R_64, 1, 0);  // .text -> .debug_str
+  Image img = b.build();
+  img.edit_sym(1, [](Sym& s) { s.shndx = SHN_XINDEX; });
+  img.patch<uint32_t>(img.shdr(img.symtab_shndx).offset + 4 * 1, 1);
+  ExpectError(img, Errc::kMalformed,
+              "relocation 0 of section 5 (.rela.text): symbol 1 is defined in section 1 "
+              "(.debug_str), which is not loaded (no SHF_ALLOC)");
+}
+
 TEST(ValidateRelocs, LoadedTargetMayReferToAbsCommonUndefined) {
   ElfBuilder b = StandardBuilder();
   uint32_t abs = b.add_symbol("abs", SHN_ABS, 0x1234);
@@ -285,6 +348,44 @@ TEST(ValidateRelocs, LoadedTargetMayReferToAbsCommonUndefined) {
   b.add_rela(rela, 8, R_PC64, bss, 0);
   b.add_rela(rela, 0, R_NONE, 0, 0);
   ExpectValidObject(b.build());
+}
+
+// The record of uses holds, per symbol, the types that loaded sections'
+// entries use with it, and nothing from sections that are not loaded.
+TEST(ValidateRelocs, RelocUsesRecordLoadedEntriesOnly) {
+  ElfBuilder b = DebugBuilder();  // .debug_info's entries: R_32 on 1, R_64 on 2 (main)
+  uint32_t ext = b.add_symbol("ext", SHN_UNDEF);
+  b.add_rela(5, 0, R_PLT32, ext, -4);
+  b.add_rela(5, 4, R_PC32, ext, -4);
+  b.add_rela(5, 8, R_64, 2, 0);
+  b.add_rela(5, 0, R_PLT32, ext, -4);
+  WithValid(b.build(), [&](const ValidatedObject& obj) {
+    EXPECT_TRUE(obj.reloc_uses_complete);
+    ASSERT_EQ(obj.reloc_uses.size(), obj.symbols.size());
+    EXPECT_EQ(obj.reloc_uses[1], 0u);
+    EXPECT_EQ(obj.reloc_uses[2], uint64_t{1} << R_64);
+    EXPECT_EQ(obj.reloc_uses[ext], (uint64_t{1} << R_PLT32) | (uint64_t{1} << R_PC32));
+  });
+}
+
+// Types of 64 and more (all of aarch64's) cannot be recorded: the record is
+// then incomplete, but only when a loaded section uses them.
+TEST(ValidateRelocs, RelocUsesIncompleteForLargeTypesInLoadedSections) {
+  ElfBuilder b(EM_AARCH64);
+  uint32_t info = b.add_section(".debug_info", SHT_PROGBITS, 0, std::vector<uint8_t>(16, 0));
+  uint32_t rinfo = b.add_rela_section(info);
+  uint32_t data = b.add_data(".data", 16);
+  uint32_t sym = b.add_symbol("x", SHN_UNDEF);
+  b.add_rela(rinfo, 0, 257, sym, 0);  // R_AARCH64_ABS64, not loaded
+  WithValid(b.build(), [](const ValidatedObject& obj) { EXPECT_TRUE(obj.reloc_uses_complete); });
+  uint32_t rdata = b.add_rela_section(data);
+  b.add_rela(rdata, 0, 257, sym, 0);
+  b.add_rela(rdata, 8, 257, sym, 0);
+  WithValid(b.build(), [](const ValidatedObject& obj) { EXPECT_FALSE(obj.reloc_uses_complete); });
+  b.add_rela(rdata, 9, 257, sym, 0);
+  ExpectError(b.build(), Errc::kMalformed,
+              "relocation 2 of section 4 (.rela.data): R_AARCH64_ABS64 at offset 0x9 + width 8 "
+              "passes end of section 3 (.data) (size 0x10)");
 }
 
 TEST(ValidateRelocs, RelImplicitAddend) {
