@@ -63,16 +63,16 @@ PageStates page_states(int fd, uintptr_t lo, uintptr_t hi, uintptr_t page) {
 // __register_frame mallocs that (48 bytes, 64 with malloc's header, for every
 // loaded file, scattered among the file's other allocations);
 // __register_frame_info takes the caller's storage, which comes from slabs
-// here: no malloc per load. The struct is six pointer-sized words in libgcc
+// here: no malloc per load. The struct is six pointer-sized words
 // (unwind-dw2-fde.h: pc_begin, tbase, dbase, the FDE pointer, the bit-field
-// word, next) and seven on targets that define
-// DWARF2_OBJECT_END_PTR_EXTENSION (an fde_end pointer); that layout has not
-// changed since GCC 4 (GCC 13's b-tree of registered objects kept it), so
-// each record has room for seven words, whichever libgcc runs.
+// word, next), and that size is ABI: crtbegin.o of every program built with
+// the frame registry reserves a static struct object of it, and glibc's
+// gccframe.h declares the same six words. (A seventh word, fde_end, exists
+// only with DWARF2_OBJECT_END_PTR_EXTENSION, which only Darwin defines.)
 struct FrameObject {
-  void* words[7];
+  void* words[6];
 };
-static_assert(sizeof(FrameObject) == 56);
+static_assert(sizeof(FrameObject) == 48);
 
 class FramePool {
  public:
@@ -85,11 +85,11 @@ class FramePool {
 
   // Free records are chained through their first word (libgcc owns every
   // word of a record it holds; the pool, the first word of one it does not):
-  // a record costs its 56 bytes and nothing else.
+  // a record costs its 48 bytes and nothing else.
   FrameObject* take() {
     std::lock_guard<std::mutex> g(mu_);
     if (free_ == nullptr) {
-      constexpr size_t kSlab = 73;  // 4,088 bytes: with malloc's header, one page
+      constexpr size_t kSlab = 85;  // 4,080 bytes: with malloc's header, one page
       std::unique_ptr<FrameObject[]> slab(new (std::nothrow) FrameObject[kSlab]);
       if (slab == nullptr) return nullptr;
       try {
