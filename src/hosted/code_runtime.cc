@@ -63,15 +63,16 @@ PageStates page_states(int fd, uintptr_t lo, uintptr_t hi, uintptr_t page) {
 // __register_frame mallocs that (48 bytes, 64 with malloc's header, for every
 // loaded file, scattered among the file's other allocations);
 // __register_frame_info takes the caller's storage, which comes from slabs
-// here: no malloc per load. The struct is six pointer-sized words in libgcc
+// here: no malloc per load. The struct is six pointer-sized words
 // (unwind-dw2-fde.h: pc_begin, tbase, dbase, the FDE pointer, the bit-field
-// word, next) and seven on targets that define
-// DWARF2_OBJECT_END_PTR_EXTENSION (an fde_end pointer). The libgcc that runs
-// may be newer than the one we were built against, so each record has room
-// for eight: the same 64 bytes malloc would use, with one word to spare.
+// word, next), and that size is ABI: crtbegin.o of every program built with
+// the frame registry reserves a static struct object of it, and glibc's
+// gccframe.h declares the same six words. (A seventh word, fde_end, exists
+// only with DWARF2_OBJECT_END_PTR_EXTENSION, which only Darwin defines.)
 struct FrameObject {
-  void* words[8];
+  void* words[6];
 };
+static_assert(sizeof(FrameObject) == 48);
 
 class FramePool {
  public:
@@ -82,29 +83,31 @@ class FramePool {
                    [] { get().mu_.unlock(); });
   }
 
+  // Free records are chained through their first word (libgcc owns every
+  // word of a record it holds; the pool, the first word of one it does not):
+  // a record costs its 48 bytes and nothing else.
   FrameObject* take() {
     std::lock_guard<std::mutex> g(mu_);
-    if (free_.empty()) {
-      constexpr size_t kSlab = 64;  // 4 KiB
+    if (free_ == nullptr) {
+      constexpr size_t kSlab = 85;  // 4,080 bytes: with malloc's header, one page
       std::unique_ptr<FrameObject[]> slab(new (std::nothrow) FrameObject[kSlab]);
       if (slab == nullptr) return nullptr;
       try {
-        free_.reserve((slabs_.size() + 1) * kSlab);  // room for every object to come back
         slabs_.push_back(std::move(slab));
       } catch (const std::bad_alloc&) {
         return nullptr;
       }
       for (size_t i = kSlab; i > 0; --i)
-        free_.push_back(&slabs_.back()[i - 1]);
+        push(&slabs_.back()[i - 1]);
     }
-    FrameObject* ob = free_.back();
-    free_.pop_back();
+    FrameObject* ob = free_;
+    free_ = static_cast<FrameObject*>(ob->words[0]);
     return ob;
   }
-  // Never fails: take() reserved room for every object of every slab.
+  // Never fails.
   void give(FrameObject* ob) {
     std::lock_guard<std::mutex> g(mu_);
-    free_.push_back(ob);
+    push(ob);
   }
 
   // One pool for the process, never destroyed: the unwinder may hold objects
@@ -115,8 +118,13 @@ class FramePool {
   }
 
  private:
+  void push(FrameObject* ob) {
+    ob->words[0] = free_;
+    free_ = ob;
+  }
+
   std::mutex mu_;
-  std::vector<FrameObject*> free_;
+  FrameObject* free_ = nullptr;
   std::vector<std::unique_ptr<FrameObject[]>> slabs_;
 };
 

@@ -285,20 +285,25 @@ uint64_t round_up(uint64_t n, uint64_t al) {
 
 // The ranges of one file, grouped by class (kText, kInitText, kRodata,
 // kData), each group in address order. Sections of one class are listed in
-// address order: the layout reserves them in that order.
+// address order: the layout reserves them in that order. Each section lies in
+// exactly one range (the run it joined, or its own .eh_frame), recorded as it
+// is built: a symbol finds its range through its section, with no search.
 class Ranges {
  public:
   explicit Ranges(size_t sections) {
-    if (sections > kLocal) spill_.reset(new (std::nothrow) Range[sections]);
-    at_ = sections > kLocal ? spill_.get() : local_;
+    if (sections > kLocal) {
+      spill_.reset(new (std::nothrow) Range[sections]);
+      spill_of_.reset(new (std::nothrow) uint32_t[sections]);
+      at_ = spill_.get();
+      of_ = spill_of_.get();
+    }
   }
-  bool ok() const { return at_ != nullptr; }
+  bool ok() const { return at_ != nullptr && of_ != nullptr; }
 
   void build(const link::LinkerFile& file, const ValidatedObject* const* objects) {
     static constexpr link::Class kOrder[] = {link::Class::kText, link::Class::kInitText,
                                              link::Class::kRodata, link::Class::kData};
     for (link::Class c : kOrder) {
-      begin_[static_cast<int>(c)] = n_;
       Range* run = nullptr;
       for (uint32_t k = 0; k < file.sections.size(); ++k) {
         const link::FileSection& s = file.sections[k];
@@ -308,29 +313,17 @@ class Ranges {
         if (eh || run == nullptr) {
           at_[n_] = Range{s.addr, s.addr + s.size, k, c, eh, eh, 0};
           run = eh ? nullptr : &at_[n_];
-          ++n_;
+          of_[k] = n_++;
           continue;
         }
+        of_[k] = static_cast<uint32_t>(run - at_);
         if (s.addr + s.size > run->end) run->end = s.addr + s.size;
       }
-      end_[static_cast<int>(c)] = n_;
     }
   }
 
-  // The range of class c that holds addr: the last one starting at or
-  // before it (the first of the class for an address before them all).
-  Range* holding(link::Class c, uint64_t addr) {
-    uint32_t lo = begin_[static_cast<int>(c)], hi = end_[static_cast<int>(c)];
-    if (lo == hi) return nullptr;
-    while (hi - lo > 1) {
-      uint32_t mid = lo + (hi - lo) / 2;
-      if (at_[mid].addr <= addr)
-        lo = mid;
-      else
-        hi = mid;
-    }
-    return &at_[lo];
-  }
+  // The range that holds section k of the file.
+  Range& of_section(uint32_t k) { return at_[of_[k]]; }
 
   Range* begin() { return at_; }
   Range* end() { return at_ + n_; }
@@ -338,10 +331,12 @@ class Ranges {
  private:
   static constexpr size_t kLocal = 16;
   Range local_[kLocal];
+  uint32_t local_of_[kLocal];
   std::unique_ptr<Range[]> spill_;
-  Range* at_ = nullptr;
+  std::unique_ptr<uint32_t[]> spill_of_;
+  Range* at_ = local_;
+  uint32_t* of_ = local_of_;
   uint32_t n_ = 0;
-  uint32_t begin_[link::kClassCount] = {}, end_[link::kClassCount] = {};
 };
 
 }  // namespace
@@ -365,13 +360,11 @@ GdbJitEntry* build_debug_object(const link::LinkerFile& file, const ValidatedObj
   // Which ranges are described: each .eh_frame, each run a symbol lies in,
   // and with debug info every run that has bytes (its variables and code
   // are found by address).
-  size_t nsyms = 0, nlocals = 0, names = sizeof kTableNames;
+  size_t nsyms = file.symbols.size(), nlocals = 0, names = sizeof kTableNames;
   for (const link::FileSymbol& s : file.symbols) {
-    ++nsyms;
     nlocals += s.bind == STB_LOCAL;
     names += strlen(s.name) + 1;
-    if (s.section == UINT32_MAX) continue;
-    if (Range* r = ranges.holding(file.sections[s.section].cls, s.addr)) r->kept = true;
+    if (s.section != UINT32_MAX) ranges.of_section(s.section).kept = true;
   }
   uint32_t shnum = 1;
   uint64_t at = sizeof(Ehdr);
@@ -405,24 +398,32 @@ GdbJitEntry* build_debug_object(const link::LinkerFile& file, const ValidatedObj
   uint64_t shoff = round_up(strtab_off + names, 8);
   uint64_t total = shoff + uint64_t{shnum} * sizeof(Shdr);
 
-  // One allocation: the list entry gdb walks, then the image.
+  // One allocation: the list entry gdb walks, then the image. Every byte of
+  // the image is written below, each once (no clearing of the whole image
+  // first: .symtab, .strtab and the copied sections make up most of it).
   void* mem = malloc(sizeof(GdbJitEntry) + total);
   if (mem == nullptr) return nullptr;
   auto* e = new (mem) GdbJitEntry{};
   uint8_t* img = reinterpret_cast<uint8_t*>(e + 1);
   e->entry.symfile_addr = reinterpret_cast<const char*>(img);
   e->entry.symfile_size = total;
-  memset(img, 0, total);
 
   auto* sh = reinterpret_cast<Shdr*>(img + shoff);
+  memset(sh, 0, uint64_t{shnum} * sizeof(Shdr));
   char* strtab = reinterpret_cast<char*>(img + strtab_off);
   memcpy(strtab, kTableNames, sizeof kTableNames);
   uint32_t name_at = sizeof kTableNames;
   auto add_name = [&](const char* name, size_t n) {
     uint32_t off = name_at;
-    memcpy(strtab + off, name, n);  // the NUL is already there
+    memcpy(strtab + off, name, n);
+    strtab[off + n] = '\0';
     name_at += static_cast<uint32_t>(n + 1);
     return off;
+  };
+  // Zero bytes from `at` up to `to` (alignment padding).
+  auto pad_to = [&](uint64_t to) {
+    if (to > at) memset(img + at, 0, to - at);
+    at = to;
   };
 
   at = sizeof(Ehdr);
@@ -441,7 +442,7 @@ GdbJitEntry* build_debug_object(const link::LinkerFile& file, const ValidatedObj
       h.name = eh_name_at;
       h.type = objects[s.object]->sections[s.index].type;
       h.addralign = 8;
-      at = round_up(at, 8);
+      pad_to(round_up(at, 8));
       h.offset = at;
       memcpy(img + at, reinterpret_cast<const void*>(r.addr), h.size);
       at += h.size;
@@ -471,27 +472,36 @@ GdbJitEntry* build_debug_object(const link::LinkerFile& file, const ValidatedObj
       at += d.bytes.size();
     }
   }
+  pad_to(symtab_off);
 
   // Symbols: locals first (the gABI's rule), section-relative as an ET_REL
-  // wants, each against the range that holds it.
-  auto* sym = reinterpret_cast<Sym*>(img + symtab_off) + 1;
-  for (int group = 0; group < 2; ++group) {
-    for (const link::FileSymbol& s : file.symbols) {
-      if ((s.bind == STB_LOCAL) != (group == 0)) continue;
-      sym->name = add_name(s.name, strlen(s.name));
-      sym->info = static_cast<uint8_t>((s.bind << 4) | (s.type & 0xf));
-      sym->other = s.visibility & 3;
-      sym->size = s.size;
-      sym->value = s.addr;
-      sym->shndx = SHN_ABS;
-      if (s.section != UINT32_MAX) {
-        const Range* r = ranges.holding(file.sections[s.section].cls, s.addr);
-        sym->shndx = static_cast<uint16_t>(r->shndx);
-        sym->value = s.addr - r->addr;
-      }
-      ++sym;
+  // wants, each against the range that holds its section. One pass: the
+  // globals start after the nlocals locals. Each name is copied with its
+  // NUL in one pass over it (stpcpy), not measured a second time.
+  auto* syms = reinterpret_cast<Sym*>(img + symtab_off);
+  memset(syms, 0, sizeof(Sym));  // the null symbol
+  Sym* local = syms + 1;
+  Sym* global = syms + 1 + nlocals;
+  for (const link::FileSymbol& s : file.symbols) {
+    Sym y;
+    y.name = name_at;
+    char* end = stpcpy(strtab + name_at, s.name);
+    name_at = static_cast<uint32_t>(end + 1 - strtab);
+    y.info = static_cast<uint8_t>((s.bind << 4) | (s.type & 0xf));
+    y.other = s.visibility & 3;
+    y.shndx = SHN_ABS;
+    y.value = s.addr;
+    y.size = s.size;
+    if (s.section != UINT32_MAX) {
+      const Range& r = ranges.of_section(s.section);
+      y.shndx = static_cast<uint16_t>(r.shndx);
+      y.value = s.addr - r.addr;
     }
+    *(s.bind == STB_LOCAL ? local++ : global++) = y;
   }
+  at = strtab_off + names;
+  pad_to(shoff);
+
   Shdr& symtab = sh[symtab_index];
   symtab.name = kSymtabName;
   symtab.type = SHT_SYMTAB;

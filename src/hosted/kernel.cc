@@ -27,13 +27,16 @@
 
 namespace modkit {
 
+// 24 bytes, taken from the Kernel's slabs (Kernel::Impl::new_file): a
+// thousand loaded files are a thousand of these, with no malloc header each.
 class File {
  public:
-  mk::link::LinkerFile* linked = nullptr;
-  size_t index = 0;      // position in Kernel::Impl::files: unload is O(1)
-  uint64_t order = 0;    // load order: the earliest definition wins a lookup
-  bool indexed = false;  // its globals are in Kernel::Impl::global
+  mk::link::LinkerFile* linked = nullptr;  // while free in its slab: the next free File
+  uint64_t order = 0;                      // load order: the earliest definition wins a lookup
+  uint32_t index = 0;                      // position in Kernel::Impl::files: unload is O(1)
+  bool indexed = false;                    // its globals are in Kernel::Impl::global
 };
+static_assert(sizeof(void*) != 8 || sizeof(File) == 24);
 
 namespace {
 
@@ -189,12 +192,53 @@ struct Kernel::Impl : mk::link::Resolver {
       set_error(error, f.error().code(), msg);
       return nullptr;
     }
-    File* file = new File;
+    File* file = new_file();
+    if (file != nullptr) {
+      try {
+        files.push_back(file);
+      } catch (const std::bad_alloc&) {
+        free_file(file);
+        file = nullptr;
+      }
+    }
+    if (file == nullptr) {
+      linker.unlink(f.value());
+      set_error(error, mk::Errc::kNoMemory, "out of memory");
+      return nullptr;
+    }
     file->linked = f.value();
-    file->index = files.size();
+    file->index = static_cast<uint32_t>(files.size() - 1);
     file->order = next_order++;
-    files.push_back(file);
     return file;
+  }
+
+  // File records come from slabs of kFileSlab, free ones chained through
+  // `linked`; nullptr when out of memory (or past 2^32 - 1 loaded files,
+  // which File::index cannot count).
+  static constexpr size_t kFileSlab = 170;  // 4,080 bytes: with malloc's header, one page
+  File* new_file() {
+    if (files.size() >= UINT32_MAX) return nullptr;
+    if (free_files == nullptr) {
+      std::unique_ptr<File[]> slab(new (std::nothrow) File[kFileSlab]);
+      if (slab == nullptr) return nullptr;
+      try {
+        file_slabs.push_back(std::move(slab));
+      } catch (const std::bad_alloc&) {
+        return nullptr;
+      }
+      for (size_t i = kFileSlab; i > 0; --i)
+        free_file(&file_slabs.back()[i - 1]);
+    }
+    File* f = free_files;
+    free_files = reinterpret_cast<File*>(f->linked);
+    *f = File{};
+    return f;
+  }
+  void free_file(File* f) {
+    *f = File{};
+    f->linked = reinterpret_cast<mk::link::LinkerFile*>(free_files);
+    f->index = UINT32_MAX;  // never a position in files: unload() refuses it
+    free_files = f;
   }
 
   // The kernel-wide index behind lookup(): name -> the definition a lookup
@@ -328,6 +372,8 @@ struct Kernel::Impl : mk::link::Resolver {
   std::unique_ptr<mk::hosted::SignatureVerifier> verifier;
   std::unordered_map<std::string, Export> exports;
   std::vector<File*> files;
+  std::vector<std::unique_ptr<File[]>> file_slabs;
+  File* free_files = nullptr;
   uint64_t next_order = 0;
   mk::NameTable global{alloc};  // name -> index into defs
   std::vector<Definition> defs;
@@ -437,7 +483,7 @@ void Kernel::unload(File* f) {
   files[f->index]->index = f->index;
   files.pop_back();
   impl_->linker.unlink(f->linked);
-  delete f;
+  impl_->free_file(f);
 }
 
 size_t Kernel::arena_used() const {

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include <fstream>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -264,6 +265,53 @@ TEST_P(KernelApiTest, ManyLoadedFilesShareAFewMappings) {
   EXPECT_EQ(k.arena_used(), per_file * (kFiles / 2));
   for (size_t i = 1; i < files.size(); i += 2)
     k.unload(files[i]);
+  EXPECT_EQ(k.arena_used(), 0u);
+}
+
+// File records come from the Kernel's slabs (hosted/kernel.cc): more files
+// than one slab holds load, each with its own record; an unloaded file's
+// record serves a later load, and unloading it a second time (before any
+// load reuses it) changes nothing.
+TEST_P(KernelApiTest, FileRecordsAreReusedAndASecondUnloadIsRefused) {
+  std::string obj = Hello();
+  ASSERT_FALSE(obj.empty());
+  Kernel k;
+  ExportHost(k);
+  constexpr int kFiles = 400;  // more than two slabs of 170
+  std::vector<File*> files;
+  for (int i = 0; i < kFiles; ++i) {
+    File* f = k.load(obj);
+    ASSERT_NE(f, nullptr);
+    files.push_back(f);
+  }
+  std::set<File*> distinct(files.begin(), files.end());
+  EXPECT_EQ(distinct.size(), files.size());
+  std::set<File*> freed;
+  for (size_t i = 0; i < files.size(); i += 2) {
+    k.unload(files[i]);
+    freed.insert(files[i]);
+  }
+  EXPECT_EQ(k.files(), static_cast<size_t>(kFiles / 2));
+  const size_t arena = k.arena_used();
+  k.unload(files[0]);  // already unloaded: refused
+  k.unload(files[kFiles - 2]);
+  EXPECT_EQ(k.files(), static_cast<size_t>(kFiles / 2));
+  EXPECT_EQ(k.arena_used(), arena);
+  for (size_t i = 1; i < files.size(); i += 2)
+    ASSERT_NE(k.symbol(files[i], "hello"), nullptr) << i;
+  for (int i = 0; i < kFiles / 2; ++i) {
+    File* f = k.load(obj);
+    ASSERT_NE(f, nullptr);
+    EXPECT_EQ(freed.count(f), 1u) << "a load took a new record while " << freed.size()
+                                  << " were free";
+    freed.erase(f);
+    EXPECT_NE(k.symbol(f, "hello"), nullptr);
+    files[2 * static_cast<size_t>(i)] = f;
+  }
+  EXPECT_EQ(k.files(), static_cast<size_t>(kFiles));
+  for (File* f : files)
+    k.unload(f);
+  EXPECT_EQ(k.files(), 0u);
   EXPECT_EQ(k.arena_used(), 0u);
 }
 
