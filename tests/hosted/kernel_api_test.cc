@@ -231,8 +231,9 @@ extern "C" int work(int v) {
   EXPECT_EQ(g_notes[2], kCycles + 1) << "destructors";
   EXPECT_EQ(g_notes[3], kCycles / 100) << "exceptions caught";
   EXPECT_EQ(mk::test::MemfdMappings(), start_memfd_maps) << "the arena mapped more";
-  if (!mk::test::kSanitized)
+  if (!mk::test::kSanitized) {
     EXPECT_EQ(mk::test::ReadMaps().size(), start_maps) << "the address space grew";
+  }
   EXPECT_EQ(mk::test::OpenDescriptors(), start_fds);
 }
 
