@@ -360,11 +360,29 @@ GdbJitEntry* build_debug_object(const link::LinkerFile& file, const ValidatedObj
   // Which ranges are described: each .eh_frame, each run a symbol lies in,
   // and with debug info every run that has bytes (its variables and code
   // are found by address).
+  // The symbols' names are the file's own copies, one after another: the
+  // image's string table takes them in one piece, from the first to the end
+  // of the file's names (with any section names among them), rather than
+  // measuring and copying each. Only if some name lies elsewhere (tables a
+  // test built by hand) is each name copied on its own.
+  const char* tables = reinterpret_cast<const char*>(file.sections.data());
+  const char* names_end = file.symbols.empty() ? nullptr : file.names_end();
+  const char* names_from = names_end;
+  bool in_one_piece = true;
   size_t nsyms = file.symbols.size(), nlocals = 0, names = sizeof kTableNames;
   for (const link::FileSymbol& s : file.symbols) {
     nlocals += s.bind == STB_LOCAL;
-    names += strlen(s.name) + 1;
+    const auto at = reinterpret_cast<uintptr_t>(s.name);  // names elsewhere: unrelated pointers
+    if (at < reinterpret_cast<uintptr_t>(tables) || at >= reinterpret_cast<uintptr_t>(names_end))
+      in_one_piece = false;
+    if (s.name < names_from) names_from = s.name;
     if (s.section != UINT32_MAX) ranges.of_section(s.section).kept = true;
+  }
+  if (in_one_piece) {
+    names += static_cast<size_t>(names_end - names_from);
+  } else {
+    for (const link::FileSymbol& s : file.symbols)
+      names += strlen(s.name) + 1;
   }
   uint32_t shnum = 1;
   uint64_t at = sizeof(Ehdr);
@@ -476,17 +494,27 @@ GdbJitEntry* build_debug_object(const link::LinkerFile& file, const ValidatedObj
 
   // Symbols: locals first (the gABI's rule), section-relative as an ET_REL
   // wants, each against the range that holds its section. One pass: the
-  // globals start after the nlocals locals. Each name is copied with its
-  // NUL in one pass over it (stpcpy), not measured a second time.
+  // globals start after the nlocals locals. The names are in the piece
+  // copied first; otherwise each is copied with its NUL in one pass over it
+  // (stpcpy), not measured a second time.
   auto* syms = reinterpret_cast<Sym*>(img + symtab_off);
   memset(syms, 0, sizeof(Sym));  // the null symbol
   Sym* local = syms + 1;
   Sym* global = syms + 1 + nlocals;
+  const uint32_t piece_at = name_at;
+  if (in_one_piece && names_from != names_end) {
+    memcpy(strtab + name_at, names_from, static_cast<size_t>(names_end - names_from));
+    name_at += static_cast<uint32_t>(names_end - names_from);
+  }
   for (const link::FileSymbol& s : file.symbols) {
     Sym y;
-    y.name = name_at;
-    char* end = stpcpy(strtab + name_at, s.name);
-    name_at = static_cast<uint32_t>(end + 1 - strtab);
+    if (in_one_piece) {
+      y.name = piece_at + static_cast<uint32_t>(s.name - names_from);
+    } else {
+      y.name = name_at;
+      char* end = stpcpy(strtab + name_at, s.name);
+      name_at = static_cast<uint32_t>(end + 1 - strtab);
+    }
     y.info = static_cast<uint8_t>((s.bind << 4) | (s.type & 0xf));
     y.other = s.visibility & 3;
     y.shndx = SHN_ABS;

@@ -85,6 +85,13 @@ class LinkerFile {
       n += b.size;
     return n;
   }
+  // The end of the names add_name() has copied: they lie, NUL-terminated,
+  // one after another, between the tables' other records and this. A name
+  // in [sections.data(), names_end()) is one of them (a debugger's image
+  // copies them in one piece).
+  const char* names_end() const {
+    return reinterpret_cast<const char*>(sections.data()) + names_at_;
+  }
   // Bytes of heap its tables take (the record itself not counted).
   size_t table_bytes() const {
     return tables_size_ + (init.size() + fini.size()) * sizeof(uintptr_t);
