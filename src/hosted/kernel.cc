@@ -155,7 +155,7 @@ struct Kernel::Impl : mk::link::Resolver {
         return nullptr;
       }
       mk::Result<mk::elf::ValidatedObject> v =
-          mk::elf::validate(bytes.value(), mk::arch::rules_for, scratch.allocator());
+          mk::elf::validate(bytes.value(), mk::arch::rules_for, scratch);
       if (!v) {
         set_error(error, v.error().code(), std::string(names[i]) + ": " + v.error().message());
         return nullptr;
@@ -176,7 +176,7 @@ struct Kernel::Impl : mk::link::Resolver {
     req.count = ptrs.size();
     req.names = names;
     req.resolver = this;
-    req.scratch = &scratch.allocator();
+    req.scratch = &scratch;
     req.run_constructors = opts.run_constructors;
     req.argc = opts.argc;
     req.argv = opts.argv;

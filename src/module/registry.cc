@@ -346,7 +346,7 @@ Result<File*> Registry::load_bytes_locked(ByteView bytes, const char* name, Load
   // Everything taken from the scratch from here on is given back when this
   // returns, after the validated object below is destroyed.
   ScratchScope temporaries(scratch_);
-  Result<elf::ValidatedObject> vo = elf::validate(bytes, arch::rules_for, scratch_.allocator());
+  Result<elf::ValidatedObject> vo = elf::validate(bytes, arch::rules_for, scratch_);
   if (!vo) {
     Error e = vo.error();
     e.prefix("%s: ", name);
@@ -447,7 +447,7 @@ Result<File*> Registry::load_bytes_locked(ByteView bytes, const char* name, Load
   req.names = names;
   req.resolver = &resolver;
   req.run_constructors = false;
-  req.scratch = &scratch_.allocator();
+  req.scratch = &scratch_;
   // The error counts the undefined symbols and names the first; the log
   // names every one.
   req.on_unresolved = [](void* ctx, const link::Unresolved& u) {

@@ -39,18 +39,6 @@ void unpoison_range(const void* p, size_t n) {
 
 }  // namespace
 
-void* Scratch::AsAllocator::allocate(size_t size, size_t align) {
-  return s_.allocate(size, align);
-}
-
-void Scratch::AsAllocator::deallocate(void* p, size_t size, size_t align) {
-  s_.deallocate(p, size, align);
-}
-
-Allocator& Scratch::allocator() {
-  return as_allocator_;
-}
-
 Scratch::~Scratch() {
   for (Chunk* c = first_; c != nullptr;) {
     Chunk* next = c->next;

@@ -24,11 +24,7 @@
 
 namespace mk {
 
-// Not itself an Allocator: the layers that take one get allocator(). (The
-// core has no RTTI, so a polymorphic core class that code built with RTTI
-// and UBSan's vptr check calls would need a typeinfo the core cannot emit;
-// allocator() and its class live in scratch.cc, where nothing checks them.)
-class Scratch {
+class Scratch final : public Allocator {
  public:
   static constexpr size_t kFirstChunk = 4096;       // bytes, header included
   static constexpr size_t kKeep = size_t{1} << 20;  // kept across operations
@@ -43,10 +39,8 @@ class Scratch {
   Scratch(const Scratch&) = delete;
   Scratch& operator=(const Scratch&) = delete;
 
-  void* allocate(size_t size, size_t align);
-  void deallocate(void* p, size_t size, size_t align);
-  // This scratch as an Allocator (validate(), LinkRequest::scratch).
-  Allocator& allocator();
+  void* allocate(size_t size, size_t align) override;
+  void deallocate(void* p, size_t size, size_t align) override;
 
   Mark mark() const { return Mark{cur_, cur_ == nullptr ? 0 : cur_->used}; }
   void release(const Mark& m);
@@ -66,18 +60,7 @@ class Scratch {
   bool advance(size_t size, size_t align);
   void poison(Chunk* c) const;
 
-  class AsAllocator final : public Allocator {
-   public:
-    explicit AsAllocator(Scratch& s) : s_(s) {}
-    void* allocate(size_t size, size_t align) override;
-    void deallocate(void* p, size_t size, size_t align) override;
-
-   private:
-    Scratch& s_;
-  };
-
   Allocator& backing_;
-  AsAllocator as_allocator_{*this};
   Chunk* first_ = nullptr;
   Chunk* cur_ = nullptr;  // the chunk the top is in
   size_t held_ = 0;

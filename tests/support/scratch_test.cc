@@ -127,7 +127,7 @@ TEST(Scratch, BacksAVecThatGrows) {
   Scratch s(backing);
   Scratch::Mark m = s.mark();
   {
-    Vec<uint64_t> v(s.allocator());
+    Vec<uint64_t> v(s);
     for (uint64_t k = 0; k < 10000; ++k)
       ASSERT_TRUE(v.push(k));
     for (uint64_t k = 0; k < 10000; ++k)
