@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "hosted/gdb_jit.h"
+#include "hosted/slab_pool.h"
 #include "link/linker_file.h"
 
 extern "C" {
@@ -88,26 +89,12 @@ class FramePool {
   // a record costs its 48 bytes and nothing else.
   FrameObject* take() {
     std::lock_guard<std::mutex> g(mu_);
-    if (free_ == nullptr) {
-      constexpr size_t kSlab = 85;  // 4,080 bytes: with malloc's header, one page
-      std::unique_ptr<FrameObject[]> slab(new (std::nothrow) FrameObject[kSlab]);
-      if (slab == nullptr) return nullptr;
-      try {
-        slabs_.push_back(std::move(slab));
-      } catch (const std::bad_alloc&) {
-        return nullptr;
-      }
-      for (size_t i = kSlab; i > 0; --i)
-        push(&slabs_.back()[i - 1]);
-    }
-    FrameObject* ob = free_;
-    free_ = static_cast<FrameObject*>(ob->words[0]);
-    return ob;
+    return slabs_.take();
   }
   // Never fails.
   void give(FrameObject* ob) {
     std::lock_guard<std::mutex> g(mu_);
-    push(ob);
+    slabs_.give(ob);
   }
 
   // One pool for the process, never destroyed: the unwinder may hold objects
@@ -118,14 +105,8 @@ class FramePool {
   }
 
  private:
-  void push(FrameObject* ob) {
-    ob->words[0] = free_;
-    free_ = ob;
-  }
-
   std::mutex mu_;
-  FrameObject* free_ = nullptr;
-  std::vector<std::unique_ptr<FrameObject[]>> slabs_;
+  SlabPool<FrameObject, 85> slabs_;  // 4,080 bytes a slab: with malloc's header, one page
 };
 
 // libgcc registers nothing for an .eh_frame whose first word is the zero

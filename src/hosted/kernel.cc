@@ -19,6 +19,7 @@
 #include "hosted/malloc_allocator.h"
 #include "hosted/page_memory.h"
 #include "hosted/signature_verifier.h"
+#include "hosted/slab_pool.h"
 #include "link/arena.h"
 #include "link/linker.h"
 #include "modkit/modkit.hpp"
@@ -212,33 +213,19 @@ struct Kernel::Impl : mk::link::Resolver {
     return file;
   }
 
-  // File records come from slabs of kFileSlab, free ones chained through
-  // `linked`; nullptr when out of memory (or past 2^32 - 1 loaded files,
-  // which File::index cannot count).
-  static constexpr size_t kFileSlab = 170;  // 4,080 bytes: with malloc's header, one page
+  // File records come from slabs (SlabPool; free ones chained through
+  // `linked`, their first word); nullptr when out of memory (or past
+  // 2^32 - 1 loaded files, which File::index cannot count).
   File* new_file() {
     if (files.size() >= UINT32_MAX) return nullptr;
-    if (free_files == nullptr) {
-      std::unique_ptr<File[]> slab(new (std::nothrow) File[kFileSlab]);
-      if (slab == nullptr) return nullptr;
-      try {
-        file_slabs.push_back(std::move(slab));
-      } catch (const std::bad_alloc&) {
-        return nullptr;
-      }
-      for (size_t i = kFileSlab; i > 0; --i)
-        free_file(&file_slabs.back()[i - 1]);
-    }
-    File* f = free_files;
-    free_files = reinterpret_cast<File*>(f->linked);
-    *f = File{};
+    File* f = file_slabs.take();
+    if (f != nullptr) *f = File{};
     return f;
   }
   void free_file(File* f) {
     *f = File{};
-    f->linked = reinterpret_cast<mk::link::LinkerFile*>(free_files);
     f->index = UINT32_MAX;  // never a position in files: unload() refuses it
-    free_files = f;
+    file_slabs.give(f);
   }
 
   // The kernel-wide index behind lookup(): name -> the definition a lookup
@@ -372,8 +359,7 @@ struct Kernel::Impl : mk::link::Resolver {
   std::unique_ptr<mk::hosted::SignatureVerifier> verifier;
   std::unordered_map<std::string, Export> exports;
   std::vector<File*> files;
-  std::vector<std::unique_ptr<File[]>> file_slabs;
-  File* free_files = nullptr;
+  mk::hosted::SlabPool<File, 170> file_slabs;  // 4,080 bytes a slab: with malloc's header, one page
   uint64_t next_order = 0;
   mk::NameTable global{alloc};  // name -> index into defs
   std::vector<Definition> defs;
