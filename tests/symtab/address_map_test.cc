@@ -11,6 +11,7 @@
 #include "elf/elf.h"
 #include "hosted/system.h"
 #include "link/toolchain.h"
+#include "util/system_config.h"
 
 namespace mk::symtab {
 namespace {
@@ -56,7 +57,7 @@ class AddressMapTest : public ::testing::Test {
   Scratch scratch_;
   std::string module_obj_, plain_obj_;
   std::vector<uint8_t> mod_bytes_, plain_bytes_;
-  hosted::System sys_{hosted::SystemConfig{.static_modules = false}};
+  hosted::System sys_{test::no_static_modules()};
 };
 
 TEST_F(AddressMapTest, EverySymbolOfALoadedModuleIsFoundAtItsAddress) {

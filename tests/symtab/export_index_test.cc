@@ -14,6 +14,7 @@
 #include "hosted/system.h"
 #include "link/toolchain.h"
 #include "util/synthetic_exports.h"
+#include "util/system_config.h"
 
 namespace mk::symtab {
 namespace {
@@ -36,7 +37,7 @@ class ExportIndexTest : public ::testing::Test {
   }
 
   Scratch scratch_;
-  hosted::System sys_{hosted::SystemConfig{.static_modules = false}};
+  hosted::System sys_{test::no_static_modules()};
 };
 
 constexpr const char* kProvider = R"(

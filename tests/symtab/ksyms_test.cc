@@ -19,17 +19,12 @@
 #include "hosted/system.h"
 #include "link/toolchain.h"
 #include "modkit/module.h"
+#include "util/system_config.h"
 
 namespace mk::symtab {
 namespace {
 
 using test::Scratch;
-
-hosted::SystemConfig NoStaticModules() {
-  hosted::SystemConfig c;
-  c.static_modules = false;
-  return c;
-}
 
 constexpr const char* kModule = R"(
 #include <modkit/module.h>
@@ -137,7 +132,7 @@ class KsymsTest : public ::testing::Test {
 
   Scratch scratch_;
   std::vector<uint8_t> bytes_;
-  hosted::System sys_{NoStaticModules()};
+  hosted::System sys_{test::no_static_modules()};
 };
 
 TEST_F(KsymsTest, ReadelfAndNmFindEverySymbolOfALoadedModuleAtItsAddress) {
@@ -364,7 +359,7 @@ TEST_P(KsymsScaleTest, LookupsStayExactAsFilesComeAndGo) {
                                     {"-O1", "-ffunction-sections", "-fdata-sections", inc});
   ASSERT_FALSE(obj.empty());
   std::vector<uint8_t> base = test::ReadBytes(obj);
-  hosted::System sys{NoStaticModules()};
+  hosted::System sys{test::no_static_modules()};
   ASSERT_TRUE(sys.boot());
 
   std::vector<std::vector<uint8_t>> objects(n);
