@@ -50,7 +50,21 @@ HELLO_OBJ = $(BUILD)/examples/hello/hello.o
 run: build-kernel
 	bash tools/modkitd/demo.sh $(BUILD)
 
-test: test-quick test-asan test-tsan test-fuzz test-cross-quick
+test: check-disk test-quick test-asan test-tsan test-fuzz test-cross-quick
+
+# make test's build trees take about 4.5 GiB (a fresh clone after make test,
+# 2026-11-22); a disk that fills half-way fails a build deep in its log with
+# "No space left on device". What the trees already here take counts as room.
+TEST_DISK_GIB ?= 6
+.PHONY: check-disk
+check-disk:
+	@have=$$( (du -skc $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD) build-cross-* 2>/dev/null || true) | tail -n1 | cut -f1); \
+	free=$$(df -Pk . | awk 'NR == 2 { print $$4 }'); \
+	need=$$(( $(TEST_DISK_GIB) * 1048576 - have )); \
+	if [ "$$free" -lt "$$need" ]; then \
+	  echo "make test: $$(( free / 1048576 )) GiB free on $$(df -P . | awk 'NR == 2 { print $$6 }'), and its build trees need about $$(( (need + 1048575) / 1048576 )) GiB more: free some space (old clones, build trees) first" >&2; \
+	  exit 1; \
+	fi
 
 test-quick: build
 	$(CTEST) $(BUILD)
