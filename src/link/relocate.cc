@@ -21,6 +21,20 @@ bool has_prefix(const char* s, const char* prefix) {
   return true;
 }
 
+constexpr uint32_t kKindSlots = 64;
+
+// KindCache's tags when empty: slot i serves the types whose low bits are
+// i, and its tag is the type it holds; ~i never has those low bits, so an
+// empty slot never matches.
+struct EmptyTags {
+  uint32_t tags[kKindSlots];
+  constexpr EmptyTags() : tags() {
+    for (uint32_t i = 0; i < kKindSlots; ++i)
+      tags[i] = ~i;
+  }
+};
+constexpr EmptyTags kEmptyTags{};
+
 // The relocation kinds of the entry loops, cached by type (as TypeCache),
 // with what the loops branch on kept in the slot itself: a loop reads one
 // slot, not the slot and then the kind.
@@ -35,31 +49,34 @@ class KindCache {
   // How apply()'s inline path stores a kind (arch::apply_simple's formulas
   // on a little-endian host): kSlow, through apply_one().
   enum Fast : uint8_t { kSlow, kWord64, kInt32, kUint32 };
+  // No member initializers: a slot is read only once fill() has written
+  // every field (its tag says so), and a cache is built for every link,
+  // however small (initializing the 64 slots cost the one-function load
+  // about 500 instructions a cache).
   struct Slot {
-    uint32_t type;
-    uint8_t flags = 0;
-    Fast fast = kSlow;
-    arch::Simple simple = arch::Simple::kNo;  // the kind's
-    uint64_t pc_mask = 0;                     // ~0 for S + A - P, 0 for S + A
-    const arch::RelocKind* kind = nullptr;
+    uint8_t flags;
+    Fast fast;
+    arch::Simple simple;  // the kind's
+    uint64_t pc_mask;     // ~0 for S + A - P, 0 for S + A
+    const arch::RelocKind* kind;
   };
   explicit KindCache(const arch::Machine& m) : m_(m) {
-    // Slot i serves the types whose low bits are i; ~i never has them, so an
-    // empty slot never matches.
-    for (uint32_t i = 0; i < kSlots; ++i)
-      slots_[i].type = ~i;
+    mk_memcpy(tags_, kEmptyTags.tags, sizeof tags_);  // a few vector stores
   }
   const Slot& get(uint32_t type) {
-    Slot& s = slots_[type & (kSlots - 1)];
-    if (s.type != type) [[unlikely]]
-      fill(s, type);
-    return s;
+    const uint32_t i = type & (kSlots - 1);
+    if (tags_[i] != type) [[unlikely]]
+      fill(i, type);
+    return slots_[i];
   }
 
  private:
-  void fill(Slot& s, uint32_t type) {
+  static constexpr uint32_t kSlots = kKindSlots;
+
+  void fill(uint32_t i, uint32_t type) {
     const arch::RelocKind* k = m_.kind(type);  // validated: known
-    s.type = type;
+    tags_[i] = type;
+    Slot& s = slots_[i];
     s.kind = k;
     s.simple = k->simple;
     s.flags = static_cast<uint8_t>(
@@ -90,8 +107,8 @@ class KindCache {
     }
   }
 
-  static constexpr uint32_t kSlots = 64;
   const arch::Machine& m_;
+  uint32_t tags_[kSlots];
   Slot slots_[kSlots];
 };
 
