@@ -55,20 +55,29 @@ class KindCache {
   // about 500 instructions a cache).
   struct Slot {
     uint8_t flags;
-    Fast fast;
     arch::Simple simple;  // the kind's
-    uint64_t pc_mask;     // ~0 for S + A - P, 0 for S + A
     const arch::RelocKind* kind;
   };
   explicit KindCache(const arch::Machine& m) : m_(m) {
     mk_memcpy(tags_, kEmptyTags.tags, sizeof tags_);  // a few vector stores
   }
-  const Slot& get(uint32_t type) {
+  // The index of the slot that holds type (filled the first time).
+  uint32_t index(uint32_t type) {
     const uint32_t i = type & (kSlots - 1);
     if (tags_[i] != type) [[unlikely]]
       fill(i, type);
-    return slots_[i];
+    return i;
   }
+  const Slot& slot(uint32_t i) const { return slots_[i]; }
+  const Slot& get(uint32_t type) { return slots_[index(type)]; }
+  // What apply()'s inline path reads, by slot index, in arrays of their own:
+  // the loop addresses each with the index itself (fields of a 24-byte slot
+  // cost it an address computation each, per entry).
+  Fast fast(uint32_t i) const { return fast_[i]; }
+  uint64_t pc_mask(uint32_t i) const { return pc_mask_[i]; }  // ~0: S + A - P; 0: S + A
+  // Added to a 32-bit kind's value, maps its range onto [0, 2^32): 2^31 for
+  // a signed field, 0 for an unsigned one.
+  uint64_t bias(uint32_t i) const { return bias_[i]; }
 
  private:
   static constexpr uint32_t kSlots = kKindSlots;
@@ -82,33 +91,40 @@ class KindCache {
     s.flags = static_cast<uint8_t>(
         (k->pair == arch::Pair::kHi ? kHi : 0) | (k->pair == arch::Pair::kLo ? kLo : 0) |
         (k->need != arch::Need::kGot && k->reach != arch::Reach::kAbs32 ? kPlain : 0));
-    s.fast = kSlow;
-    s.pc_mask = 0;
+    Fast fast = kSlow;
+    uint64_t pc_mask = 0, bias = 0;
     if (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && k->pair == arch::Pair::kNone) {
       switch (k->simple) {
         case arch::Simple::kSAP64:
-          s.pc_mask = ~uint64_t{0};
+          pc_mask = ~uint64_t{0};
           [[fallthrough]];
         case arch::Simple::kSA64:
-          s.fast = kWord64;
+          fast = kWord64;
           break;
         case arch::Simple::kSAP32S:
-          s.pc_mask = ~uint64_t{0};
+          pc_mask = ~uint64_t{0};
           [[fallthrough]];
         case arch::Simple::kSA32S:
-          s.fast = kInt32;
+          fast = kInt32;
+          bias = uint64_t{1} << 31;
           break;
         case arch::Simple::kSA32U:
-          s.fast = kUint32;
+          fast = kUint32;
           break;
         case arch::Simple::kNo:
           break;
       }
     }
+    fast_[i] = fast;
+    pc_mask_[i] = pc_mask;
+    bias_[i] = bias;
   }
 
   const arch::Machine& m_;
   uint32_t tags_[kSlots];
+  Fast fast_[kSlots];
+  uint64_t pc_mask_[kSlots];
+  uint64_t bias_[kSlots];
   Slot slots_[kSlots];
 };
 
@@ -560,8 +576,9 @@ Result<void> LinkJob::apply() {
       if (!rs.rela || discarded) {
         for (uint64_t i = 0; i < rs.count; ++i) {
           const Relocation rel = obj.relocation(rs, i);
-          const KindCache::Slot& ks = kinds.get(rel.type);
-          if (ks.fast != KindCache::kSlow && !(discarded && st.syms[rel.sym].in_discarded)) {
+          const uint32_t k = kinds.index(rel.type);
+          const KindCache::Slot& ks = kinds.slot(k);
+          if (kinds.fast(k) != KindCache::kSlow && !(discarded && st.syms[rel.sym].in_discarded)) {
             arch::RelocValues v;
             v.S = fin[rel.sym];
             v.A = rel.addend;
@@ -588,23 +605,23 @@ Result<void> LinkJob::apply() {
         mk_memcpy(&off, e + offsetof(Rela, offset), 8);
         mk_memcpy(&info, e + offsetof(Rela, info), 8);
         mk_memcpy(&addend, e + offsetof(Rela, addend), 8);
-        const KindCache::Slot& ks = kinds.get(rel_type(info));
-        const KindCache::Fast fast = ks.fast;
+        const uint32_t k = kinds.index(rel_type(info));
+        const KindCache::Fast fast = kinds.fast(k);
         if (fast != KindCache::kSlow) [[likely]] {
           const uint64_t x =
-              fp[rel_sym(info)] + static_cast<uint64_t>(addend) - ((run + off) & ks.pc_mask);
+              fp[rel_sym(info)] + static_cast<uint64_t>(addend) - ((run + off) & kinds.pc_mask(k));
           if (fast == KindCache::kWord64) {
             mk_memcpy(write + off, &x, 8);
             continue;
           }
-          if (fast == KindCache::kInt32 ? static_cast<int64_t>(x) == static_cast<int32_t>(x)
-                                        : x <= UINT32_MAX) [[likely]] {
+          // int32: -2^31 <= x < 2^31; uint32: x < 2^32 (one compare, biased).
+          if (((x + kinds.bias(k)) >> 32) == 0) [[likely]] {
             const uint32_t x32 = static_cast<uint32_t>(x);
             mk_memcpy(write + off, &x32, 4);
             continue;
           }
         }
-        MK_TRY(full(i, Relocation{off, rel_type(info), rel_sym(info), addend}, ks));
+        MK_TRY(full(i, Relocation{off, rel_type(info), rel_sym(info), addend}, kinds.slot(k)));
       }
     }
   }
