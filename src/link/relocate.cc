@@ -61,23 +61,24 @@ class KindCache {
   explicit KindCache(const arch::Machine& m) : m_(m) {
     mk_memcpy(tags_, kEmptyTags.tags, sizeof tags_);  // a few vector stores
   }
-  // The index of the slot that holds type (filled the first time).
-  uint32_t index(uint32_t type) {
-    const uint32_t i = type & (kSlots - 1);
+  // The index of the slot that holds type (filled the first time). A
+  // size_t: the loops address the arrays with it as it is.
+  size_t index(uint32_t type) {
+    const size_t i = type & (kSlots - 1);
     if (tags_[i] != type) [[unlikely]]
-      fill(i, type);
+      fill(static_cast<uint32_t>(i), type);
     return i;
   }
-  const Slot& slot(uint32_t i) const { return slots_[i]; }
+  const Slot& slot(size_t i) const { return slots_[i]; }
   const Slot& get(uint32_t type) { return slots_[index(type)]; }
   // What apply()'s inline path reads, by slot index, in arrays of their own:
   // the loop addresses each with the index itself (fields of a 24-byte slot
   // cost it an address computation each, per entry).
-  Fast fast(uint32_t i) const { return fast_[i]; }
-  uint64_t pc_mask(uint32_t i) const { return pc_mask_[i]; }  // ~0: S + A - P; 0: S + A
+  Fast fast(size_t i) const { return fast_[i]; }
+  uint64_t pc_mask(size_t i) const { return pc_mask_[i]; }  // ~0: S + A - P; 0: S + A
   // Added to a 32-bit kind's value, maps its range onto [0, 2^32): 2^31 for
   // a signed field, 0 for an unsigned one.
-  uint64_t bias(uint32_t i) const { return bias_[i]; }
+  uint64_t bias(size_t i) const { return bias_[i]; }
 
  private:
   static constexpr uint32_t kSlots = kKindSlots;
@@ -576,7 +577,7 @@ Result<void> LinkJob::apply() {
       if (!rs.rela || discarded) {
         for (uint64_t i = 0; i < rs.count; ++i) {
           const Relocation rel = obj.relocation(rs, i);
-          const uint32_t k = kinds.index(rel.type);
+          const size_t k = kinds.index(rel.type);
           const KindCache::Slot& ks = kinds.slot(k);
           if (kinds.fast(k) != KindCache::kSlow && !(discarded && st.syms[rel.sym].in_discarded)) {
             arch::RelocValues v;
@@ -595,17 +596,20 @@ Result<void> LinkJob::apply() {
       // validator has checked every index, type and place.
       // Locals throughout: the stores are through a byte pointer, which may
       // alias anything in memory, so nothing the loop reads may live there.
-      const uint8_t* e = rs.entries.data();
-      const uint64_t count = rs.count, run = at.run;
+      // By pointer, to the end: an entry's index is needed only off the
+      // inline path.
+      const uint8_t* const first = rs.entries.data();
+      const uint8_t* const end = first + rs.count * sizeof(Rela);
+      const uint64_t run = at.run;
       uint8_t* const write = at.write;
       const uint64_t* const fp = fin.data();
-      for (uint64_t i = 0; i < count; ++i, e += sizeof(Rela)) {
+      for (const uint8_t* e = first; e != end; e += sizeof(Rela)) {
         uint64_t off, info;
         int64_t addend;
         mk_memcpy(&off, e + offsetof(Rela, offset), 8);
         mk_memcpy(&info, e + offsetof(Rela, info), 8);
         mk_memcpy(&addend, e + offsetof(Rela, addend), 8);
-        const uint32_t k = kinds.index(rel_type(info));
+        const size_t k = kinds.index(rel_type(info));
         const KindCache::Fast fast = kinds.fast(k);
         if (fast != KindCache::kSlow) [[likely]] {
           const uint64_t x =
@@ -621,7 +625,8 @@ Result<void> LinkJob::apply() {
             continue;
           }
         }
-        MK_TRY(full(i, Relocation{off, rel_type(info), rel_sym(info), addend}, kinds.slot(k)));
+        MK_TRY(full(static_cast<uint64_t>(e - first) / sizeof(Rela),
+                    Relocation{off, rel_type(info), rel_sym(info), addend}, kinds.slot(k)));
       }
     }
   }
