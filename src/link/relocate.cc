@@ -183,12 +183,14 @@ Result<SymRef*> LinkJob::ref_of(uint32_t o, uint32_t s, const RelocSection& rs, 
     r.in_discarded = false;
     return &r;
   }
-  if (str_eq(sym.name, "_GLOBAL_OFFSET_TABLE_")) {
+  // The linker's own names both begin with '_': most names are spared the
+  // two compares (each a strlen and a memcmp).
+  if (sym.name[0] == '_' && str_eq(sym.name, "_GLOBAL_OFFSET_TABLE_")) {
     r.cls = static_cast<int8_t>(Class::kRodata);
     r.value = got_off;
     return &r;
   }
-  if (str_eq(sym.name, "__dso_handle")) {
+  if (sym.name[0] == '_' && str_eq(sym.name, "__dso_handle")) {
     if (!dso_used) dso_off = reserve(Class::kData, 8, 8);
     dso_used = true;
     r.cls = static_cast<int8_t>(Class::kData);
@@ -330,10 +332,13 @@ Result<bool> LinkJob::scan_by_symbol() {
       used |= m;
   }
   KindCache kinds(*machine);
+  uint64_t plain = 0;  // the used kinds that ask nothing for a file's own symbol
   for (uint64_t m = used; m != 0; m &= m - 1) {
-    const arch::RelocKind* k = kinds.get(static_cast<uint32_t>(__builtin_ctzll(m))).kind;
+    const KindCache::Slot& ks = kinds.get(static_cast<uint32_t>(__builtin_ctzll(m)));
+    const arch::RelocKind* k = ks.kind;
     if (k->pair == arch::Pair::kHi || k->pair == arch::Pair::kLo || k->reach == arch::Reach::kAbs32)
       return false;
+    if ((ks.flags & KindCache::kPlain) != 0) plain |= m & -m;
   }
   for (uint32_t o = 0; o < objs.size(); ++o) {
     ObjState& st = objs[o];
@@ -347,6 +352,9 @@ Result<bool> LinkJob::scan_by_symbol() {
         ref = MK_TRY(ref_of(o, s, none, 0, /*quiet=*/true));
         if (ref == nullptr) return false;  // a strong undefined symbol
       }
+      // As in the scan by entry: a symbol of the file itself, used only by
+      // kinds with nothing to record, is done.
+      if (ref->outside == UINT32_MAX && (m & ~plain) == 0) continue;
       for (uint64_t bits = m; bits != 0; bits &= bits - 1)
         MK_TRY(note_use(o, s, ref, kinds.get(static_cast<uint32_t>(__builtin_ctzll(bits))).kind,
                         none, 0));
@@ -356,6 +364,15 @@ Result<bool> LinkJob::scan_by_symbol() {
 }
 
 Result<void> LinkJob::scan() {
+  // Room in the table of names from outside for as many as the objects have
+  // globals (each undefined name is one), up to 32: a typical module's
+  // imports need no rehash, and one with thousands of globals sets aside
+  // no more than a small one.
+  size_t globals_n = 0;
+  for (const ObjState& st : objs)
+    globals_n += st.obj->symbols.size() - st.obj->first_global;
+  if (!looked_up.reserve(globals_n < 32 ? globals_n : 32))
+    return Error(Errc::kNoMemory, "link: out of memory");
   if (!MK_TRY(scan_by_symbol())) MK_TRY(scan_by_entry());
   return finish_scan();
 }
