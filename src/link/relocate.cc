@@ -541,20 +541,17 @@ Result<void> LinkJob::apply() {
   const uint64_t got_base = file->blocks[static_cast<int>(Class::kRodata)].base + got_off;
   if ((hi_count != 0 && !his.init(hi_count)) || !los.reserve(lo_count))
     return Error(Errc::kNoMemory, "link: out of memory for PC-relative pairs");
-  size_t most = 0;
-  for (const ObjState& st : objs)
-    if (st.syms.size() > most) most = st.syms.size();
-  // Per symbol, S: its final address, computed once before the entry loop,
-  // which then reads 8 bytes, not the symbol's SymRef, its Outside and its
-  // block.
-  Vec<uint64_t> fin(alloc);
-  if (!fin.resize(most)) return Error(Errc::kNoMemory, "link: out of memory");
   // One pass over the entries: each is decoded once, its kind comes from the
   // cache, and only a failure (or a stub to fall back on) leaves the loop.
   KindCache kinds(*machine);
   for (uint32_t o = 0; o < objs.size(); ++o) {
-    const ObjState& st = objs[o];
+    ObjState& st = objs[o];
     const ValidatedObject& obj = *st.obj;
+    // Per symbol, S: its final address, computed once before the entry
+    // loop, which then reads 8 bytes, not the symbol's SymRef, its Outside
+    // and its block (kept in ObjState::addr for collect_symbols()).
+    if (!st.addr.resize(st.syms.size())) return Error(Errc::kNoMemory, "link: out of memory");
+    Vec<uint64_t>& fin = st.addr;
     bool discarded = false;  // a symbol in a discarded COMDAT copy: apply_one() handles it
     for (uint32_t s = 0; s < st.syms.size(); ++s) {
       const SymRef& ref = st.syms[s];
