@@ -47,8 +47,9 @@ class KindCache {
                  // for a symbol of the file itself
   };
   // How apply()'s inline path stores a kind (arch::apply_simple's formulas
-  // on a little-endian host): kSlow, through apply_one().
-  enum Fast : uint8_t { kSlow, kWord64, kInt32, kUint32 };
+  // on a little-endian host): a range-checked 32-bit field (signed or
+  // unsigned: bias() tells), a 64-bit word, or kSlow, through apply_one().
+  enum Fast : uint8_t { kSlow, kWord64, kField32 };
   // No member initializers: a slot is read only once fill() has written
   // every field (its tag says so), and a cache is built for every link,
   // however small (initializing the 64 slots cost the one-function load
@@ -106,11 +107,11 @@ class KindCache {
           pc_mask = ~uint64_t{0};
           [[fallthrough]];
         case arch::Simple::kSA32S:
-          fast = kInt32;
+          fast = kField32;
           bias = uint64_t{1} << 31;
           break;
         case arch::Simple::kSA32U:
-          fast = kUint32;
+          fast = kField32;
           break;
         case arch::Simple::kNo:
           break;
@@ -625,19 +626,21 @@ Result<void> LinkJob::apply() {
         mk_memcpy(&addend, e + offsetof(Rela, addend), 8);
         const size_t k = kinds.index(rel_type(info));
         const KindCache::Fast fast = kinds.fast(k);
-        if (fast != KindCache::kSlow) [[likely]] {
-          const uint64_t x =
-              fp[rel_sym(info)] + static_cast<uint64_t>(addend) - ((run + off) & kinds.pc_mask(k));
-          if (fast == KindCache::kWord64) {
-            mk_memcpy(write + off, &x, 8);
-            continue;
-          }
+        // Worked out before the kind is known to be inline: for any other,
+        // the PC mask is 0 and the symbol's address a valid read, and the
+        // value goes unused.
+        const uint64_t x =
+            fp[rel_sym(info)] + static_cast<uint64_t>(addend) - ((run + off) & kinds.pc_mask(k));
+        if (fast == KindCache::kField32) [[likely]] {
           // int32: -2^31 <= x < 2^31; uint32: x < 2^32 (one compare, biased).
           if (((x + kinds.bias(k)) >> 32) == 0) [[likely]] {
             const uint32_t x32 = static_cast<uint32_t>(x);
             mk_memcpy(write + off, &x32, 4);
             continue;
           }
+        } else if (fast == KindCache::kWord64) {
+          mk_memcpy(write + off, &x, 8);
+          continue;
         }
         MK_TRY(full(static_cast<uint64_t>(e - first) / sizeof(Rela),
                     Relocation{off, rel_type(info), rel_sym(info), addend}, kinds.slot(k)));
