@@ -36,8 +36,9 @@ struct EmptyTags {
 constexpr EmptyTags kEmptyTags{};
 
 // The relocation kinds of the entry loops, cached by type (as TypeCache),
-// with what the loops branch on kept in the slot itself: a loop reads one
-// slot, not the slot and then the kind.
+// with what the loops branch on kept in the cache itself (a slot's flags;
+// the inline path's fast form, PC mask and bias in arrays by slot index): a
+// loop reads the cache, not the kind.
 class KindCache {
  public:
   enum : uint8_t {
