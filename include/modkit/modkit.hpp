@@ -83,7 +83,8 @@ class Kernel {
   Kernel(const Kernel&) = delete;
   Kernel& operator=(const Kernel&) = delete;
 
-  // Makes `name` visible to modules at `addr`. False if the name is taken.
+  // Makes `name` visible to modules at `addr`. False if the name is taken,
+  // or holds a NUL (no module could name it).
   bool export_symbol(const std::string& name, const void* addr, size_t size = 0,
                      bool function = true);
 

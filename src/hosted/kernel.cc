@@ -5,10 +5,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <memory>
 #include <memory_resource>
 #include <new>
 #include <string>
-#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "arch/machine.h"
@@ -47,7 +48,15 @@ struct Export {
   uint8_t type;
 };
 
-bool read_file(const std::string& path, std::vector<uint8_t>* out, std::string* err) {
+// A file's bytes, read into memory of our own (never mapped: the file may
+// change under a mapping after the validator has read it). The buffer is
+// not zero-filled first: read() writes every byte of it, or this fails.
+struct FileBytes {
+  std::unique_ptr<uint8_t[]> data;
+  size_t size = 0;
+};
+
+bool read_file(const std::string& path, FileBytes* out, std::string* err) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     *err = path + ": " + strerror(errno);
@@ -59,10 +68,11 @@ bool read_file(const std::string& path, std::vector<uint8_t>* out, std::string* 
     close(fd);
     return false;
   }
-  out->resize(static_cast<size_t>(st.st_size));
+  out->size = static_cast<size_t>(st.st_size);
+  out->data = std::make_unique_for_overwrite<uint8_t[]>(out->size);
   size_t got = 0;
-  while (got < out->size()) {
-    ssize_t n = read(fd, out->data() + got, out->size() - got);
+  while (got < out->size) {
+    ssize_t n = read(fd, out->data.get() + got, out->size - got);
     if (n <= 0) {
       *err = path + ": " + (n < 0 ? strerror(errno) : "file shrank while reading");
       close(fd);
@@ -119,13 +129,20 @@ struct Kernel::Impl : mk::link::Resolver {
         linker(arena, alloc, &runtime, reinterpret_cast<uintptr_t>(&home_anchor)),
         verifier(make_verifier(o, &key_error)) {}
 
-  bool resolve(const char* name, uint32_t, mk::link::ResolvedSymbol* out) override {
-    auto it = exports.find(name);
-    if (it != exports.end()) {
-      *out = {it->second.addr, it->second.size, it->second.type};
+  // The linker's hash finds the kernel export: no std::string is built
+  // and nothing is hashed again (once per imported name of every load).
+  bool resolve(const char* name, uint32_t hash, mk::link::ResolvedSymbol* out) override {
+    if (const Export* e = find_export(name, hash)) {
+      *out = {e->addr, e->size, e->type};
       return true;
     }
     return options.host_symbols && mk::hosted::host_symbol(name, out);
+  }
+
+  // The kernel export named name (name_hash(name) == hash), or nullptr.
+  const Export* find_export(const char* name, uint32_t hash) {
+    mk::NameTable::Slot* at = export_index.find(name, hash);
+    return at == nullptr ? nullptr : &export_list[at->value];
   }
 
   // Links the n objects datas[i] (sizes[i] bytes, named names[i]) as one
@@ -232,7 +249,7 @@ struct Kernel::Impl : mk::link::Resolver {
   // answers. A name several files define has one entry (the earliest
   // loaded's) and counts the others, so an unload finds the next definer
   // only for names that have one. Names point into the files' own string
-  // copies (or the exports map's keys), which outlive their entries.
+  // copies (or export_names' strings), which outlive their entries.
   struct Definition {
     File* file;  // nullptr: a kernel export
     uint64_t addr;
@@ -329,9 +346,8 @@ struct Kernel::Impl : mk::link::Resolver {
 
   // The definition of name that takes over once `gone` unloads.
   void add_definition_after(File* gone, const char* name, uint32_t hash, uint32_t shadowed) {
-    auto k = exports.find(name);
-    if (k != exports.end()) {
-      add_definition(k->first.c_str(), hash, Definition{nullptr, k->second.addr, shadowed});
+    if (mk::NameTable::Slot* k = export_index.find(name, hash)) {
+      add_definition(k->name, hash, Definition{nullptr, export_list[k->value].addr, shadowed});
       return;
     }
     File* best = nullptr;
@@ -357,7 +373,11 @@ struct Kernel::Impl : mk::link::Resolver {
   mk::link::Linker linker;
   std::string key_error;
   std::unique_ptr<mk::hosted::SignatureVerifier> verifier;
-  std::unordered_map<std::string, Export> exports;
+  // The kernel's exports: names (the set's strings, which never move) ->
+  // index into export_list.
+  std::unordered_set<std::string> export_names;
+  mk::NameTable export_index{alloc};
+  std::vector<Export> export_list;
   std::vector<File*> files;
   mk::hosted::SlabPool<File, 170> file_slabs;  // 4,080 bytes a slab: with malloc's header, one page
   uint64_t next_order = 0;
@@ -375,20 +395,27 @@ Kernel::~Kernel() {
 }
 
 bool Kernel::export_symbol(const std::string& name, const void* addr, size_t size, bool function) {
-  auto [it, fresh] = impl_->exports.emplace(
-      name, Export{reinterpret_cast<uint64_t>(addr), size,
-                   static_cast<uint8_t>(function ? mk::elf::STT_FUNC : mk::elf::STT_OBJECT)});
-  if (!fresh) return false;
+  const Export e{reinterpret_cast<uint64_t>(addr), size,
+                 static_cast<uint8_t>(function ? mk::elf::STT_FUNC : mk::elf::STT_OBJECT)};
+  // Names are C strings wherever modules meet them: one with a NUL inside
+  // could never be named (and would pose as its prefix).
+  if (name.find('\0') != std::string::npos) return false;
+  uint32_t hash = mk::name_hash(name.c_str());
+  if (impl_->find_export(name.c_str(), hash) != nullptr) return false;
+  const char* key = impl_->export_names.insert(name).first->c_str();
+  mk::NameTable::Slot* dup = nullptr;
+  impl_->export_list.push_back(e);
+  if (!impl_->export_index.insert(key, hash, static_cast<uint32_t>(impl_->export_list.size() - 1),
+                                  &dup))
+    throw std::bad_alloc();
   // Kernel exports come before any file's definition of the same name.
-  const char* key = it->first.c_str();
-  uint32_t hash = mk::name_hash(key);
   uint32_t shadowed = 0;
   if (mk::NameTable::Slot* at = impl_->global.find(key, hash)) {
     shadowed = impl_->defs[at->value].shadowed + 1;
     impl_->free_defs.push_back(at->value);
     impl_->global.erase(at);
   }
-  impl_->add_definition(key, hash, Impl::Definition{nullptr, it->second.addr, shadowed});
+  impl_->add_definition(key, hash, Impl::Definition{nullptr, e.addr, shadowed});
   return true;
 }
 
@@ -405,7 +432,7 @@ File* Kernel::load_memory(const void* data, size_t size, const std::string& name
 
 File* Kernel::load_objects(const std::vector<std::string>& paths, Error* error,
                            const LoadOptions& opts) {
-  std::vector<std::vector<uint8_t>> bufs(paths.size());
+  std::vector<FileBytes> bufs(paths.size());
   std::vector<const uint8_t*> datas;
   std::vector<size_t> sizes;
   std::vector<const char*> names;
@@ -415,8 +442,8 @@ File* Kernel::load_objects(const std::vector<std::string>& paths, Error* error,
       set_error(error, mk::Errc::kIo, err);
       return nullptr;
     }
-    datas.push_back(bufs[i].data());
-    sizes.push_back(bufs[i].size());
+    datas.push_back(bufs[i].data.get());
+    sizes.push_back(bufs[i].size);
     names.push_back(paths[i].c_str());
   }
   return impl_->link(datas.data(), sizes.data(), names.data(), paths.size(), error, opts);

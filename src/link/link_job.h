@@ -39,7 +39,7 @@ struct SymRef {
 static_assert(sizeof(SymRef) == 32, "one per input symbol: the big module has thousands");
 
 struct ObjState {
-  explicit ObjState(Allocator& a) : place(a), syms(a), got(a), inside(a) {}
+  explicit ObjState(Allocator& a) : place(a), syms(a), got(a), inside(a), addr(a) {}
   const elf::ValidatedObject* obj = nullptr;
   const char* name = "";
   Vec<SecPlace> place;  // per section
@@ -50,6 +50,10 @@ struct ObjState {
   // has nothing to record for it. One byte, so the scan's common case reads
   // no SymRef.
   Vec<uint8_t> inside;
+  // Per symbol, its final address (S; 0 for symbol 0), set by apply() for
+  // its entry loops and read again by collect_symbols() (the phase after
+  // it), which lists these addresses.
+  Vec<uint64_t> addr;
   const char* strtab = nullptr;  // input string tables, for copying names
   uint64_t strtab_size = 0;
   const char* shstrtab = nullptr;

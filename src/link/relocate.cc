@@ -21,9 +21,24 @@ bool has_prefix(const char* s, const char* prefix) {
   return true;
 }
 
+constexpr uint32_t kKindSlots = 64;
+
+// KindCache's tags when empty: slot i serves the types whose low bits are
+// i, and its tag is the type it holds; ~i never has those low bits, so an
+// empty slot never matches.
+struct EmptyTags {
+  uint32_t tags[kKindSlots];
+  constexpr EmptyTags() : tags() {
+    for (uint32_t i = 0; i < kKindSlots; ++i)
+      tags[i] = ~i;
+  }
+};
+constexpr EmptyTags kEmptyTags{};
+
 // The relocation kinds of the entry loops, cached by type (as TypeCache),
-// with what the loops branch on kept in the slot itself: a loop reads one
-// slot, not the slot and then the kind.
+// with what the loops branch on kept in the cache itself (a slot's flags;
+// the inline path's fast form, PC mask and bias in arrays by slot index): a
+// loop reads the cache, not the kind.
 class KindCache {
  public:
   enum : uint8_t {
@@ -33,65 +48,86 @@ class KindCache {
                  // for a symbol of the file itself
   };
   // How apply()'s inline path stores a kind (arch::apply_simple's formulas
-  // on a little-endian host): kSlow, through apply_one().
-  enum Fast : uint8_t { kSlow, kWord64, kInt32, kUint32 };
+  // on a little-endian host): a range-checked 32-bit field (signed or
+  // unsigned: bias() tells), a 64-bit word, or kSlow, through apply_one().
+  enum Fast : uint8_t { kSlow, kWord64, kField32 };
+  // No member initializers: a slot is read only once fill() has written
+  // every field (its tag says so), and a cache is built for every link,
+  // however small (initializing the 64 slots cost the one-function load
+  // about 500 instructions a cache).
   struct Slot {
-    uint32_t type;
-    uint8_t flags = 0;
-    Fast fast = kSlow;
-    arch::Simple simple = arch::Simple::kNo;  // the kind's
-    uint64_t pc_mask = 0;                     // ~0 for S + A - P, 0 for S + A
-    const arch::RelocKind* kind = nullptr;
+    uint8_t flags;
+    arch::Simple simple;  // the kind's
+    const arch::RelocKind* kind;
   };
   explicit KindCache(const arch::Machine& m) : m_(m) {
-    // Slot i serves the types whose low bits are i; ~i never has them, so an
-    // empty slot never matches.
-    for (uint32_t i = 0; i < kSlots; ++i)
-      slots_[i].type = ~i;
+    mk_memcpy(tags_, kEmptyTags.tags, sizeof tags_);  // a few vector stores
   }
-  const Slot& get(uint32_t type) {
-    Slot& s = slots_[type & (kSlots - 1)];
-    if (s.type != type) [[unlikely]]
-      fill(s, type);
-    return s;
+  // The index of the slot that holds type (filled the first time). A
+  // size_t: the loops address the arrays with it as it is.
+  size_t index(uint32_t type) {
+    const size_t i = type & (kSlots - 1);
+    if (tags_[i] != type) [[unlikely]]
+      fill(static_cast<uint32_t>(i), type);
+    return i;
   }
+  const Slot& slot(size_t i) const { return slots_[i]; }
+  const Slot& get(uint32_t type) { return slots_[index(type)]; }
+  // What apply()'s inline path reads, by slot index, in arrays of their own:
+  // the loop addresses each with the index itself (fields of a 24-byte slot
+  // cost it an address computation each, per entry).
+  Fast fast(size_t i) const { return fast_[i]; }
+  uint64_t pc_mask(size_t i) const { return pc_mask_[i]; }  // ~0: S + A - P; 0: S + A
+  // Added to a 32-bit kind's value, maps its range onto [0, 2^32): 2^31 for
+  // a signed field, 0 for an unsigned one.
+  uint64_t bias(size_t i) const { return bias_[i]; }
 
  private:
-  void fill(Slot& s, uint32_t type) {
+  static constexpr uint32_t kSlots = kKindSlots;
+
+  void fill(uint32_t i, uint32_t type) {
     const arch::RelocKind* k = m_.kind(type);  // validated: known
-    s.type = type;
+    tags_[i] = type;
+    Slot& s = slots_[i];
     s.kind = k;
     s.simple = k->simple;
     s.flags = static_cast<uint8_t>(
         (k->pair == arch::Pair::kHi ? kHi : 0) | (k->pair == arch::Pair::kLo ? kLo : 0) |
         (k->need != arch::Need::kGot && k->reach != arch::Reach::kAbs32 ? kPlain : 0));
-    s.fast = kSlow;
-    s.pc_mask = 0;
+    Fast fast = kSlow;
+    uint64_t pc_mask = 0, bias = 0;
     if (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && k->pair == arch::Pair::kNone) {
       switch (k->simple) {
         case arch::Simple::kSAP64:
-          s.pc_mask = ~uint64_t{0};
+          pc_mask = ~uint64_t{0};
           [[fallthrough]];
         case arch::Simple::kSA64:
-          s.fast = kWord64;
+          fast = kWord64;
           break;
         case arch::Simple::kSAP32S:
-          s.pc_mask = ~uint64_t{0};
+          pc_mask = ~uint64_t{0};
           [[fallthrough]];
         case arch::Simple::kSA32S:
-          s.fast = kInt32;
+          fast = kField32;
+          bias = uint64_t{1} << 31;
           break;
         case arch::Simple::kSA32U:
-          s.fast = kUint32;
+          fast = kField32;
           break;
         case arch::Simple::kNo:
           break;
       }
     }
+    fast_[i] = fast;
+    pc_mask_[i] = pc_mask;
+    bias_[i] = bias;
   }
 
-  static constexpr uint32_t kSlots = 64;
   const arch::Machine& m_;
+  uint32_t tags_[kSlots];
+  Fast fast_[kSlots];
+  uint64_t pc_mask_[kSlots];
+  uint64_t bias_[kSlots];
   Slot slots_[kSlots];
 };
 
@@ -149,12 +185,14 @@ Result<SymRef*> LinkJob::ref_of(uint32_t o, uint32_t s, const RelocSection& rs, 
     r.in_discarded = false;
     return &r;
   }
-  if (str_eq(sym.name, "_GLOBAL_OFFSET_TABLE_")) {
+  // The linker's own names both begin with '_': most names are spared the
+  // two compares (each a strlen and a memcmp).
+  if (sym.name[0] == '_' && str_eq(sym.name, "_GLOBAL_OFFSET_TABLE_")) {
     r.cls = static_cast<int8_t>(Class::kRodata);
     r.value = got_off;
     return &r;
   }
-  if (str_eq(sym.name, "__dso_handle")) {
+  if (sym.name[0] == '_' && str_eq(sym.name, "__dso_handle")) {
     if (!dso_used) dso_off = reserve(Class::kData, 8, 8);
     dso_used = true;
     r.cls = static_cast<int8_t>(Class::kData);
@@ -296,10 +334,13 @@ Result<bool> LinkJob::scan_by_symbol() {
       used |= m;
   }
   KindCache kinds(*machine);
+  uint64_t plain = 0;  // the used kinds that ask nothing for a file's own symbol
   for (uint64_t m = used; m != 0; m &= m - 1) {
-    const arch::RelocKind* k = kinds.get(static_cast<uint32_t>(__builtin_ctzll(m))).kind;
+    const KindCache::Slot& ks = kinds.get(static_cast<uint32_t>(__builtin_ctzll(m)));
+    const arch::RelocKind* k = ks.kind;
     if (k->pair == arch::Pair::kHi || k->pair == arch::Pair::kLo || k->reach == arch::Reach::kAbs32)
       return false;
+    if ((ks.flags & KindCache::kPlain) != 0) plain |= m & -m;
   }
   for (uint32_t o = 0; o < objs.size(); ++o) {
     ObjState& st = objs[o];
@@ -313,6 +354,9 @@ Result<bool> LinkJob::scan_by_symbol() {
         ref = MK_TRY(ref_of(o, s, none, 0, /*quiet=*/true));
         if (ref == nullptr) return false;  // a strong undefined symbol
       }
+      // As in the scan by entry: a symbol of the file itself, used only by
+      // kinds with nothing to record, is done.
+      if (ref->outside == UINT32_MAX && (m & ~plain) == 0) continue;
       for (uint64_t bits = m; bits != 0; bits &= bits - 1)
         MK_TRY(note_use(o, s, ref, kinds.get(static_cast<uint32_t>(__builtin_ctzll(bits))).kind,
                         none, 0));
@@ -322,6 +366,15 @@ Result<bool> LinkJob::scan_by_symbol() {
 }
 
 Result<void> LinkJob::scan() {
+  // Room in the table of names from outside for as many as the objects have
+  // globals (each undefined name is one), up to 32: a typical module's
+  // imports need no rehash, and one with thousands of globals sets aside
+  // no more than a small one.
+  size_t globals_n = 0;
+  for (const ObjState& st : objs)
+    globals_n += st.obj->symbols.size() - st.obj->first_global;
+  if (!looked_up.reserve(globals_n < 32 ? globals_n : 32))
+    return Error(Errc::kNoMemory, "link: out of memory");
   if (!MK_TRY(scan_by_symbol())) MK_TRY(scan_by_entry());
   return finish_scan();
 }
@@ -490,20 +543,17 @@ Result<void> LinkJob::apply() {
   const uint64_t got_base = file->blocks[static_cast<int>(Class::kRodata)].base + got_off;
   if ((hi_count != 0 && !his.init(hi_count)) || !los.reserve(lo_count))
     return Error(Errc::kNoMemory, "link: out of memory for PC-relative pairs");
-  size_t most = 0;
-  for (const ObjState& st : objs)
-    if (st.syms.size() > most) most = st.syms.size();
-  // Per symbol, S: its final address, computed once before the entry loop,
-  // which then reads 8 bytes, not the symbol's SymRef, its Outside and its
-  // block.
-  Vec<uint64_t> fin(alloc);
-  if (!fin.resize(most)) return Error(Errc::kNoMemory, "link: out of memory");
   // One pass over the entries: each is decoded once, its kind comes from the
   // cache, and only a failure (or a stub to fall back on) leaves the loop.
   KindCache kinds(*machine);
   for (uint32_t o = 0; o < objs.size(); ++o) {
-    const ObjState& st = objs[o];
+    ObjState& st = objs[o];
     const ValidatedObject& obj = *st.obj;
+    // Per symbol, S: its final address, computed once before the entry
+    // loop, which then reads 8 bytes, not the symbol's SymRef, its Outside
+    // and its block (kept in ObjState::addr for collect_symbols()).
+    if (!st.addr.resize(st.syms.size())) return Error(Errc::kNoMemory, "link: out of memory");
+    Vec<uint64_t>& fin = st.addr;
     bool discarded = false;  // a symbol in a discarded COMDAT copy: apply_one() handles it
     for (uint32_t s = 0; s < st.syms.size(); ++s) {
       const SymRef& ref = st.syms[s];
@@ -543,8 +593,9 @@ Result<void> LinkJob::apply() {
       if (!rs.rela || discarded) {
         for (uint64_t i = 0; i < rs.count; ++i) {
           const Relocation rel = obj.relocation(rs, i);
-          const KindCache::Slot& ks = kinds.get(rel.type);
-          if (ks.fast != KindCache::kSlow && !(discarded && st.syms[rel.sym].in_discarded)) {
+          const size_t k = kinds.index(rel.type);
+          const KindCache::Slot& ks = kinds.slot(k);
+          if (kinds.fast(k) != KindCache::kSlow && !(discarded && st.syms[rel.sym].in_discarded)) {
             arch::RelocValues v;
             v.S = fin[rel.sym];
             v.A = rel.addend;
@@ -561,33 +612,39 @@ Result<void> LinkJob::apply() {
       // validator has checked every index, type and place.
       // Locals throughout: the stores are through a byte pointer, which may
       // alias anything in memory, so nothing the loop reads may live there.
-      const uint8_t* e = rs.entries.data();
-      const uint64_t count = rs.count, run = at.run;
+      // By pointer, to the end: an entry's index is needed only off the
+      // inline path.
+      const uint8_t* const first = rs.entries.data();
+      const uint8_t* const end = first + rs.count * sizeof(Rela);
+      const uint64_t run = at.run;
       uint8_t* const write = at.write;
       const uint64_t* const fp = fin.data();
-      for (uint64_t i = 0; i < count; ++i, e += sizeof(Rela)) {
+      for (const uint8_t* e = first; e != end; e += sizeof(Rela)) {
         uint64_t off, info;
         int64_t addend;
         mk_memcpy(&off, e + offsetof(Rela, offset), 8);
         mk_memcpy(&info, e + offsetof(Rela, info), 8);
         mk_memcpy(&addend, e + offsetof(Rela, addend), 8);
-        const KindCache::Slot& ks = kinds.get(rel_type(info));
-        const KindCache::Fast fast = ks.fast;
-        if (fast != KindCache::kSlow) [[likely]] {
-          const uint64_t x =
-              fp[rel_sym(info)] + static_cast<uint64_t>(addend) - ((run + off) & ks.pc_mask);
-          if (fast == KindCache::kWord64) {
-            mk_memcpy(write + off, &x, 8);
-            continue;
-          }
-          if (fast == KindCache::kInt32 ? static_cast<int64_t>(x) == static_cast<int32_t>(x)
-                                        : x <= UINT32_MAX) [[likely]] {
+        const size_t k = kinds.index(rel_type(info));
+        const KindCache::Fast fast = kinds.fast(k);
+        // Worked out before the kind is known to be inline: for any other,
+        // the PC mask is 0 and the symbol's address a valid read, and the
+        // value goes unused.
+        const uint64_t x =
+            fp[rel_sym(info)] + static_cast<uint64_t>(addend) - ((run + off) & kinds.pc_mask(k));
+        if (fast == KindCache::kField32) [[likely]] {
+          // int32: -2^31 <= x < 2^31; uint32: x < 2^32 (one compare, biased).
+          if (((x + kinds.bias(k)) >> 32) == 0) [[likely]] {
             const uint32_t x32 = static_cast<uint32_t>(x);
             mk_memcpy(write + off, &x32, 4);
             continue;
           }
+        } else if (fast == KindCache::kWord64) {
+          mk_memcpy(write + off, &x, 8);
+          continue;
         }
-        MK_TRY(full(i, Relocation{off, rel_type(info), rel_sym(info), addend}, ks));
+        MK_TRY(full(static_cast<uint64_t>(e - first) / sizeof(Rela),
+                    Relocation{off, rel_type(info), rel_sym(info), addend}, kinds.slot(k)));
       }
     }
   }

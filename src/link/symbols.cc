@@ -122,7 +122,7 @@ Result<void> LinkJob::collect_symbols() {
       const Symbol& s = obj.symbols[i];
       uint32_t sec = UINT32_MAX;
       if (s.shndx != SHN_ABS && s.shndx != SHN_COMMON) sec = st.place[s.shndx].file_section;
-      file->add_symbol(FileSymbol{file->add_name(s.name, r.name_size), address(r), r.size, s.type,
+      file->add_symbol(FileSymbol{file->add_name(s.name, r.name_size), st.addr[i], r.size, s.type,
                                   s.bind, s.visibility, sec},
                        exported(s));
     }

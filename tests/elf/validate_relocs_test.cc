@@ -267,6 +267,30 @@ TEST(ValidateRelocs, UnknownTypeOnAnotherMachine) {
               "relocation 1 of section 2 (.rela.data): type 0x3f is unknown to aarch64");
 }
 
+// Types whose low six bits agree share a slot of the validator's memo of
+// verdicts: each is judged as itself. R_AARCH64_ABS64 (257) is accepted;
+// type 513 (unknown), met after it in the same slot (and outside the fast
+// pass's block of types, so it reaches the memo), is refused; and the other
+// way round.
+TEST(ValidateRelocs, TypesSharingAMemoSlotAreJudgedApart) {
+  for (bool unknown_first : {false, true}) {
+    SCOPED_TRACE(unknown_first ? "513 first" : "257 first");
+    ElfBuilder b(EM_AARCH64);
+    uint32_t data = b.add_data(".data", 16);
+    uint32_t rela = b.add_rela_section(data);
+    uint32_t sym = b.add_symbol("x", SHN_UNDEF);
+    b.add_rela(rela, 0, unknown_first ? 513 : 257, sym, 0);
+    b.add_rela(rela, 8, 257, sym, 0);
+    if (!unknown_first) {
+      ExpectValidObject(b.build());
+      b.add_rela(rela, 0, 513, sym, 0);
+    }
+    ExpectError(b.build(), Errc::kMalformed,
+                std::string("relocation ") + (unknown_first ? "0" : "2") +
+                    " of section 2 (.rela.data): type 0x201 is unknown to aarch64");
+  }
+}
+
 TEST(ValidateRelocs, ThreadLocalType) {
   Image img = StandardObject();
   SetEntry(img, 1, 20, R_TLSGD, Std::kCounter);

@@ -605,6 +605,66 @@ TEST(KernelApiErrors, ExportOfATakenNameIsRefused) {
   EXPECT_EQ(reinterpret_cast<int (*)()>(k.symbol(f, "get"))(), 1);
 }
 
+// Modules name imports as C strings: a name with a NUL inside could never
+// be resolved, and must not pose as its prefix.
+TEST(KernelApiErrors, ExportOfANameWithANulIsRefused) {
+  Kernel k;
+  static int one = 1, two = 2;
+  EXPECT_FALSE(k.export_symbol(std::string("value\0x", 7), &two, sizeof two, false));
+  EXPECT_EQ(k.lookup("value"), nullptr);
+  EXPECT_TRUE(k.export_symbol("value", &one, sizeof one, false));
+  EXPECT_FALSE(k.export_symbol(std::string("value\0x", 7), &two, sizeof two, false));
+  EXPECT_EQ(k.lookup("value"), &one);
+}
+
+// Kernel exports are found by the linker's hash among many: every one of a
+// thousand resolves to its own address, and an unexported name stays
+// undefined.
+TEST(KernelApiErrors, EveryKernelExportResolvesToItsOwnAddress) {
+  Kernel k;
+  static int cells[1000];
+  for (int i = 0; i < 1000; ++i)
+    ASSERT_TRUE(k.export_symbol("cell_" + std::to_string(i), &cells[i], sizeof cells[i], false));
+  std::string src;
+  for (int i = 0; i < 1000; i += 37)
+    src += "extern int cell_" + std::to_string(i) + ";\n";
+  src += "int* at(int i) {\n  switch (i) {\n";
+  for (int i = 0; i < 1000; i += 37)
+    src += "    case " + std::to_string(i) + ": return &cell_" + std::to_string(i) + ";\n";
+  src += "  }\n  return 0;\n}\n";
+  Scratch s;
+  std::string obj = s.Compile(mk::test::kGcc, "cells.c", src);
+  ASSERT_FALSE(obj.empty());
+  File* f = k.load(obj);
+  ASSERT_NE(f, nullptr);
+  auto at = reinterpret_cast<int* (*)(int)>(k.symbol(f, "at"));
+  for (int i = 0; i < 1000; i += 37)
+    EXPECT_EQ(at(i), &cells[i]) << i;
+  std::string other = s.Compile(mk::test::kGcc, "other.c",
+                                "extern int cell_1000;\nint* at2(void) { return &cell_1000; }\n");
+  Error err;
+  EXPECT_EQ(k.load(other, &err), nullptr);
+  EXPECT_EQ(err.code, Errc::kUnresolved);
+}
+
+// A file is read whole, however large (several reads), and an empty one is
+// refused by the validator, not read past.
+TEST(KernelApiErrors, FilesAreReadWhole) {
+  Scratch s;
+  std::string src = "static const char pad[3 << 20] = {1};\nint first(void) { return pad[0]; }\n";
+  std::string obj = s.Compile(mk::test::kGcc, "big.c", src);
+  ASSERT_FALSE(obj.empty());
+  Kernel k;
+  File* f = k.load(obj);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(reinterpret_cast<int (*)()>(k.symbol(f, "first"))(), 1);
+  std::string empty = s.Write("empty.ko", "");
+  Error err;
+  EXPECT_EQ(k.load(empty, &err), nullptr);
+  EXPECT_API_ERROR(err, Errc::kMalformed,
+                   empty + ": ELF header: file size 0x0 is smaller than an ELF header (0x40)");
+}
+
 TEST(KernelApiErrors, MissingFileIsIo) {
   Kernel k;
   Error err;

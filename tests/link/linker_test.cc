@@ -600,6 +600,58 @@ small:  .quad 1
   ExpectUnchanged(h, s);
 }
 
+// apply()'s inline path checks a 32-bit field's range in one compare (the
+// value biased by 2^31 for a signed field): a boundary pair per kind, the
+// last value in range stored, the first out of range refused with the
+// kind's error. `edge' (an export at 0x7ffffff0) plus an addend makes each
+// value; the export itself fits 31 bits, so only apply() can refuse.
+TEST(ApplyInline, ThirtyTwoBitFieldsStoreTheirLastValueAndRefuseTheNext) {
+  MK_X86_64_ONLY();
+  struct Case {
+    const char* kind;
+    const char* addend;  // to edge = 0x7ffffff0
+    bool fits;
+    uint64_t value;  // S + A
+  };
+  const Case cases[] = {
+      {"R_X86_64_32", "0x8000000f", true, 0xffffffff},
+      {"R_X86_64_32", "0x80000010", false, 0x100000000},
+      {"R_X86_64_32", "-0x7ffffff0", true, 0},
+      {"R_X86_64_32", "-0x7ffffff1", false, 0xffffffffffffffff},
+      {"R_X86_64_32S", "0xf", true, 0x7fffffff},
+      {"R_X86_64_32S", "0x10", false, 0x80000000},
+      {"R_X86_64_32S", "-0xfffffff0", true, 0xffffffff80000000},
+      {"R_X86_64_32S", "-0xfffffff1", false, 0xffffffff7fffffff},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(std::string(c.kind) + " + " + c.addend);
+    Scratch scratch;
+    std::string obj = scratch.Compile(kGcc, "field.s",
+                                      std::string(R"(
+        .data
+        .globl field
+field:  .long 0x5a5a5a5a
+        .reloc field, )") + c.kind + ", edge + " +
+                                          c.addend + R"(
+        .long 0x5a5a5a5a
+)");
+    ASSERT_FALSE(obj.empty());
+    LinkHarness h;
+    h.Export("edge", reinterpret_cast<void*>(0x7ffffff0), elf::STT_OBJECT, 4);
+    if (c.fits) {
+      LinkerFile* f = h.MustLink({obj});
+      ASSERT_NE(f, nullptr);
+      const uint32_t* field = h.Sym<const uint32_t*>(f, "field");
+      EXPECT_EQ(field[0], static_cast<uint32_t>(c.value));
+      EXPECT_EQ(field[1], 0x5a5a5a5au) << "the next word is untouched";
+    } else {
+      EXPECT_LINK_ERROR(h.Link({obj}), Errc::kRange,
+                        obj + ": relocation " + c.kind + " at .data+0x0 to `edge' out of range " +
+                            "(value " + Hex(c.value) + "); rebuild the module with -fPIC");
+    }
+  }
+}
+
 // Fails in the last phase: the unwinder refuses the second object's
 // .eh_frame after the first one's was registered.
 class RefusingRuntime final : public CodeRuntime {

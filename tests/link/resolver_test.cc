@@ -154,6 +154,37 @@ int b_fn(void) { return host_twice(3) + missing_x(); }
                         Hex(FirstRelocationTo(a, ".text", "missing_x")) + ")");
 }
 
+// More imports than the table of outside names is first sized for (32):
+// every name is asked once and each reference reads its own export, across
+// the table's growth. Names beginning with '_' like the linker's own
+// (_GLOBAL_OFFSET_TABLE_, __dso_handle) are ordinary imports.
+TEST(Resolve, ManyImportsEachResolveOnceToTheirOwnExport) {
+  constexpr int kImports = 100;
+  static int cells[kImports];
+  auto name = [](int i) { return (i % 2 ? "_cell_" : "cell_") + std::to_string(i); };
+  // One reader per import, compiled the default way (position-independent).
+  std::string src;
+  for (int i = 0; i < kImports; ++i)
+    src += "extern int " + name(i) + ";\nint get_" + std::to_string(i) + "(void) { return " +
+           name(i) + "; }\n";
+  Scratch scratch;
+  std::string obj = scratch.Compile(kGcc, "many.c", src);
+  ASSERT_FALSE(obj.empty());
+  LinkHarness h(nullptr, /*host_symbols=*/false);
+  for (int i = 0; i < kImports; ++i) {
+    cells[i] = 7 * i + 1;
+    h.Export(name(i), &cells[i], elf::STT_OBJECT, sizeof cells[i]);
+  }
+  LinkerFile* f = h.MustLink({obj});
+  ASSERT_NE(f, nullptr);
+  for (int i = 0; i < kImports; ++i) {
+    auto get = h.Sym<int (*)()>(f, ("get_" + std::to_string(i)).c_str());
+    ASSERT_NE(get, nullptr);
+    EXPECT_EQ(get(), 7 * i + 1) << name(i);
+    EXPECT_EQ(h.resolve_calls[name(i)], 1) << name(i);
+  }
+}
+
 TEST_P(ResolveTest, WeakUndefinedResolvesToZero) {
   std::string obj = Compile("weak.c", R"(
 extern int weak_fn(void) __attribute__((weak));
