@@ -109,6 +109,38 @@ Result<void> LinkJob::collect_ctors() {
   return Ok();
 }
 
+// Stub sizing, settled once the file is placed: the scan reserved a stub for
+// each call that might not reach its target from wherever the file would
+// land, and apply() went through only those that did not (a canonical stub,
+// a function's address for the whole file, is always taken). The stubs
+// nobody took end the text block (nothing is reserved in text after them)
+// and go back to the arena: in the common case, a file placed within reach
+// of what it calls, all of them. A Placer's blocks are the caller's and keep
+// their size.
+void LinkJob::trim_stubs() {
+  if (req.placer != nullptr) return;
+  uint32_t keep = stubs_taken;
+  for (uint32_t k : stubs)
+    if (outside[k].canonical && outside[k].stub > keep) keep = outside[k].stub;
+  Block& text = file->blocks[static_cast<int>(Class::kText)];
+  uint64_t end = stub_off + uint64_t{keep} * machine->stub_size;
+  if (keep == 0) {
+    // No stub at all: the block ends with its last section, without the
+    // padding that aligned the stubs.
+    end = 0;
+    for (const ObjState& st : objs)
+      for (const Section& s : st.obj->sections) {
+        const SecPlace& p = st.place[s.index];
+        if (p.cls == static_cast<int8_t>(Class::kText) && p.off + s.size > end)
+          end = p.off + s.size;
+      }
+  }
+  if (end >= text.size) return;
+  (void)stubs.resize(keep);  // shrinking: cannot fail
+  linker.arena_.shrink(text, static_cast<size_t>(end));
+  size[static_cast<int>(Class::kText)] = end;
+}
+
 namespace {
 
 bool is_eh_frame(const FileSection& s) {
@@ -117,7 +149,7 @@ bool is_eh_frame(const FileSection& s) {
 
 // Deregisters the first `count` .eh_frame sections of f.
 void deregister_frames(CodeRuntime* rt, const LinkerFile& f, size_t count) {
-  for (const FileSection& s : f.sections) {
+  for (const FileSection& s : f.sections()) {
     if (count == 0) break;
     if (!is_eh_frame(s)) continue;
     rt->deregister_eh_frame(s.addr);
@@ -140,7 +172,7 @@ Result<void> LinkJob::register_frames() {
   // All or none: a refusal takes back the ones registered before it, so the
   // file records one bit.
   size_t done = 0;
-  for (const FileSection& s : file->sections) {
+  for (const FileSection& s : file->sections()) {
     if (!is_eh_frame(s)) continue;
     if (!rt->register_eh_frame(s.addr, s.size)) {
       deregister_frames(rt, *file, done);
@@ -184,6 +216,7 @@ Result<LinkerFile*> Linker::link(const LinkRequest& req) {
       MK_TRY(job.allocate(w));
     job.copy();
     MK_TRY(job.apply());
+    job.trim_stubs();
     job.fill_slots();
     // The code was written through the alias: the instruction side must see
     // it where it runs (cache maintenance on aarch64 and riscv64).
@@ -221,7 +254,7 @@ void Linker::run_constructors(LinkerFile& f, int argc, char** argv, char** envp)
   if (f.initialized) return;
   f.initialized = true;
   using InitFn = void (*)(int, char**, char**);
-  for (uintptr_t fn : f.init)
+  for (uintptr_t fn : f.init())
     reinterpret_cast<InitFn>(fn)(argc, argv, envp);
   // Init-only text is dead now: give it back. Its symbols stay listed (with
   // their old addresses, for the record) but find() no longer answers them.
@@ -234,9 +267,9 @@ void Linker::run_constructors(LinkerFile& f, int argc, char** argv, char** envp)
 void Linker::unlink(LinkerFile* f) {
   if (f == nullptr) return;
   if (f->initialized) {
-    if (runtime_ != nullptr && f->dso_handle != 0) runtime_->finalize(f->dso_handle);
+    if (runtime_ != nullptr && f->dso_handle() != 0) runtime_->finalize(f->dso_handle());
     using FiniFn = void (*)();
-    for (uintptr_t fn : f->fini)
+    for (uintptr_t fn : f->fini())
       reinterpret_cast<FiniFn>(fn)();
   }
   if (runtime_ != nullptr) {

@@ -4,7 +4,7 @@
 // and destructor lists. The module layer adds references and modules on top.
 //
 // Memory: a file costs the record itself and ONE allocation for its tables
-// (sections, symbols, the hash slots of its globals and the names they point
+// (the hash slots of its globals, sections, symbols and the names they point
 // to), sized exactly once the link knows what the file keeps, plus one for
 // its constructor lists when it has any. Names are copies owned by the file
 // (the input bytes may be freed once linked); only the names of listed
@@ -45,14 +45,19 @@ struct FileSymbol {
   uint8_t type;  // elf::STT_*
   uint8_t bind;  // elf::STB_*
   uint8_t visibility;
-  uint32_t section;  // index into LinkerFile::sections, or UINT32_MAX (absolute, COMMON)
+  uint32_t section;  // index into LinkerFile::sections(), or UINT32_MAX (absolute, COMMON)
 };
 
 class LinkerFile {
-  // The record is 168 bytes (malloc then takes 176): its one pointer-sized
-  // private field comes first, so that the flags and 32-bit fields at the
-  // end pack without holes.
+  // The record is 120 bytes (malloc then takes 128): the tables and the
+  // constructor lists are one pointer each, their counts share 32-bit words
+  // with the flags, and the pointer-sized private fields come first, so
+  // that the others pack without holes.
   Allocator* alloc_;
+  uint8_t* tables_ = nullptr;  // slots, sections, symbols, names (reserve_tables)
+  // The constructor lists' allocation: their two counts, then init's words
+  // and fini's (reserve_ctors); nullptr: none.
+  uint32_t* ctors_ = nullptr;
 
  public:
   explicit LinkerFile(Allocator& a) : alloc_(&a) {}
@@ -61,15 +66,48 @@ class LinkerFile {
   LinkerFile& operator=(const LinkerFile&) = delete;
 
   Block blocks[kClassCount];
-  Span<const FileSection> sections;
-  Span<const FileSymbol> symbols;      // every named symbol, locals included
-  Span<const uintptr_t> init;          // constructors, in the order they run
-  Span<const uintptr_t> fini;          // destructors, in the order they run
-  uintptr_t dso_handle = 0;            // this file's __dso_handle
-  uintptr_t debug = 0;                 // the CodeRuntime's debug registration (0: none)
+  uintptr_t debug = 0;  // the CodeRuntime's debug registration (0: none)
+
+ private:
+  // reserve_tables bounds both counts below 2^27 (a table of 32-byte
+  // records under 4 GiB), which leaves room in their words for the slots'
+  // log2 and the flags.
+  uint32_t nsections_ : 27 = 0;
+  uint32_t global_shift_ : 5 = 0;  // log2 of the slots (0: none), at least twice the exports
+  uint32_t nsymbols_ : 27 = 0;
+
+ public:
   bool initialized : 1 = false;        // constructors have run
   bool init_released : 1 = false;      // init-only text was given back after them
   bool frames_registered : 1 = false;  // every .eh_frame is registered with the unwinder
+
+  // The loaded sections.
+  Span<const FileSection> sections() const {
+    return Span<const FileSection>(reinterpret_cast<const FileSection*>(tables_ + slot_bytes()),
+                                   nsections_);
+  }
+  // Every named symbol, locals included.
+  Span<const FileSymbol> symbols() const {
+    return Span<const FileSymbol>(reinterpret_cast<const FileSymbol*>(tables_ + symbols_at_),
+                                  nsymbols_);
+  }
+  // Constructors, in the order they run.
+  Span<const uintptr_t> init() const {
+    if (ctors_ == nullptr) return {};
+    return Span<const uintptr_t>(ctor_words(), ctors_[0]);
+  }
+  // Destructors, in the order they run.
+  Span<const uintptr_t> fini() const {
+    if (ctors_ == nullptr) return {};
+    return Span<const uintptr_t>(ctor_words() + ctors_[0], ctors_[1]);
+  }
+  // This file's __dso_handle (a word in its data block), or 0 when its code
+  // does not refer to one.
+  uintptr_t dso_handle() const {
+    return dso_at_ == 0 ? 0 : blocks[static_cast<int>(Class::kData)].base + (dso_at_ - 1);
+  }
+  // The handle is the word at `offset` in the data block (placed already).
+  void set_dso_handle(uint32_t offset) { dso_at_ = offset + 1; }
 
   // A defined global (or weak) symbol of this file, or nullptr.
   // Symbols in init-only text are not answered once that text is released.
@@ -87,14 +125,14 @@ class LinkerFile {
   }
   // The end of the names add_name() has copied: they lie, NUL-terminated,
   // one after another, between the tables' other records and this. A name
-  // in [sections.data(), names_end()) is one of them (a debugger's image
+  // in [sections().data(), names_end()) is one of them (a debugger's image
   // copies them in one piece).
-  const char* names_end() const {
-    return reinterpret_cast<const char*>(sections.data()) + names_at_;
-  }
-  // Bytes of heap its tables take (the record itself not counted).
+  const char* names_end() const { return reinterpret_cast<const char*>(tables_) + names_at_; }
+  // Bytes of heap its tables and constructor lists take (the record itself
+  // not counted).
   size_t table_bytes() const {
-    return tables_size_ + (init.size() + fini.size()) * sizeof(uintptr_t);
+    if (ctors_ == nullptr) return tables_size_;
+    return tables_size_ + kCtorsHead + (size_t{ctors_[0]} + ctors_[1]) * sizeof(uintptr_t);
   }
 
   // Building the tables: the linker, or a test standing in for it. One
@@ -113,29 +151,27 @@ class LinkerFile {
   // record built on the caller's stack and copied here in wider loads
   // stalled store forwarding once per symbol).
   const char* add_name(const char* name, size_t n) {
-    char* at = reinterpret_cast<char*>(const_cast<FileSection*>(sections.data())) + names_at_;
+    char* at = reinterpret_cast<char*>(tables_) + names_at_;
     mk_memcpy(at, name, n);
     at[n] = '\0';
     names_at_ += static_cast<uint32_t>(n + 1);
     return at;
   }
   void add_section(const FileSection& s) {
-    auto* data = const_cast<FileSection*>(sections.data());
-    const uint32_t n = static_cast<uint32_t>(sections.size());
-    data[n] = s;
-    sections = Span<const FileSection>(data, n + 1);
+    const uint32_t n = nsections_;
+    reinterpret_cast<FileSection*>(tables_ + slot_bytes())[n] = s;
+    nsections_ = n + 1;
   }
   void add_symbol(const FileSymbol& s, bool exported) {
-    auto* data = const_cast<FileSymbol*>(symbols.data());
-    const uint32_t n = static_cast<uint32_t>(symbols.size());
-    data[n] = s;
-    symbols = Span<const FileSymbol>(data, n + 1);
-    if (exported && globals_at_ != 0) hash_global(n);
+    const uint32_t n = nsymbols_;
+    reinterpret_cast<FileSymbol*>(tables_ + symbols_at_)[n] = s;
+    nsymbols_ = n + 1;
+    if (exported && global_shift_ != 0) hash_global(n);
   }
-  // The constructor and destructor lists: one allocation of exactly
-  // ninit + nfini words (none when both are empty), which the caller fills
-  // through *words (init's words, then fini's). False when out of memory or
-  // called twice.
+  // The constructor and destructor lists: one allocation of their two
+  // counts and exactly ninit + nfini words (none when both are empty), which
+  // the caller fills through *words (init's words, then fini's). False when
+  // out of memory or called twice.
   [[nodiscard]] bool reserve_ctors(size_t ninit, size_t nfini, uintptr_t** words);
 
  private:
@@ -143,24 +179,28 @@ class LinkerFile {
     uint32_t hash;
     uint32_t symbol;  // index into symbols + 1; 0: empty
   };
+  static constexpr size_t kCtorsHead = 2 * sizeof(uint32_t);  // ninit, nfini
 
-  // The tables' allocation starts at sections.data() (reserve_tables places
-  // the sections first, even when there are none).
-  uint8_t global_shift_ = 0;  // log2 of the slots: a power of two, at least twice the names
-  uint32_t globals_at_ = 0;   // offset of the globals' slots in the tables (0: none)
+  // The tables' allocation: the globals' slots (when the shift is not 0),
+  // then the sections, the symbols at symbols_at_, and the names.
   uint32_t tables_size_ = 0;
-  uint32_t names_at_ = 0;  // offset of the next free name byte (while building)
+  uint32_t names_at_ = 0;    // offset of the next free name byte (while building)
+  uint32_t symbols_at_ = 0;  // offset of the symbols
+  uint32_t dso_at_ = 0;      // the __dso_handle's offset in the data block + 1; 0: none
 
   // Enters symbol n, exported, into the globals' slots.
   void hash_global(uint32_t n);
 
+  size_t slot_bytes() const { return global_shift_ == 0 ? 0 : sizeof(GlobalSlot) << global_shift_; }
   GlobalSlot* globals() const {
-    if (globals_at_ == 0) return nullptr;
-    auto* base = reinterpret_cast<uint8_t*>(const_cast<FileSection*>(sections.data()));
-    return reinterpret_cast<GlobalSlot*>(base + globals_at_);
+    return global_shift_ == 0 ? nullptr : reinterpret_cast<GlobalSlot*>(tables_);
+  }
+  const uintptr_t* ctor_words() const {
+    return reinterpret_cast<const uintptr_t*>(reinterpret_cast<const uint8_t*>(ctors_) +
+                                              kCtorsHead);
   }
 };
-static_assert(sizeof(void*) != 8 || sizeof(LinkerFile) == 168,
+static_assert(sizeof(void*) != 8 || sizeof(LinkerFile) == 120,
               "a field added here costs a thousand modules 16 KiB (malloc's 16-byte steps)");
 
 }  // namespace mk::link

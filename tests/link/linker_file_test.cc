@@ -43,7 +43,7 @@ int Imported(int v) {
 
 const FileSymbol* Named(LinkerFile* f, const std::string& name) {
   const FileSymbol* found = nullptr;
-  for (const FileSymbol& s : f->symbols) {
+  for (const FileSymbol& s : f->symbols()) {
     if (name == s.name) {
       EXPECT_EQ(found, nullptr) << name << " listed twice";
       found = &s;
@@ -121,8 +121,8 @@ TEST_P(LinkerFileTest, SymbolsListLocalsWithTheirAddressesAndSections) {
     else
       EXPECT_EQ(s->visibility, w.visibility);
     EXPECT_GT(s->size, 0u);
-    ASSERT_LT(s->section, f->sections.size());
-    const FileSection& sec = f->sections[s->section];
+    ASSERT_LT(s->section, f->sections().size());
+    const FileSection& sec = f->sections()[s->section];
     EXPECT_EQ(sec.cls, w.cls);
     EXPECT_GE(s->addr, sec.addr);
     EXPECT_LE(s->addr + s->size, sec.addr + sec.size);
@@ -145,7 +145,7 @@ TEST_P(LinkerFileTest, SectionsAreTheLoadedOnesInTheirClassBlocks) {
   LinkerFile* f = Load(h);
   ASSERT_NE(f, nullptr);
   bool text = false, data = false, eh = false;
-  for (const FileSection& s : f->sections) {
+  for (const FileSection& s : f->sections()) {
     SCOPED_TRACE(s.name);
     EXPECT_NE(s.flags & elf::SHF_ALLOC, 0u) << "only loaded sections are listed";
     EXPECT_EQ(s.object, 0u);
@@ -165,9 +165,9 @@ TEST_P(LinkerFileTest, SectionsAreTheLoadedOnesInTheirClassBlocks) {
   }
   EXPECT_TRUE(text && data && eh);
   // Sections of one class do not overlap.
-  for (size_t i = 0; i < f->sections.size(); ++i)
-    for (size_t j = i + 1; j < f->sections.size(); ++j) {
-      const FileSection &a = f->sections[i], &b = f->sections[j];
+  for (size_t i = 0; i < f->sections().size(); ++i)
+    for (size_t j = i + 1; j < f->sections().size(); ++j) {
+      const FileSection &a = f->sections()[i], &b = f->sections()[j];
       if (a.size == 0 || b.size == 0) continue;
       EXPECT_TRUE(a.addr + a.size <= b.addr || b.addr + b.size <= a.addr)
           << a.name << " overlaps " << b.name;
@@ -201,9 +201,9 @@ TEST(LinkerFileTables, OneAllocationAndStrongOverWeak) {
     f.add_symbol(FileSymbol{name, 0x1000, 4, elf::STT_FUNC, elf::STB_WEAK, 0, 0}, true);
     f.add_symbol(FileSymbol{name, 0x1010, 4, elf::STT_FUNC, elf::STB_GLOBAL, 0, 0}, true);
     f.add_symbol(FileSymbol{name, 0x1020, 4, elf::STT_FUNC, elf::STB_WEAK, 0, 0}, true);
-    ASSERT_EQ(f.symbols.size(), 3u);
-    ASSERT_EQ(f.sections.size(), 1u);
-    EXPECT_STREQ(f.sections[0].name, ".text");
+    ASSERT_EQ(f.symbols().size(), 3u);
+    ASSERT_EQ(f.sections().size(), 1u);
+    EXPECT_STREQ(f.sections()[0].name, ".text");
     const FileSymbol* s = f.find("f");
     ASSERT_NE(s, nullptr);
     EXPECT_EQ(s->addr, 0x1010u);  // the strong one, neither weak before nor after it
@@ -259,25 +259,25 @@ char *marker_at(void) { return marker; }
   ASSERT_NE(f, nullptr);
   const FileSymbol* m = Named(f, "marker");
   ASSERT_NE(m, nullptr);
-  ASSERT_LT(m->section, f->sections.size());
-  EXPECT_STREQ(f->sections[m->section].name, "empty_marker");
-  EXPECT_EQ(f->sections[m->section].size, 0u);
-  EXPECT_EQ(m->addr, f->sections[m->section].addr);
+  ASSERT_LT(m->section, f->sections().size());
+  EXPECT_STREQ(f->sections()[m->section].name, "empty_marker");
+  EXPECT_EQ(f->sections()[m->section].size, 0u);
+  EXPECT_EQ(m->addr, f->sections()[m->section].addr);
   EXPECT_EQ(reinterpret_cast<uintptr_t>(h.Sym<char* (*)()>(f, "marker_at")()), m->addr);
-  for (const FileSection& s : f->sections) {
+  for (const FileSection& s : f->sections()) {
     SCOPED_TRACE(s.name);
-    if (&s != &f->sections[m->section]) {
+    if (&s != &f->sections()[m->section]) {
       EXPECT_NE(s.size, 0u) << "an empty section listed";
     }
   }
   const FileSection* eh = nullptr;
-  for (const FileSection& s : f->sections)
+  for (const FileSection& s : f->sections())
     if (std::string(s.name) == ".eh_frame") eh = &s;
   ASSERT_NE(eh, nullptr);
   LinkerFile* g = h.MustLink({o});
   ASSERT_NE(g, nullptr);
   int shared = 0;
-  for (const FileSection& s : g->sections)
+  for (const FileSection& s : g->sections())
     shared += s.name == eh->name;
   EXPECT_EQ(shared, 1) << "the two files share one copy of the name";
 }
@@ -294,7 +294,7 @@ TEST(LinkerFileTables, OneExportTakesNoSlotsInASmallFileAndTwoInALargerOne) {
     f.add_symbol(
         FileSymbol{f.add_name("g", 1), 0x10, 0, elf::STT_FUNC, elf::STB_GLOBAL, 0, UINT32_MAX},
         true);
-    EXPECT_EQ(f.find("g"), &f.symbols[0]);
+    EXPECT_EQ(f.find("g"), &f.symbols()[0]);
     EXPECT_EQ(f.find("h"), nullptr);
   }
   LinkerFile g(a);
@@ -302,8 +302,8 @@ TEST(LinkerFileTables, OneExportTakesNoSlotsInASmallFileAndTwoInALargerOne) {
   EXPECT_EQ(a.allocations(), 2u);
 }
 
-// The constructor lists: one allocation of exactly the words asked, init's
-// then fini's; none for a file without any; once only.
+// The constructor lists: one allocation of their two counts and exactly the
+// words asked, init's then fini's; none for a file without any; once only.
 TEST(LinkerFileTables, ConstructorListsAreOneExactAllocation) {
   mk::testing::TestAllocator a;
   {
@@ -312,7 +312,7 @@ TEST(LinkerFileTables, ConstructorListsAreOneExactAllocation) {
     ASSERT_TRUE(f.reserve_ctors(0, 0, &words));
     EXPECT_EQ(words, nullptr);
     EXPECT_EQ(a.allocations(), 0u);
-    EXPECT_TRUE(f.init.empty() && f.fini.empty());
+    EXPECT_TRUE(f.init().empty() && f.fini().empty());
   }
   {
     LinkerFile f(a);
@@ -323,12 +323,12 @@ TEST(LinkerFileTables, ConstructorListsAreOneExactAllocation) {
     words[0] = 10;
     words[1] = 11;
     words[2] = 20;
-    ASSERT_EQ(f.init.size(), 2u);
-    ASSERT_EQ(f.fini.size(), 1u);
-    EXPECT_EQ(f.init[0], 10u);
-    EXPECT_EQ(f.init[1], 11u);
-    EXPECT_EQ(f.fini[0], 20u);
-    EXPECT_EQ(f.table_bytes(), 3 * sizeof(uintptr_t));
+    ASSERT_EQ(f.init().size(), 2u);
+    ASSERT_EQ(f.fini().size(), 1u);
+    EXPECT_EQ(f.init()[0], 10u);
+    EXPECT_EQ(f.init()[1], 11u);
+    EXPECT_EQ(f.fini()[0], 20u);
+    EXPECT_EQ(f.table_bytes(), 2 * sizeof(uint32_t) + 3 * sizeof(uintptr_t));  // counts, words
     EXPECT_FALSE(f.reserve_ctors(1, 0, &words)) << "reserved twice";
     EXPECT_EQ(words, nullptr);
   }
@@ -337,7 +337,7 @@ TEST(LinkerFileTables, ConstructorListsAreOneExactAllocation) {
     uintptr_t* words = nullptr;
     ASSERT_TRUE(f.reserve_ctors(0, 1, &words));
     words[0] = 30;
-    EXPECT_EQ(f.fini[0], 30u);
+    EXPECT_EQ(f.fini()[0], 30u);
   }
   EXPECT_EQ(a.live_allocations(), 0u);  // the destructor gives the lists back
 }
