@@ -195,9 +195,11 @@ Result<LinkerFile*> Linker::link(const LinkRequest& req) {
                  "sections name their object in 16 bits): link them as several files",
                  req.count, kMaxLinkObjects);
   LinkJob job(*this, req);
-  LinkerFile* f = make<LinkerFile>(alloc_, alloc_);
-  if (f == nullptr) return Error(Errc::kNoMemory, "link: out of memory");
-  job.file = f;
+  // Until collect_symbols knows what the file's tables hold, the file is
+  // this record of its blocks; then it is the record and tables made in one
+  // allocation (LinkerFile::with_tables), and job.file points there.
+  LinkerFile placed(alloc_);
+  job.file = &placed;
   Result<void> r = [&]() -> Result<void> {
     MK_TRY(job.layout());
     MK_TRY(job.define());
@@ -211,7 +213,7 @@ Result<LinkerFile*> Linker::link(const LinkRequest& req) {
                      "link: the file's %s would take 0x%lx bytes; a block holds less than 4 GiB",
                      class_name(static_cast<Class>(c)), static_cast<uint64_t>(job.size[c]));
     if (req.placer != nullptr)
-      MK_TRY(req.placer->place(job.size, job.align, w, f->blocks, job.alias));
+      MK_TRY(req.placer->place(job.size, job.align, w, placed.blocks, job.alias));
     else
       MK_TRY(job.allocate(w));
     job.copy();
@@ -222,19 +224,21 @@ Result<LinkerFile*> Linker::link(const LinkRequest& req) {
     // it where it runs (cache maintenance on aarch64 and riscv64).
     if (runtime_ != nullptr) {
       for (Class c : {Class::kText, Class::kInitText}) {
-        const Block& b = f->blocks[static_cast<int>(c)];
+        const Block& b = placed.blocks[static_cast<int>(c)];
         if (b.size != 0) runtime_->sync_code(b.base, b.size, job.alias[static_cast<int>(c)]);
       }
     }
-    MK_TRY(job.collect_symbols());
+    MK_TRY(job.collect_symbols());  // job.file: the file proper from here on
     MK_TRY(job.collect_ctors());
     MK_TRY(job.register_frames());
     // Debug registration: the last phase before constructors, while the
     // inputs (with their debug sections, which are not loaded) are still
     // borrowed. It cannot fail.
-    if (runtime_ != nullptr) f->debug = runtime_->register_debug(*f, req.objects, req.count);
+    if (runtime_ != nullptr)
+      job.file->debug = runtime_->register_debug(*job.file, req.objects, req.count);
     return Ok();
   }();
+  LinkerFile* f = job.file;
   if (!r) {
     // The one rollback path: undo whatever the phases above did.
     if (runtime_ != nullptr) {
@@ -243,7 +247,7 @@ Result<LinkerFile*> Linker::link(const LinkRequest& req) {
     }
     for (const Block& b : f->blocks)
       arena_.free(b);
-    destroy(alloc_, f);
+    if (f != &placed) LinkerFile::destroy(f);
     return r.error();
   }
   if (req.run_constructors) run_constructors(*f, req.argc, req.argv, req.envp);
@@ -278,7 +282,7 @@ void Linker::unlink(LinkerFile* f) {
   }
   for (const Block& b : f->blocks)
     arena_.free(b);
-  destroy(alloc_, f);
+  LinkerFile::destroy(f);
 }
 
 }  // namespace mk::link

@@ -1,6 +1,6 @@
-// LinkerFile's tables: one allocation holding the globals' hash slots,
-// sections, symbols and names, in that order (each part aligned for what
-// follows).
+// LinkerFile's record and tables: one allocation holding the record, then
+// the globals' hash slots, sections, symbols and names, in that order (each
+// part aligned for what follows).
 #include "link/linker_file.h"
 
 #include "elf/elf.h"
@@ -24,17 +24,16 @@ bool is_exported(const FileSymbol& s) {
 }  // namespace
 
 LinkerFile::~LinkerFile() {
-  if (tables_ != nullptr) alloc_->deallocate(tables_, tables_size_, alignof(uint64_t));
   if (ctors_ != nullptr)
     alloc_->deallocate(ctors_, table_bytes() - tables_size_, alignof(uintptr_t));
 }
 
-bool LinkerFile::reserve_tables(size_t sections_n, size_t symbols_n, size_t exported,
-                                size_t name_bytes) {
-  if (tables_ != nullptr || sections_n > UINT32_MAX / sizeof(FileSection) ||
+LinkerFile* LinkerFile::create(Allocator& a, size_t sections_n, size_t symbols_n, size_t exported,
+                               size_t name_bytes) {
+  if (sections_n > UINT32_MAX / sizeof(FileSection) ||
       symbols_n >= UINT32_MAX / sizeof(FileSymbol) || exported > symbols_n ||
       exported > UINT32_MAX / 32 || name_bytes > UINT32_MAX)
-    return false;
+    return nullptr;
   size_t slots = 0;
   uint32_t shift = 0;
   if (exported != 0 && symbols_n > kLinearMax) {
@@ -51,17 +50,34 @@ bool LinkerFile::reserve_tables(size_t sections_n, size_t symbols_n, size_t expo
   size_t sec_bytes = sections_n * sizeof(FileSection);
   size_t sym_bytes = symbols_n * sizeof(FileSymbol);
   size_t total = slot_bytes + sec_bytes + sym_bytes + name_bytes;
-  if (total == 0) return true;
-  if (total > UINT32_MAX) return false;  // each part is below 4 GiB, the sum may not be
-  auto* p = static_cast<uint8_t*>(alloc_->allocate(total, alignof(uint64_t)));
-  if (p == nullptr) return false;
-  tables_ = p;
-  tables_size_ = static_cast<uint32_t>(total);
-  mk_memset(p, 0, slot_bytes);
-  global_shift_ = shift;
-  symbols_at_ = static_cast<uint32_t>(slot_bytes + sec_bytes);
-  names_at_ = static_cast<uint32_t>(slot_bytes + sec_bytes + sym_bytes);
-  return true;
+  if (total > UINT32_MAX) return nullptr;  // each part is below 4 GiB, the sum may not be
+  void* p = a.allocate(sizeof(LinkerFile) + total, alignof(LinkerFile));
+  if (p == nullptr) return nullptr;
+  auto* f = new (p) LinkerFile(a);
+  f->tables_size_ = static_cast<uint32_t>(total);
+  mk_memset(f->tables(), 0, slot_bytes);
+  f->global_shift_ = shift;
+  f->symbols_at_ = static_cast<uint32_t>(slot_bytes + sec_bytes);
+  f->names_at_ = static_cast<uint32_t>(slot_bytes + sec_bytes + sym_bytes);
+  return f;
+}
+
+LinkerFile* LinkerFile::with_tables(const LinkerFile& placed, size_t sections_n, size_t symbols_n,
+                                    size_t exported, size_t name_bytes) {
+  LinkerFile* f = create(*placed.alloc_, sections_n, symbols_n, exported, name_bytes);
+  if (f == nullptr) return nullptr;
+  for (int c = 0; c < kClassCount; ++c)
+    f->blocks[c] = placed.blocks[c];
+  f->dso_at_ = placed.dso_at_;
+  return f;
+}
+
+void LinkerFile::destroy(LinkerFile* f) {
+  if (f == nullptr) return;
+  Allocator* a = f->alloc_;
+  size_t bytes = sizeof(LinkerFile) + f->tables_size_;
+  f->~LinkerFile();
+  a->deallocate(f, bytes, alignof(LinkerFile));
 }
 
 bool LinkerFile::reserve_ctors(size_t ninit, size_t nfini, uintptr_t** words) {

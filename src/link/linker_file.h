@@ -3,10 +3,10 @@
 // defines (locals too: the address map and ksyms list them), its constructor
 // and destructor lists. The module layer adds references and modules on top.
 //
-// Memory: a file costs the record itself and ONE allocation for its tables
-// (the hash slots of its globals, sections, symbols and the names they point
-// to), sized exactly once the link knows what the file keeps, plus one for
-// its constructor lists when it has any. Names are copies owned by the file
+// Memory: a file costs ONE allocation for its record and its tables (the
+// hash slots of its globals, sections, symbols and the names they point to),
+// sized exactly once the link knows what the file keeps, plus one for its
+// constructor lists when it has any. Names are copies owned by the file
 // (the input bytes may be freed once linked); only the names of listed
 // sections and symbols are kept, not the inputs' whole string tables, and the
 // common section names (.text, .rodata...) point to one static copy. A
@@ -49,27 +49,45 @@ struct FileSymbol {
 };
 
 class LinkerFile {
-  // The record is 120 bytes (malloc then takes 128): the tables and the
-  // constructor lists are one pointer each, their counts share 32-bit words
-  // with the flags, and the pointer-sized private fields come first, so
-  // that the others pack without holes.
+  // The record is 112 bytes and its tables follow it in the same
+  // allocation (create): their counts share 32-bit words with the flags,
+  // and the pointer-sized private fields come first, so that the others
+  // pack without holes.
   Allocator* alloc_;
-  uint8_t* tables_ = nullptr;  // slots, sections, symbols, names (reserve_tables)
   // The constructor lists' allocation: their two counts, then init's words
   // and fini's (reserve_ctors); nullptr: none.
   uint32_t* ctors_ = nullptr;
 
  public:
+  // A record without tables: where the linker keeps a file's blocks until
+  // it knows what the tables hold (with_tables() then makes the file).
   explicit LinkerFile(Allocator& a) : alloc_(&a) {}
   ~LinkerFile();
   LinkerFile(const LinkerFile&) = delete;
   LinkerFile& operator=(const LinkerFile&) = delete;
 
+  // A file whose tables are sized for exactly these counts (the linker, or
+  // a test standing in for it), its record and tables ONE allocation from
+  // a: nullptr when out of memory, past 4 GiB of tables, or with more
+  // exported symbols than symbols. Then at most that many add_section(),
+  // add_symbol() and name bytes. A global's name is hashed into the
+  // globals' slots when `exported` (global, weak or unique, not hidden or
+  // internal: it must agree with the symbol's bind and visibility, which a
+  // file of four symbols or fewer, without slots, goes by); of two exported
+  // definitions of one name the first strong one is answered.
+  [[nodiscard]] static LinkerFile* create(Allocator& a, size_t sections, size_t symbols,
+                                          size_t exported, size_t name_bytes);
+  // create() from placed's allocator, with placed's blocks and __dso_handle.
+  [[nodiscard]] static LinkerFile* with_tables(const LinkerFile& placed, size_t sections,
+                                               size_t symbols, size_t exported, size_t name_bytes);
+  // Frees a file create() made, with its constructor lists (nullptr: nothing).
+  static void destroy(LinkerFile* f);
+
   Block blocks[kClassCount];
   uintptr_t debug = 0;  // the CodeRuntime's debug registration (0: none)
 
  private:
-  // reserve_tables bounds both counts below 2^27 (a table of 32-byte
+  // create() bounds both counts below 2^27 (a table of 32-byte
   // records under 4 GiB), which leaves room in their words for the slots'
   // log2 and the flags.
   uint32_t nsections_ : 27 = 0;
@@ -83,12 +101,12 @@ class LinkerFile {
 
   // The loaded sections.
   Span<const FileSection> sections() const {
-    return Span<const FileSection>(reinterpret_cast<const FileSection*>(tables_ + slot_bytes()),
+    return Span<const FileSection>(reinterpret_cast<const FileSection*>(tables() + slot_bytes()),
                                    nsections_);
   }
   // Every named symbol, locals included.
   Span<const FileSymbol> symbols() const {
-    return Span<const FileSymbol>(reinterpret_cast<const FileSymbol*>(tables_ + symbols_at_),
+    return Span<const FileSymbol>(reinterpret_cast<const FileSymbol*>(tables() + symbols_at_),
                                   nsymbols_);
   }
   // Constructors, in the order they run.
@@ -127,7 +145,7 @@ class LinkerFile {
   // one after another, between the tables' other records and this. A name
   // in [sections().data(), names_end()) is one of them (a debugger's image
   // copies them in one piece).
-  const char* names_end() const { return reinterpret_cast<const char*>(tables_) + names_at_; }
+  const char* names_end() const { return reinterpret_cast<const char*>(tables()) + names_at_; }
   // Bytes of heap its tables and constructor lists take (the record itself
   // not counted).
   size_t table_bytes() const {
@@ -135,23 +153,13 @@ class LinkerFile {
     return tables_size_ + kCtorsHead + (size_t{ctors_[0]} + ctors_[1]) * sizeof(uintptr_t);
   }
 
-  // Building the tables: the linker, or a test standing in for it. One
-  // reserve_tables() with the exact counts (false when out of memory, when
-  // called twice, past 4 GiB of tables, or with more exported symbols than
-  // symbols), then at most that many
-  // add_section(), add_symbol() and name bytes. A global's name is hashed
-  // into the globals' slots when `exported` (global, weak or unique, not
-  // hidden or internal: it must agree with the symbol's bind and visibility,
-  // which a file of four symbols or fewer, without slots, goes by); of two
-  // exported definitions of one name the first strong one is answered.
-  [[nodiscard]] bool reserve_tables(size_t sections, size_t symbols, size_t exported,
-                                    size_t name_bytes);
+  // Building the tables (see create()).
   // Copies n bytes of name (plus a NUL) into the tables; returns the copy.
   // Inline: the linker builds each record in place, from registers (a
   // record built on the caller's stack and copied here in wider loads
   // stalled store forwarding once per symbol).
   const char* add_name(const char* name, size_t n) {
-    char* at = reinterpret_cast<char*>(tables_) + names_at_;
+    char* at = reinterpret_cast<char*>(tables()) + names_at_;
     mk_memcpy(at, name, n);
     at[n] = '\0';
     names_at_ += static_cast<uint32_t>(n + 1);
@@ -159,12 +167,12 @@ class LinkerFile {
   }
   void add_section(const FileSection& s) {
     const uint32_t n = nsections_;
-    reinterpret_cast<FileSection*>(tables_ + slot_bytes())[n] = s;
+    reinterpret_cast<FileSection*>(tables() + slot_bytes())[n] = s;
     nsections_ = n + 1;
   }
   void add_symbol(const FileSymbol& s, bool exported) {
     const uint32_t n = nsymbols_;
-    reinterpret_cast<FileSymbol*>(tables_ + symbols_at_)[n] = s;
+    reinterpret_cast<FileSymbol*>(tables() + symbols_at_)[n] = s;
     nsymbols_ = n + 1;
     if (exported && global_shift_ != 0) hash_global(n);
   }
@@ -181,8 +189,8 @@ class LinkerFile {
   };
   static constexpr size_t kCtorsHead = 2 * sizeof(uint32_t);  // ninit, nfini
 
-  // The tables' allocation: the globals' slots (when the shift is not 0),
-  // then the sections, the symbols at symbols_at_, and the names.
+  // The tables, after the record: the globals' slots (when the shift is
+  // not 0), then the sections, the symbols at symbols_at_, and the names.
   uint32_t tables_size_ = 0;
   uint32_t names_at_ = 0;    // offset of the next free name byte (while building)
   uint32_t symbols_at_ = 0;  // offset of the symbols
@@ -191,16 +199,18 @@ class LinkerFile {
   // Enters symbol n, exported, into the globals' slots.
   void hash_global(uint32_t n);
 
+  uint8_t* tables() const { return reinterpret_cast<uint8_t*>(const_cast<LinkerFile*>(this + 1)); }
   size_t slot_bytes() const { return global_shift_ == 0 ? 0 : sizeof(GlobalSlot) << global_shift_; }
   GlobalSlot* globals() const {
-    return global_shift_ == 0 ? nullptr : reinterpret_cast<GlobalSlot*>(tables_);
+    return global_shift_ == 0 ? nullptr : reinterpret_cast<GlobalSlot*>(tables());
   }
   const uintptr_t* ctor_words() const {
     return reinterpret_cast<const uintptr_t*>(reinterpret_cast<const uint8_t*>(ctors_) +
                                               kCtorsHead);
   }
 };
-static_assert(sizeof(void*) != 8 || sizeof(LinkerFile) == 120,
-              "a field added here costs a thousand modules 16 KiB (malloc's 16-byte steps)");
+static_assert(sizeof(void*) != 8 || sizeof(LinkerFile) == 112,
+              "a field added here costs a thousand modules 8 or 16 KiB (malloc's 16-byte steps)");
+static_assert(sizeof(LinkerFile) % 8 == 0, "the tables after the record are 8-aligned");
 
 }  // namespace mk::link

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -176,24 +177,36 @@ TEST_P(LinkerFileTest, SectionsAreTheLoadedOnesInTheirClassBlocks) {
   EXPECT_EQ(f->memory(), h.used());
 }
 
+// Owns a file LinkerFile::create() made.
+struct DestroyFile {
+  void operator()(LinkerFile* f) const { LinkerFile::destroy(f); }
+};
+using FilePtr = std::unique_ptr<LinkerFile, DestroyFile>;
+
 // The tables' builder, as the linker (and tests standing in for it) use it:
-// one allocation of exactly what was reserved, the strong definition of a
-// name answered whatever the order, nothing answered from a table without
-// exports. Both ways of finding a global: a file of five symbols or more
-// hashes its exports into slots (twice their count, a power of two), a
-// smaller one has none and compares its few names in turn.
+// the record and its tables are one allocation of exactly what was asked,
+// the strong definition of a name answered whatever the order, nothing
+// answered from a table without exports. Both ways of finding a global: a
+// file of five symbols or more hashes its exports into slots (twice their
+// count, a power of two), a smaller one has none and compares its few
+// names in turn.
 TEST(LinkerFileTables, OneAllocationAndStrongOverWeak) {
   mk::testing::TestAllocator a;
   for (size_t reserved : {3u, 5u}) {
     SCOPED_TRACE(reserved);
-    LinkerFile f(a);
     const size_t names = sizeof "f" + sizeof ".text";
-    ASSERT_TRUE(f.reserve_tables(1, reserved, 2, names));
+    const size_t live = a.live_bytes();
+    FilePtr file(LinkerFile::create(a, 1, reserved, 2, names));
+    ASSERT_NE(file, nullptr);
+    LinkerFile& f = *file;
     EXPECT_EQ(a.allocations(), reserved == 3 ? 1u : 2u);
     const size_t slots = reserved == 3 ? 0 : 4;
     EXPECT_EQ(f.table_bytes(),
               sizeof(FileSection) + reserved * sizeof(FileSymbol) + slots * 8 + names);
-    EXPECT_FALSE(f.reserve_tables(1, 1, 1, 1)) << "reserved twice";
+    EXPECT_EQ(a.live_bytes() - live, sizeof(LinkerFile) + f.table_bytes());
+    // The tables follow the record: the slots, then the sections.
+    EXPECT_EQ(reinterpret_cast<const uint8_t*>(f.sections().data()),
+              reinterpret_cast<const uint8_t*>(&f + 1) + slots * 8);
     const char* text = f.add_name(".text", 5);
     f.add_section(
         FileSection{text, 0x1000, 0x40, elf::SHF_ALLOC | elf::SHF_EXECINSTR, 1, 0, Class::kText});
@@ -204,6 +217,8 @@ TEST(LinkerFileTables, OneAllocationAndStrongOverWeak) {
     ASSERT_EQ(f.symbols().size(), 3u);
     ASSERT_EQ(f.sections().size(), 1u);
     EXPECT_STREQ(f.sections()[0].name, ".text");
+    EXPECT_EQ(f.names_end(), reinterpret_cast<const char*>(&f + 1) + f.table_bytes())
+        << "the names end the tables";
     const FileSymbol* s = f.find("f");
     ASSERT_NE(s, nullptr);
     EXPECT_EQ(s->addr, 0x1010u);  // the strong one, neither weak before nor after it
@@ -212,31 +227,51 @@ TEST(LinkerFileTables, OneAllocationAndStrongOverWeak) {
   }
   EXPECT_EQ(a.allocations(), 2u);
   {
-    LinkerFile f(a);  // weak definitions only: the first one
-    ASSERT_TRUE(f.reserve_tables(0, 2, 2, 2));
-    const char* name = f.add_name("w", 1);
-    f.add_symbol(FileSymbol{name, 0x20, 4, elf::STT_FUNC, elf::STB_WEAK, 0, UINT32_MAX}, true);
-    f.add_symbol(FileSymbol{name, 0x30, 4, elf::STT_FUNC, elf::STB_WEAK, 0, UINT32_MAX}, true);
-    ASSERT_NE(f.find("w"), nullptr);
-    EXPECT_EQ(f.find("w")->addr, 0x20u);
+    FilePtr f(LinkerFile::create(a, 0, 2, 2, 2));  // weak definitions only: the first one
+    ASSERT_NE(f, nullptr);
+    const char* name = f->add_name("w", 1);
+    f->add_symbol(FileSymbol{name, 0x20, 4, elf::STT_FUNC, elf::STB_WEAK, 0, UINT32_MAX}, true);
+    f->add_symbol(FileSymbol{name, 0x30, 4, elf::STT_FUNC, elf::STB_WEAK, 0, UINT32_MAX}, true);
+    ASSERT_NE(f->find("w"), nullptr);
+    EXPECT_EQ(f->find("w")->addr, 0x20u);
   }
   {
-    LinkerFile f(a);  // locals, hidden and internal: find() answers none of them
-    ASSERT_TRUE(f.reserve_tables(0, 3, 0, 6));
-    f.add_symbol(
-        FileSymbol{f.add_name("l", 1), 0x10, 0, elf::STT_OBJECT, elf::STB_LOCAL, 0, UINT32_MAX},
+    // Locals, hidden and internal: find() answers none of them.
+    FilePtr f(LinkerFile::create(a, 0, 3, 0, 6));
+    ASSERT_NE(f, nullptr);
+    f->add_symbol(
+        FileSymbol{f->add_name("l", 1), 0x10, 0, elf::STT_OBJECT, elf::STB_LOCAL, 0, UINT32_MAX},
         false);
-    f.add_symbol(FileSymbol{f.add_name("h", 1), 0x10, 0, elf::STT_OBJECT, elf::STB_GLOBAL,
-                            elf::STV_HIDDEN, UINT32_MAX},
-                 false);
-    f.add_symbol(FileSymbol{f.add_name("i", 1), 0x10, 0, elf::STT_OBJECT, elf::STB_GLOBAL,
-                            elf::STV_INTERNAL, UINT32_MAX},
-                 false);
-    EXPECT_EQ(f.find("l"), nullptr);
-    EXPECT_EQ(f.find("h"), nullptr);
-    EXPECT_EQ(f.find("i"), nullptr);
+    f->add_symbol(FileSymbol{f->add_name("h", 1), 0x10, 0, elf::STT_OBJECT, elf::STB_GLOBAL,
+                             elf::STV_HIDDEN, UINT32_MAX},
+                  false);
+    f->add_symbol(FileSymbol{f->add_name("i", 1), 0x10, 0, elf::STT_OBJECT, elf::STB_GLOBAL,
+                             elf::STV_INTERNAL, UINT32_MAX},
+                  false);
+    EXPECT_EQ(f->find("l"), nullptr);
+    EXPECT_EQ(f->find("h"), nullptr);
+    EXPECT_EQ(f->find("i"), nullptr);
   }
-  EXPECT_EQ(a.live_allocations(), 0u);  // the destructor gives the tables back
+  EXPECT_EQ(a.live_allocations(), 0u);  // destroy() gives the record and tables back
+}
+
+// with_tables(): the file proper takes over the blocks and __dso_handle of
+// the record the linker placed them in.
+TEST(LinkerFileTables, WithTablesKeepsThePlacedBlocks) {
+  mk::testing::TestAllocator a;
+  LinkerFile placed(a);
+  placed.blocks[static_cast<int>(Class::kText)] = link::Block{0x1000, 0x40, link::kNoChunk};
+  placed.blocks[static_cast<int>(Class::kData)] = link::Block{0x8000, 0x20, link::kNoChunk};
+  placed.set_dso_handle(0x18);
+  FilePtr f(LinkerFile::with_tables(placed, 1, 1, 1, 2));
+  ASSERT_NE(f, nullptr);
+  for (int c = 0; c < link::kClassCount; ++c) {
+    EXPECT_EQ(f->blocks[c].base, placed.blocks[c].base);
+    EXPECT_EQ(f->blocks[c].size, placed.blocks[c].size);
+  }
+  EXPECT_EQ(f->dso_handle(), 0x8018u);
+  EXPECT_EQ(LinkerFile(a).dso_handle(), 0u) << "no handle unless one is set";
+  EXPECT_EQ(a.allocations(), 1u);
 }
 
 // An empty section is listed only when a symbol lies in it: the empty
@@ -288,17 +323,16 @@ TEST(LinkerFileTables, OneExportTakesNoSlotsInASmallFileAndTwoInALargerOne) {
   mk::testing::TestAllocator a;
   for (size_t reserved : {1u, 5u}) {
     SCOPED_TRACE(reserved);
-    LinkerFile f(a);
-    ASSERT_TRUE(f.reserve_tables(0, reserved, 1, 2));
-    EXPECT_EQ(f.table_bytes(), reserved * sizeof(FileSymbol) + (reserved == 1 ? 0 : 2 * 8) + 2);
-    f.add_symbol(
-        FileSymbol{f.add_name("g", 1), 0x10, 0, elf::STT_FUNC, elf::STB_GLOBAL, 0, UINT32_MAX},
+    FilePtr f(LinkerFile::create(a, 0, reserved, 1, 2));
+    ASSERT_NE(f, nullptr);
+    EXPECT_EQ(f->table_bytes(), reserved * sizeof(FileSymbol) + (reserved == 1 ? 0 : 2 * 8) + 2);
+    f->add_symbol(
+        FileSymbol{f->add_name("g", 1), 0x10, 0, elf::STT_FUNC, elf::STB_GLOBAL, 0, UINT32_MAX},
         true);
-    EXPECT_EQ(f.find("g"), &f.symbols()[0]);
-    EXPECT_EQ(f.find("h"), nullptr);
+    EXPECT_EQ(f->find("g"), &f->symbols()[0]);
+    EXPECT_EQ(f->find("h"), nullptr);
   }
-  LinkerFile g(a);
-  EXPECT_FALSE(g.reserve_tables(0, 1, 2, 2)) << "more exports than symbols";
+  EXPECT_EQ(LinkerFile::create(a, 0, 1, 2, 2), nullptr) << "more exports than symbols";
   EXPECT_EQ(a.allocations(), 2u);
 }
 
