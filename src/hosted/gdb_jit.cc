@@ -93,8 +93,9 @@ class DebugBuilder {
       loaded_[o].assign(objs_[o]->sections.size(), -1);
       pieces_[o].assign(objs_[o]->sections.size(), Piece{});
     }
-    for (size_t k = 0; k < file_.sections().size(); ++k) {
-      const link::FileSection& s = file_.sections()[k];
+    const Span<const link::FileSection> secs = file_.sections();
+    for (size_t k = 0; k < secs.size(); ++k) {
+      const link::FileSection& s = secs[k];
       if (s.object < n_ && s.index < loaded_[s.object].size())
         loaded_[s.object][s.index] = static_cast<int32_t>(k);
     }
@@ -303,10 +304,11 @@ class Ranges {
   void build(const link::LinkerFile& file, const ValidatedObject* const* objects) {
     static constexpr link::Class kOrder[] = {link::Class::kText, link::Class::kInitText,
                                              link::Class::kRodata, link::Class::kData};
+    const Span<const link::FileSection> secs = file.sections();
     for (link::Class c : kOrder) {
       Range* run = nullptr;
-      for (uint32_t k = 0; k < file.sections().size(); ++k) {
-        const link::FileSection& s = file.sections()[k];
+      for (uint32_t k = 0; k < secs.size(); ++k) {
+        const link::FileSection& s = secs[k];
         if (s.cls != c) continue;
         bool eh = s.size != 0 && strcmp(s.name, ".eh_frame") == 0 &&
                   !objects[s.object]->sections[s.index].nobits();

@@ -99,7 +99,7 @@ Result<void> LinkJob::collect_ctors() {
   sort_entries(init);
   sort_entries(fini);
   uintptr_t* words = nullptr;
-  if (!file->reserve_ctors(init.size(), fini.size(), &words))
+  if (!file->reserve_ctors(linker.alloc_, init.size(), fini.size(), &words))
     return Error(Errc::kNoMemory, "link: out of memory for constructor lists");
   for (const CtorEntry& e : init)
     *words++ = e.fn;
@@ -118,26 +118,16 @@ Result<void> LinkJob::collect_ctors() {
 // of what it calls, all of them. A Placer's blocks are the caller's and keep
 // their size.
 void LinkJob::trim_stubs() {
-  if (req.placer != nullptr) return;
+  if (req.placer != nullptr || stubs.empty()) return;
   uint32_t keep = stubs_taken;
   for (uint32_t k : stubs)
     if (outside[k].canonical && outside[k].stub > keep) keep = outside[k].stub;
-  Block& text = file->blocks[static_cast<int>(Class::kText)];
-  uint64_t end = stub_off + uint64_t{keep} * machine->stub_size;
-  if (keep == 0) {
-    // No stub at all: the block ends with its last section, without the
-    // padding that aligned the stubs.
-    end = 0;
-    for (const ObjState& st : objs)
-      for (const Section& s : st.obj->sections) {
-        const SecPlace& p = st.place[s.index];
-        if (p.cls == static_cast<int8_t>(Class::kText) && p.off + s.size > end)
-          end = p.off + s.size;
-      }
-  }
-  if (end >= text.size) return;
+  if (keep == stubs.size()) return;
   (void)stubs.resize(keep);  // shrinking: cannot fail
-  linker.arena_.shrink(text, static_cast<size_t>(end));
+  // The padding that aligned the stubs stays: at most stub_align - 1 bytes,
+  // which the next text block's own alignment mostly takes anyway.
+  const uint64_t end = stub_off + uint64_t{keep} * machine->stub_size;
+  linker.arena_.shrink(file->blocks[static_cast<int>(Class::kText)], static_cast<size_t>(end));
   size[static_cast<int>(Class::kText)] = end;
 }
 
@@ -198,7 +188,7 @@ Result<LinkerFile*> Linker::link(const LinkRequest& req) {
   // Until collect_symbols knows what the file's tables hold, the file is
   // this record of its blocks; then it is the record and tables made in one
   // allocation (LinkerFile::with_tables), and job.file points there.
-  LinkerFile placed(alloc_);
+  LinkerFile placed;
   job.file = &placed;
   Result<void> r = [&]() -> Result<void> {
     MK_TRY(job.layout());
@@ -247,7 +237,7 @@ Result<LinkerFile*> Linker::link(const LinkRequest& req) {
     }
     for (const Block& b : f->blocks)
       arena_.free(b);
-    if (f != &placed) LinkerFile::destroy(f);
+    if (f != &placed) LinkerFile::destroy(alloc_, f);
     return r.error();
   }
   if (req.run_constructors) run_constructors(*f, req.argc, req.argv, req.envp);
@@ -282,7 +272,7 @@ void Linker::unlink(LinkerFile* f) {
   }
   for (const Block& b : f->blocks)
     arena_.free(b);
-  LinkerFile::destroy(f);
+  LinkerFile::destroy(alloc_, f);
 }
 
 }  // namespace mk::link

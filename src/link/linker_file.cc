@@ -23,11 +23,6 @@ bool is_exported(const FileSymbol& s) {
 
 }  // namespace
 
-LinkerFile::~LinkerFile() {
-  if (ctors_ != nullptr)
-    alloc_->deallocate(ctors_, table_bytes() - tables_size_, alignof(uintptr_t));
-}
-
 LinkerFile* LinkerFile::create(Allocator& a, size_t sections_n, size_t symbols_n, size_t exported,
                                size_t name_bytes) {
   if (sections_n > UINT32_MAX / sizeof(FileSection) ||
@@ -53,7 +48,7 @@ LinkerFile* LinkerFile::create(Allocator& a, size_t sections_n, size_t symbols_n
   if (total > UINT32_MAX) return nullptr;  // each part is below 4 GiB, the sum may not be
   void* p = a.allocate(sizeof(LinkerFile) + total, alignof(LinkerFile));
   if (p == nullptr) return nullptr;
-  auto* f = new (p) LinkerFile(a);
+  auto* f = new (p) LinkerFile;
   f->tables_size_ = static_cast<uint32_t>(total);
   mk_memset(f->tables(), 0, slot_bytes);
   f->global_shift_ = shift;
@@ -62,9 +57,9 @@ LinkerFile* LinkerFile::create(Allocator& a, size_t sections_n, size_t symbols_n
   return f;
 }
 
-LinkerFile* LinkerFile::with_tables(const LinkerFile& placed, size_t sections_n, size_t symbols_n,
-                                    size_t exported, size_t name_bytes) {
-  LinkerFile* f = create(*placed.alloc_, sections_n, symbols_n, exported, name_bytes);
+LinkerFile* LinkerFile::with_tables(Allocator& a, const LinkerFile& placed, size_t sections_n,
+                                    size_t symbols_n, size_t exported, size_t name_bytes) {
+  LinkerFile* f = create(a, sections_n, symbols_n, exported, name_bytes);
   if (f == nullptr) return nullptr;
   for (int c = 0; c < kClassCount; ++c)
     f->blocks[c] = placed.blocks[c];
@@ -72,22 +67,23 @@ LinkerFile* LinkerFile::with_tables(const LinkerFile& placed, size_t sections_n,
   return f;
 }
 
-void LinkerFile::destroy(LinkerFile* f) {
+void LinkerFile::destroy(Allocator& a, LinkerFile* f) {
   if (f == nullptr) return;
-  Allocator* a = f->alloc_;
+  if (f->ctors_ != nullptr)
+    a.deallocate(f->ctors_, f->table_bytes() - f->tables_size_, alignof(uintptr_t));
   size_t bytes = sizeof(LinkerFile) + f->tables_size_;
   f->~LinkerFile();
-  a->deallocate(f, bytes, alignof(LinkerFile));
+  a.deallocate(f, bytes, alignof(LinkerFile));
 }
 
-bool LinkerFile::reserve_ctors(size_t ninit, size_t nfini, uintptr_t** words) {
+bool LinkerFile::reserve_ctors(Allocator& a, size_t ninit, size_t nfini, uintptr_t** words) {
   *words = nullptr;
   if (ctors_ != nullptr || ninit > UINT32_MAX || nfini > UINT32_MAX ||
       ninit + nfini > (SIZE_MAX - kCtorsHead) / sizeof(uintptr_t))
     return false;
   if (ninit + nfini == 0) return true;
   auto* p = static_cast<uint32_t*>(
-      alloc_->allocate(kCtorsHead + (ninit + nfini) * sizeof(uintptr_t), alignof(uintptr_t)));
+      a.allocate(kCtorsHead + (ninit + nfini) * sizeof(uintptr_t), alignof(uintptr_t)));
   if (p == nullptr) return false;
   p[0] = static_cast<uint32_t>(ninit);
   p[1] = static_cast<uint32_t>(nfini);

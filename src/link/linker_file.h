@@ -49,11 +49,12 @@ struct FileSymbol {
 };
 
 class LinkerFile {
-  // The record is 112 bytes and its tables follow it in the same
+  // The record is 104 bytes and its tables follow it in the same
   // allocation (create): their counts share 32-bit words with the flags,
-  // and the pointer-sized private fields come first, so that the others
-  // pack without holes.
-  Allocator* alloc_;
+  // and the pointer-sized private field comes first, so that the others
+  // pack without holes. It does not keep its allocator: whoever made it
+  // (the Linker) frees it with the one it made it from.
+  //
   // The constructor lists' allocation: their two counts, then init's words
   // and fini's (reserve_ctors); nullptr: none.
   uint32_t* ctors_ = nullptr;
@@ -61,8 +62,7 @@ class LinkerFile {
  public:
   // A record without tables: where the linker keeps a file's blocks until
   // it knows what the tables hold (with_tables() then makes the file).
-  explicit LinkerFile(Allocator& a) : alloc_(&a) {}
-  ~LinkerFile();
+  LinkerFile() = default;
   LinkerFile(const LinkerFile&) = delete;
   LinkerFile& operator=(const LinkerFile&) = delete;
 
@@ -77,11 +77,13 @@ class LinkerFile {
   // definitions of one name the first strong one is answered.
   [[nodiscard]] static LinkerFile* create(Allocator& a, size_t sections, size_t symbols,
                                           size_t exported, size_t name_bytes);
-  // create() from placed's allocator, with placed's blocks and __dso_handle.
-  [[nodiscard]] static LinkerFile* with_tables(const LinkerFile& placed, size_t sections,
-                                               size_t symbols, size_t exported, size_t name_bytes);
-  // Frees a file create() made, with its constructor lists (nullptr: nothing).
-  static void destroy(LinkerFile* f);
+  // create(), with placed's blocks and __dso_handle.
+  [[nodiscard]] static LinkerFile* with_tables(Allocator& a, const LinkerFile& placed,
+                                               size_t sections, size_t symbols, size_t exported,
+                                               size_t name_bytes);
+  // Frees a file create() made from a, with its constructor lists (nullptr:
+  // nothing).
+  static void destroy(Allocator& a, LinkerFile* f);
 
   Block blocks[kClassCount];
   uintptr_t debug = 0;  // the CodeRuntime's debug registration (0: none)
@@ -176,11 +178,11 @@ class LinkerFile {
     nsymbols_ = n + 1;
     if (exported && global_shift_ != 0) hash_global(n);
   }
-  // The constructor and destructor lists: one allocation of their two
-  // counts and exactly ninit + nfini words (none when both are empty), which
-  // the caller fills through *words (init's words, then fini's). False when
-  // out of memory or called twice.
-  [[nodiscard]] bool reserve_ctors(size_t ninit, size_t nfini, uintptr_t** words);
+  // The constructor and destructor lists: one allocation from a (the file's
+  // own allocator) of their two counts and exactly ninit + nfini words (none
+  // when both are empty), which the caller fills through *words (init's
+  // words, then fini's). False when out of memory or called twice.
+  [[nodiscard]] bool reserve_ctors(Allocator& a, size_t ninit, size_t nfini, uintptr_t** words);
 
  private:
   struct GlobalSlot {
@@ -209,7 +211,7 @@ class LinkerFile {
                                               kCtorsHead);
   }
 };
-static_assert(sizeof(void*) != 8 || sizeof(LinkerFile) == 112,
+static_assert(sizeof(void*) != 8 || sizeof(LinkerFile) == 104,
               "a field added here costs a thousand modules 8 or 16 KiB (malloc's 16-byte steps)");
 static_assert(sizeof(LinkerFile) % 8 == 0, "the tables after the record are 8-aligned");
 

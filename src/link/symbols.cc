@@ -100,7 +100,8 @@ Result<void> LinkJob::collect_symbols() {
     }
   }
   // The file proper: its record (the blocks placed so far) and its tables.
-  LinkerFile* f = LinkerFile::with_tables(*file, sec_count, sym_count, exported_count, name_bytes);
+  LinkerFile* f = LinkerFile::with_tables(linker.alloc_, *file, sec_count, sym_count,
+                                          exported_count, name_bytes);
   if (f == nullptr) return Error(Errc::kNoMemory, "link: out of memory for the symbol table");
   file = f;
 

@@ -179,9 +179,13 @@ TEST_P(LinkerFileTest, SectionsAreTheLoadedOnesInTheirClassBlocks) {
 
 // Owns a file LinkerFile::create() made.
 struct DestroyFile {
-  void operator()(LinkerFile* f) const { LinkerFile::destroy(f); }
+  Allocator* a;
+  void operator()(LinkerFile* f) const { LinkerFile::destroy(*a, f); }
 };
 using FilePtr = std::unique_ptr<LinkerFile, DestroyFile>;
+FilePtr Own(Allocator& a, LinkerFile* f) {
+  return FilePtr(f, DestroyFile{&a});
+}
 
 // The tables' builder, as the linker (and tests standing in for it) use it:
 // the record and its tables are one allocation of exactly what was asked,
@@ -196,7 +200,7 @@ TEST(LinkerFileTables, OneAllocationAndStrongOverWeak) {
     SCOPED_TRACE(reserved);
     const size_t names = sizeof "f" + sizeof ".text";
     const size_t live = a.live_bytes();
-    FilePtr file(LinkerFile::create(a, 1, reserved, 2, names));
+    FilePtr file = Own(a, LinkerFile::create(a, 1, reserved, 2, names));
     ASSERT_NE(file, nullptr);
     LinkerFile& f = *file;
     EXPECT_EQ(a.allocations(), reserved == 3 ? 1u : 2u);
@@ -227,7 +231,7 @@ TEST(LinkerFileTables, OneAllocationAndStrongOverWeak) {
   }
   EXPECT_EQ(a.allocations(), 2u);
   {
-    FilePtr f(LinkerFile::create(a, 0, 2, 2, 2));  // weak definitions only: the first one
+    FilePtr f = Own(a, LinkerFile::create(a, 0, 2, 2, 2));  // weak definitions only: the first one
     ASSERT_NE(f, nullptr);
     const char* name = f->add_name("w", 1);
     f->add_symbol(FileSymbol{name, 0x20, 4, elf::STT_FUNC, elf::STB_WEAK, 0, UINT32_MAX}, true);
@@ -237,7 +241,7 @@ TEST(LinkerFileTables, OneAllocationAndStrongOverWeak) {
   }
   {
     // Locals, hidden and internal: find() answers none of them.
-    FilePtr f(LinkerFile::create(a, 0, 3, 0, 6));
+    FilePtr f = Own(a, LinkerFile::create(a, 0, 3, 0, 6));
     ASSERT_NE(f, nullptr);
     f->add_symbol(
         FileSymbol{f->add_name("l", 1), 0x10, 0, elf::STT_OBJECT, elf::STB_LOCAL, 0, UINT32_MAX},
@@ -259,18 +263,18 @@ TEST(LinkerFileTables, OneAllocationAndStrongOverWeak) {
 // the record the linker placed them in.
 TEST(LinkerFileTables, WithTablesKeepsThePlacedBlocks) {
   mk::testing::TestAllocator a;
-  LinkerFile placed(a);
+  LinkerFile placed;
   placed.blocks[static_cast<int>(Class::kText)] = link::Block{0x1000, 0x40, link::kNoChunk};
   placed.blocks[static_cast<int>(Class::kData)] = link::Block{0x8000, 0x20, link::kNoChunk};
   placed.set_dso_handle(0x18);
-  FilePtr f(LinkerFile::with_tables(placed, 1, 1, 1, 2));
+  FilePtr f = Own(a, LinkerFile::with_tables(a, placed, 1, 1, 1, 2));
   ASSERT_NE(f, nullptr);
   for (int c = 0; c < link::kClassCount; ++c) {
     EXPECT_EQ(f->blocks[c].base, placed.blocks[c].base);
     EXPECT_EQ(f->blocks[c].size, placed.blocks[c].size);
   }
   EXPECT_EQ(f->dso_handle(), 0x8018u);
-  EXPECT_EQ(LinkerFile(a).dso_handle(), 0u) << "no handle unless one is set";
+  EXPECT_EQ(LinkerFile().dso_handle(), 0u) << "no handle unless one is set";
   EXPECT_EQ(a.allocations(), 1u);
 }
 
@@ -323,7 +327,7 @@ TEST(LinkerFileTables, OneExportTakesNoSlotsInASmallFileAndTwoInALargerOne) {
   mk::testing::TestAllocator a;
   for (size_t reserved : {1u, 5u}) {
     SCOPED_TRACE(reserved);
-    FilePtr f(LinkerFile::create(a, 0, reserved, 1, 2));
+    FilePtr f = Own(a, LinkerFile::create(a, 0, reserved, 1, 2));
     ASSERT_NE(f, nullptr);
     EXPECT_EQ(f->table_bytes(), reserved * sizeof(FileSymbol) + (reserved == 1 ? 0 : 2 * 8) + 2);
     f->add_symbol(
@@ -341,19 +345,23 @@ TEST(LinkerFileTables, OneExportTakesNoSlotsInASmallFileAndTwoInALargerOne) {
 TEST(LinkerFileTables, ConstructorListsAreOneExactAllocation) {
   mk::testing::TestAllocator a;
   {
-    LinkerFile f(a);
+    FilePtr owned = Own(a, LinkerFile::create(a, 0, 0, 0, 0));
+    LinkerFile& f = *owned;
+    const size_t before = a.allocations();
     uintptr_t* words = reinterpret_cast<uintptr_t*>(1);
-    ASSERT_TRUE(f.reserve_ctors(0, 0, &words));
+    ASSERT_TRUE(f.reserve_ctors(a, 0, 0, &words));
     EXPECT_EQ(words, nullptr);
-    EXPECT_EQ(a.allocations(), 0u);
+    EXPECT_EQ(a.allocations(), before);
     EXPECT_TRUE(f.init().empty() && f.fini().empty());
   }
   {
-    LinkerFile f(a);
+    FilePtr owned = Own(a, LinkerFile::create(a, 0, 0, 0, 0));
+    LinkerFile& f = *owned;
+    const size_t before = a.allocations();
     uintptr_t* words = nullptr;
-    ASSERT_TRUE(f.reserve_ctors(2, 1, &words));
+    ASSERT_TRUE(f.reserve_ctors(a, 2, 1, &words));
     ASSERT_NE(words, nullptr);
-    EXPECT_EQ(a.allocations(), 1u);
+    EXPECT_EQ(a.allocations(), before + 1);
     words[0] = 10;
     words[1] = 11;
     words[2] = 20;
@@ -363,17 +371,17 @@ TEST(LinkerFileTables, ConstructorListsAreOneExactAllocation) {
     EXPECT_EQ(f.init()[1], 11u);
     EXPECT_EQ(f.fini()[0], 20u);
     EXPECT_EQ(f.table_bytes(), 2 * sizeof(uint32_t) + 3 * sizeof(uintptr_t));  // counts, words
-    EXPECT_FALSE(f.reserve_ctors(1, 0, &words)) << "reserved twice";
+    EXPECT_FALSE(f.reserve_ctors(a, 1, 0, &words)) << "reserved twice";
     EXPECT_EQ(words, nullptr);
   }
   {
-    LinkerFile f(a);  // destructors only
+    FilePtr owned = Own(a, LinkerFile::create(a, 0, 0, 0, 0));  // destructors only
     uintptr_t* words = nullptr;
-    ASSERT_TRUE(f.reserve_ctors(0, 1, &words));
+    ASSERT_TRUE(owned->reserve_ctors(a, 0, 1, &words));
     words[0] = 30;
-    EXPECT_EQ(f.fini()[0], 30u);
+    EXPECT_EQ(owned->fini()[0], 30u);
   }
-  EXPECT_EQ(a.live_allocations(), 0u);  // the destructor gives the lists back
+  EXPECT_EQ(a.live_allocations(), 0u);  // destroy() gives the lists back
 }
 
 INSTANTIATE_TEST_SUITE_P(Compilers, LinkerFileTest,

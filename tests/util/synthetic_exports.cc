@@ -21,7 +21,7 @@ SyntheticExports::~SyntheticExports() {
         destroy(heap_, m);
       destroy(heap_, e->file);
     }
-    link::LinkerFile::destroy(e->linked);
+    link::LinkerFile::destroy(heap_, e->linked);
   }
 }
 
