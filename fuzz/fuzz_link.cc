@@ -88,7 +88,7 @@ void CheckWrites(const ValidatedObject& obj, const link::LinkerFile& f,
     }
   }
   // Inside each loaded section: the input, but where its relocations write.
-  for (const link::FileSection& s : f.sections) {
+  for (const link::FileSection& s : f.sections()) {
     FUZZ_CHECK(s.object == 0 && s.index < obj.sections.size(), "section %s of object %u index %u",
                s.name, s.object, s.index);
     const Section& in = obj.sections[s.index];

@@ -247,7 +247,7 @@ int HostBus::register_driver(module::Module* m, const char* driver,
   if (m == nullptr || driver == nullptr || methods == nullptr) return MK_EINVAL;
   std::vector<ByteView> spans;
   if (m->file != nullptr && m->file->linked != nullptr) {
-    for (const link::FileSection& s : m->file->linked->sections)
+    for (const link::FileSection& s : m->file->linked->sections())
       if (str_eq(s.name, module::kModinfoSection))
         spans.emplace_back(reinterpret_cast<const uint8_t*>(s.addr), s.size);
   } else if (__start_modkit_modinfo != nullptr) {

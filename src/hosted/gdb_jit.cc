@@ -1,8 +1,8 @@
 #include "hosted/gdb_jit.h"
 
-#include <string.h>
-
+#include <assert.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <memory>
 #include <mutex>
@@ -93,8 +93,9 @@ class DebugBuilder {
       loaded_[o].assign(objs_[o]->sections.size(), -1);
       pieces_[o].assign(objs_[o]->sections.size(), Piece{});
     }
-    for (size_t k = 0; k < file_.sections.size(); ++k) {
-      const link::FileSection& s = file_.sections[k];
+    const Span<const link::FileSection> secs = file_.sections();
+    for (size_t k = 0; k < secs.size(); ++k) {
+      const link::FileSection& s = secs[k];
       if (s.object < n_ && s.index < loaded_[s.object].size())
         loaded_[s.object][s.index] = static_cast<int32_t>(k);
     }
@@ -145,7 +146,7 @@ class DebugBuilder {
   // The file's own definition of a global name (after weak/COMDAT choice).
   bool global_address(const char* name, uint64_t* addr) {
     if (globals_.empty()) {
-      for (const link::FileSymbol& s : file_.symbols) {
+      for (const link::FileSymbol& s : file_.symbols()) {
         if (s.bind == STB_LOCAL || s.visibility == STV_HIDDEN || s.visibility == STV_INTERNAL)
           continue;
         auto [it, fresh] = globals_.emplace(s.name, &s);
@@ -175,7 +176,7 @@ class DebugBuilder {
     if (sym.shndx == SHN_UNDEF || sym.shndx == SHN_COMMON) return false;
     int32_t k = loaded_[o][sym.shndx];
     if (k >= 0) {
-      *S = file_.sections[k].addr + sym.value;
+      *S = file_.sections()[k].addr + sym.value;
       return true;
     }
     const Piece& p = pieces_[o][sym.shndx];
@@ -303,10 +304,11 @@ class Ranges {
   void build(const link::LinkerFile& file, const ValidatedObject* const* objects) {
     static constexpr link::Class kOrder[] = {link::Class::kText, link::Class::kInitText,
                                              link::Class::kRodata, link::Class::kData};
+    const Span<const link::FileSection> secs = file.sections();
     for (link::Class c : kOrder) {
       Range* run = nullptr;
-      for (uint32_t k = 0; k < file.sections.size(); ++k) {
-        const link::FileSection& s = file.sections[k];
+      for (uint32_t k = 0; k < secs.size(); ++k) {
+        const link::FileSection& s = secs[k];
         if (s.cls != c) continue;
         bool eh = s.size != 0 && strcmp(s.name, ".eh_frame") == 0 &&
                   !objects[s.object]->sections[s.index].nobits();
@@ -344,7 +346,7 @@ class Ranges {
 GdbJitEntry* build_debug_object(const link::LinkerFile& file, const ValidatedObject* const* objects,
                                 size_t count) {
   if (count == 0) return nullptr;
-  Ranges ranges(file.sections.size());
+  Ranges ranges(file.sections().size());
   if (!ranges.ok()) return nullptr;
   ranges.build(file, objects);
 
@@ -360,30 +362,22 @@ GdbJitEntry* build_debug_object(const link::LinkerFile& file, const ValidatedObj
   // Which ranges are described: each .eh_frame, each run a symbol lies in,
   // and with debug info every run that has bytes (its variables and code
   // are found by address).
-  // The symbols' names are the file's own copies, one after another: the
-  // image's string table takes them in one piece, from the first to the end
-  // of the file's names (with any section names among them), rather than
-  // measuring and copying each. Only if some name lies elsewhere (tables a
-  // test built by hand) is each name copied on its own.
-  const char* tables = reinterpret_cast<const char*>(file.sections.data());
-  const char* names_end = file.symbols.empty() ? nullptr : file.names_end();
+  // The symbols' names are the file's own copies, one after another (the
+  // contract, gdb_jit.h): the image's string table takes them in one piece,
+  // from the first to the end of the file's names (with any section names
+  // among them), rather than measuring and copying each.
+  const char* names_end = file.symbols().empty() ? nullptr : file.names_end();
   const char* names_from = names_end;
-  bool in_one_piece = true;
-  size_t nsyms = file.symbols.size(), nlocals = 0, names = sizeof kTableNames;
-  for (const link::FileSymbol& s : file.symbols) {
+  size_t nsyms = file.symbols().size(), nlocals = 0, names = sizeof kTableNames;
+  for (const link::FileSymbol& s : file.symbols()) {
     nlocals += s.bind == STB_LOCAL;
-    const auto at = reinterpret_cast<uintptr_t>(s.name);  // names elsewhere: unrelated pointers
-    if (at < reinterpret_cast<uintptr_t>(tables) || at >= reinterpret_cast<uintptr_t>(names_end))
-      in_one_piece = false;
+    assert(reinterpret_cast<uintptr_t>(s.name) >=
+               reinterpret_cast<uintptr_t>(file.sections().data()) &&
+           s.name < names_end && "a symbol's name is not the file's own copy");
     if (s.name < names_from) names_from = s.name;
     if (s.section != UINT32_MAX) ranges.of_section(s.section).kept = true;
   }
-  if (in_one_piece) {
-    names += static_cast<size_t>(names_end - names_from);
-  } else {
-    for (const link::FileSymbol& s : file.symbols)
-      names += strlen(s.name) + 1;
-  }
+  names += static_cast<size_t>(names_end - names_from);
   uint32_t shnum = 1;
   uint64_t at = sizeof(Ehdr);
   // The offset of each section name in .strtab, once it is placed (0: not yet).
@@ -455,7 +449,7 @@ GdbJitEntry* build_debug_object(const link::LinkerFile& file, const ValidatedObj
     if (r.eh_frame) {
       // The final bytes, relocated for where the file is: gdb's unwinder
       // reads CFI from its symbol files, not from the unwinder we fed.
-      const link::FileSection& s = file.sections[r.first];
+      const link::FileSection& s = file.sections()[r.first];
       if (eh_name_at == 0) eh_name_at = add_name(kEhFrameName, sizeof kEhFrameName - 1);
       h.name = eh_name_at;
       h.type = objects[s.object]->sections[s.index].type;
@@ -495,26 +489,19 @@ GdbJitEntry* build_debug_object(const link::LinkerFile& file, const ValidatedObj
   // Symbols: locals first (the gABI's rule), section-relative as an ET_REL
   // wants, each against the range that holds its section. One pass: the
   // globals start after the nlocals locals. The names are in the piece
-  // copied first; otherwise each is copied with its NUL in one pass over it
-  // (stpcpy), not measured a second time.
+  // copied first.
   auto* syms = reinterpret_cast<Sym*>(img + symtab_off);
   memset(syms, 0, sizeof(Sym));  // the null symbol
   Sym* local = syms + 1;
   Sym* global = syms + 1 + nlocals;
   const uint32_t piece_at = name_at;
-  if (in_one_piece && names_from != names_end) {
+  if (names_from != names_end) {
     memcpy(strtab + name_at, names_from, static_cast<size_t>(names_end - names_from));
     name_at += static_cast<uint32_t>(names_end - names_from);
   }
-  for (const link::FileSymbol& s : file.symbols) {
+  for (const link::FileSymbol& s : file.symbols()) {
     Sym y;
-    if (in_one_piece) {
-      y.name = piece_at + static_cast<uint32_t>(s.name - names_from);
-    } else {
-      y.name = name_at;
-      char* end = stpcpy(strtab + name_at, s.name);
-      name_at = static_cast<uint32_t>(end + 1 - strtab);
-    }
+    y.name = piece_at + static_cast<uint32_t>(s.name - names_from);
     y.info = static_cast<uint8_t>((s.bind << 4) | (s.type & 0xf));
     y.other = s.visibility & 3;
     y.shndx = SHN_ABS;

@@ -45,7 +45,10 @@ namespace mk::hosted {
 struct GdbJitEntry;
 
 // Builds the debug object of `file`, linked from `objects` (the inputs the
-// linker was given; only read during the call); nullptr when out of memory
+// linker was given; only read during the call). The file's tables are the
+// linker's: every symbol's name is the file's own copy (LinkerFile::add_name,
+// before names_end()), which the image takes in one piece. nullptr when out
+// of memory
 // (or for a file of more than 65,279 sections' worth of ranges, which an
 // ELF header without extended numbering cannot count).
 GdbJitEntry* build_debug_object(const link::LinkerFile& file,

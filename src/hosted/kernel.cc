@@ -269,7 +269,7 @@ struct Kernel::Impl : mk::link::Resolver {
   }
 
   static bool in_init_text(const mk::link::LinkerFile& lf, const mk::link::FileSymbol& s) {
-    return s.section != UINT32_MAX && lf.sections[s.section].cls == mk::link::Class::kInitText;
+    return s.section != UINT32_MAX && lf.sections()[s.section].cls == mk::link::Class::kInitText;
   }
 
   // Makes every file loaded since the last lookup visible to lookup().
@@ -283,7 +283,7 @@ struct Kernel::Impl : mk::link::Resolver {
   void index_file(File* f) {
     f->indexed = true;
     mk::link::LinkerFile& lf = *f->linked;
-    for (const mk::link::FileSymbol& s : lf.symbols) {
+    for (const mk::link::FileSymbol& s : lf.symbols()) {
       if (s.bind == mk::elf::STB_LOCAL) continue;
       size_t len = mk::mk_strlen(s.name);
       uint32_t hash = mk::name_hash(s.name, len);
@@ -326,7 +326,7 @@ struct Kernel::Impl : mk::link::Resolver {
     if (!f->indexed) return;
     --indexed_files;
     mk::link::LinkerFile& lf = *f->linked;
-    for (const mk::link::FileSymbol& s : lf.symbols) {
+    for (const mk::link::FileSymbol& s : lf.symbols()) {
       if (s.bind == mk::elf::STB_LOCAL) continue;
       uint32_t hash = mk::name_hash(s.name);
       if (!in_globals(lf, s, hash)) continue;
@@ -463,8 +463,8 @@ void Kernel::run_destructors(File* f) {
   mk::link::LinkerFile& lf = *f->linked;
   if (!lf.initialized) return;
   lf.initialized = false;
-  if (lf.dso_handle != 0) impl_->runtime.finalize(lf.dso_handle);
-  for (uintptr_t fn : lf.fini)
+  if (lf.dso_handle() != 0) impl_->runtime.finalize(lf.dso_handle());
+  for (uintptr_t fn : lf.fini())
     reinterpret_cast<void (*)()>(fn)();
 }
 

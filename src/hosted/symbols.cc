@@ -65,7 +65,7 @@ void scan_file(void* ctx, const module::File& f) {
   if (f.id == 0 || f.linked == nullptr || f.state == module::State::kLoading ||
       f.state == module::State::kGone)
     return;
-  for (const link::FileSymbol& sym : f.linked->symbols) {
+  for (const link::FileSymbol& sym : f.linked->symbols()) {
     if (*s.name != sym.name) continue;
     // The export is listed first already.
     if (s.exported != nullptr && s.exported->owner == &f && s.exported->addr == sym.addr &&

@@ -205,6 +205,12 @@ void Arena::free(const Block& b) {
   // of address space, never a double use.
 }
 
+void Arena::shrink(Block& b, size_t size) {
+  if (size >= b.size) return;
+  free(Block{b.base + size, static_cast<uint32_t>(b.size - size), b.chunk});
+  b = size == 0 ? Block{} : Block{b.base, static_cast<uint32_t>(size), b.chunk};
+}
+
 ArenaStats Arena::stats() const {
   ArenaStats s;
   s.used = used_;

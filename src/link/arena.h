@@ -74,6 +74,10 @@ class Arena {
   // byte inside w. Size 0 yields an empty block that needs no free().
   [[nodiscard]] Result<Block> allocate(const Window& w, Class c, size_t size, size_t align);
   void free(const Block& b);
+  // Gives the bytes of b beyond its first `size` back to the arena (size at
+  // most b.size); b keeps its base, and becomes empty at size 0. For a block
+  // of this arena only (not a Placer's).
+  void shrink(Block& b, size_t size);
   // Where the bytes of one of this arena's blocks are written (the same
   // address as base for data, whose one view is writable); 0 for an empty
   // block.

@@ -170,6 +170,9 @@ struct LinkJob {
   uint64_t got_off = 0;   // in kRodata
   uint64_t dso_off = 0;   // in kData
   bool dso_used = false;
+  // The highest stub slot + 1 that a relocation went through (apply): the
+  // stubs after it go back to the arena (trim_stubs).
+  uint32_t stubs_taken = 0;
 
   // riscv %pcrel_lo pairs (arch::Pair): counted by scan(), used by apply().
   uint64_t hi_count = 0, lo_count = 0;
@@ -214,6 +217,7 @@ struct LinkJob {
                                                   const arch::RelocKind& k,
                                                   const arch::RelocValues& v,
                                                   arch::ApplyResult res) const;
+  void trim_stubs();
   void fill_slots();
   Result<void> collect_symbols();
   Result<void> collect_ctors();

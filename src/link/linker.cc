@@ -99,7 +99,7 @@ Result<void> LinkJob::collect_ctors() {
   sort_entries(init);
   sort_entries(fini);
   uintptr_t* words = nullptr;
-  if (!file->reserve_ctors(init.size(), fini.size(), &words))
+  if (!file->reserve_ctors(linker.alloc_, init.size(), fini.size(), &words))
     return Error(Errc::kNoMemory, "link: out of memory for constructor lists");
   for (const CtorEntry& e : init)
     *words++ = e.fn;
@@ -107,6 +107,28 @@ Result<void> LinkJob::collect_ctors() {
   for (size_t k = fini.size(); k > 0; --k)
     *words++ = fini[k - 1].fn;
   return Ok();
+}
+
+// Stub sizing, settled once the file is placed: the scan reserved a stub for
+// each call that might not reach its target from wherever the file would
+// land, and apply() went through only those that did not (a canonical stub,
+// a function's address for the whole file, is always taken). The stubs
+// nobody took end the text block (nothing is reserved in text after them)
+// and go back to the arena: in the common case, a file placed within reach
+// of what it calls, all of them. A Placer's blocks are the caller's and keep
+// their size.
+void LinkJob::trim_stubs() {
+  if (req.placer != nullptr || stubs.empty()) return;
+  uint32_t keep = stubs_taken;
+  for (uint32_t k : stubs)
+    if (outside[k].canonical && outside[k].stub > keep) keep = outside[k].stub;
+  if (keep == stubs.size()) return;
+  (void)stubs.resize(keep);  // shrinking: cannot fail
+  // The padding that aligned the stubs stays: at most stub_align - 1 bytes,
+  // which the next text block's own alignment mostly takes anyway.
+  const uint64_t end = stub_off + uint64_t{keep} * machine->stub_size;
+  linker.arena_.shrink(file->blocks[static_cast<int>(Class::kText)], static_cast<size_t>(end));
+  size[static_cast<int>(Class::kText)] = end;
 }
 
 namespace {
@@ -117,7 +139,7 @@ bool is_eh_frame(const FileSection& s) {
 
 // Deregisters the first `count` .eh_frame sections of f.
 void deregister_frames(CodeRuntime* rt, const LinkerFile& f, size_t count) {
-  for (const FileSection& s : f.sections) {
+  for (const FileSection& s : f.sections()) {
     if (count == 0) break;
     if (!is_eh_frame(s)) continue;
     rt->deregister_eh_frame(s.addr);
@@ -140,7 +162,7 @@ Result<void> LinkJob::register_frames() {
   // All or none: a refusal takes back the ones registered before it, so the
   // file records one bit.
   size_t done = 0;
-  for (const FileSection& s : file->sections) {
+  for (const FileSection& s : file->sections()) {
     if (!is_eh_frame(s)) continue;
     if (!rt->register_eh_frame(s.addr, s.size)) {
       deregister_frames(rt, *file, done);
@@ -163,9 +185,11 @@ Result<LinkerFile*> Linker::link(const LinkRequest& req) {
                  "sections name their object in 16 bits): link them as several files",
                  req.count, kMaxLinkObjects);
   LinkJob job(*this, req);
-  LinkerFile* f = make<LinkerFile>(alloc_, alloc_);
-  if (f == nullptr) return Error(Errc::kNoMemory, "link: out of memory");
-  job.file = f;
+  // Until collect_symbols knows what the file's tables hold, the file is
+  // this record of its blocks; then it is the record and tables made in one
+  // allocation (LinkerFile::with_tables), and job.file points there.
+  LinkerFile placed;
+  job.file = &placed;
   Result<void> r = [&]() -> Result<void> {
     MK_TRY(job.layout());
     MK_TRY(job.define());
@@ -179,29 +203,32 @@ Result<LinkerFile*> Linker::link(const LinkRequest& req) {
                      "link: the file's %s would take 0x%lx bytes; a block holds less than 4 GiB",
                      class_name(static_cast<Class>(c)), static_cast<uint64_t>(job.size[c]));
     if (req.placer != nullptr)
-      MK_TRY(req.placer->place(job.size, job.align, w, f->blocks, job.alias));
+      MK_TRY(req.placer->place(job.size, job.align, w, placed.blocks, job.alias));
     else
       MK_TRY(job.allocate(w));
     job.copy();
     MK_TRY(job.apply());
+    job.trim_stubs();
     job.fill_slots();
     // The code was written through the alias: the instruction side must see
     // it where it runs (cache maintenance on aarch64 and riscv64).
     if (runtime_ != nullptr) {
       for (Class c : {Class::kText, Class::kInitText}) {
-        const Block& b = f->blocks[static_cast<int>(c)];
+        const Block& b = placed.blocks[static_cast<int>(c)];
         if (b.size != 0) runtime_->sync_code(b.base, b.size, job.alias[static_cast<int>(c)]);
       }
     }
-    MK_TRY(job.collect_symbols());
+    MK_TRY(job.collect_symbols());  // job.file: the file proper from here on
     MK_TRY(job.collect_ctors());
     MK_TRY(job.register_frames());
     // Debug registration: the last phase before constructors, while the
     // inputs (with their debug sections, which are not loaded) are still
     // borrowed. It cannot fail.
-    if (runtime_ != nullptr) f->debug = runtime_->register_debug(*f, req.objects, req.count);
+    if (runtime_ != nullptr)
+      job.file->debug = runtime_->register_debug(*job.file, req.objects, req.count);
     return Ok();
   }();
+  LinkerFile* f = job.file;
   if (!r) {
     // The one rollback path: undo whatever the phases above did.
     if (runtime_ != nullptr) {
@@ -210,7 +237,7 @@ Result<LinkerFile*> Linker::link(const LinkRequest& req) {
     }
     for (const Block& b : f->blocks)
       arena_.free(b);
-    destroy(alloc_, f);
+    if (f != &placed) LinkerFile::destroy(alloc_, f);
     return r.error();
   }
   if (req.run_constructors) run_constructors(*f, req.argc, req.argv, req.envp);
@@ -221,7 +248,7 @@ void Linker::run_constructors(LinkerFile& f, int argc, char** argv, char** envp)
   if (f.initialized) return;
   f.initialized = true;
   using InitFn = void (*)(int, char**, char**);
-  for (uintptr_t fn : f.init)
+  for (uintptr_t fn : f.init())
     reinterpret_cast<InitFn>(fn)(argc, argv, envp);
   // Init-only text is dead now: give it back. Its symbols stay listed (with
   // their old addresses, for the record) but find() no longer answers them.
@@ -234,9 +261,9 @@ void Linker::run_constructors(LinkerFile& f, int argc, char** argv, char** envp)
 void Linker::unlink(LinkerFile* f) {
   if (f == nullptr) return;
   if (f->initialized) {
-    if (runtime_ != nullptr && f->dso_handle != 0) runtime_->finalize(f->dso_handle);
+    if (runtime_ != nullptr && f->dso_handle() != 0) runtime_->finalize(f->dso_handle());
     using FiniFn = void (*)();
-    for (uintptr_t fn : f->fini)
+    for (uintptr_t fn : f->fini())
       reinterpret_cast<FiniFn>(fn)();
   }
   if (runtime_ != nullptr) {
@@ -245,7 +272,7 @@ void Linker::unlink(LinkerFile* f) {
   }
   for (const Block& b : f->blocks)
     arena_.free(b);
-  destroy(alloc_, f);
+  LinkerFile::destroy(alloc_, f);
 }
 
 }  // namespace mk::link

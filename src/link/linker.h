@@ -2,15 +2,17 @@
 // in named phases with one rollback path:
 //
 //   layout -> resolve -> stub sizing -> placement and allocation -> copy ->
-//   apply -> protect -> debug registration -> constructors
+//   apply -> stub trimming -> protect -> debug registration -> constructors
 //
 // Symbols are resolved before stub sizing (not after copying, as in FreeBSD's
 // order) because where the file may be placed depends on what it reads: code
 // built with the compiler defaults reads imported data PC-relatively, so the
 // file must land within +-2 GiB of that data; -fno-pic code with 32-bit
 // absolute relocations must land in the low 2 GiB. Calls that cannot reach go
-// through generated stubs. Any failure undoes every earlier phase and leaves
-// the arena as it was.
+// through generated stubs: sized for every call that might not reach, and
+// trimmed once apply has seen which did not (the unused ones go back to the
+// arena). Any failure undoes every earlier phase and leaves the arena as it
+// was.
 //
 // "Protect" costs nothing per load: the arena's text and read-only chunks are
 // already mapped with their final permissions and written through an alias.

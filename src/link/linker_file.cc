@@ -1,5 +1,6 @@
-// LinkerFile's tables: one allocation holding sections, symbols, the globals'
-// hash slots and names, in that order (each part aligned for what follows).
+// LinkerFile's record and tables: one allocation holding the record, then
+// the globals' hash slots, sections, symbols and names, in that order (each
+// part aligned for what follows).
 #include "link/linker_file.h"
 
 #include "elf/elf.h"
@@ -9,10 +10,6 @@
 namespace mk::link {
 
 namespace {
-
-size_t round8(size_t n) {
-  return (n + 7) & ~size_t{7};
-}
 
 // A file of this many symbols or fewer has no hash slots: find_global
 // compares its few exported names in turn (as fast as hashing one name, and
@@ -26,68 +23,77 @@ bool is_exported(const FileSymbol& s) {
 
 }  // namespace
 
-LinkerFile::~LinkerFile() {
-  if (tables_size_ != 0)
-    alloc_->deallocate(const_cast<FileSection*>(sections.data()), tables_size_, alignof(uint64_t));
-  size_t words = init.size() + fini.size();
-  if (words != 0) {
-    const uintptr_t* p = init.empty() ? fini.data() : init.data();
-    alloc_->deallocate(const_cast<uintptr_t*>(p), words * sizeof(uintptr_t), alignof(uintptr_t));
-  }
-}
-
-bool LinkerFile::reserve_tables(size_t sections_n, size_t symbols_n, size_t exported,
-                                size_t name_bytes) {
-  if (tables_size_ != 0 || sections_n > UINT32_MAX / sizeof(FileSection) ||
+LinkerFile* LinkerFile::create(Allocator& a, size_t sections_n, size_t symbols_n, size_t exported,
+                               size_t name_bytes) {
+  if (sections_n > UINT32_MAX / sizeof(FileSection) ||
       symbols_n >= UINT32_MAX / sizeof(FileSymbol) || exported > symbols_n ||
       exported > UINT32_MAX / 32 || name_bytes > UINT32_MAX)
-    return false;
+    return nullptr;
   size_t slots = 0;
+  uint32_t shift = 0;
   if (exported != 0 && symbols_n > kLinearMax) {
     slots = 2;
-    while (slots < exported * 2)
+    shift = 1;
+    while (slots < exported * 2) {
       slots *= 2;
+      ++shift;
+    }
   }
-  // Each part is a multiple of 8 bytes: FileSection and FileSymbol are
-  // 8-aligned, the slots 4-aligned, the names bytes.
+  // Each part is a multiple of 8 bytes: the slots, FileSection and
+  // FileSymbol are 8-aligned, the names bytes.
+  size_t slot_bytes = slots * sizeof(GlobalSlot);
   size_t sec_bytes = sections_n * sizeof(FileSection);
   size_t sym_bytes = symbols_n * sizeof(FileSymbol);
-  size_t slot_bytes = round8(slots * sizeof(GlobalSlot));
-  size_t total = sec_bytes + sym_bytes + slot_bytes + name_bytes;
-  if (total == 0) return true;
-  if (total > UINT32_MAX) return false;  // each part is below 4 GiB, the sum may not be
-  auto* p = static_cast<uint8_t*>(alloc_->allocate(total, alignof(uint64_t)));
-  if (p == nullptr) return false;
-  tables_size_ = static_cast<uint32_t>(total);
-  sections = Span<const FileSection>(reinterpret_cast<FileSection*>(p), 0);
-  symbols = Span<const FileSymbol>(reinterpret_cast<FileSymbol*>(p + sec_bytes), 0);
-  // The slots never start the tables: a table with slots has a symbol.
-  globals_at_ = slots == 0 ? 0 : static_cast<uint32_t>(sec_bytes + sym_bytes);
-  mk_memset(p + sec_bytes + sym_bytes, 0, slot_bytes);
-  global_shift_ = 0;
-  while ((size_t{1} << global_shift_) < slots)
-    ++global_shift_;
-  names_at_ = static_cast<uint32_t>(sec_bytes + sym_bytes + slot_bytes);
-  return true;
+  size_t total = slot_bytes + sec_bytes + sym_bytes + name_bytes;
+  if (total > UINT32_MAX) return nullptr;  // each part is below 4 GiB, the sum may not be
+  void* p = a.allocate(sizeof(LinkerFile) + total, alignof(LinkerFile));
+  if (p == nullptr) return nullptr;
+  auto* f = new (p) LinkerFile;
+  f->tables_size_ = static_cast<uint32_t>(total);
+  mk_memset(f->tables(), 0, slot_bytes);
+  f->global_shift_ = shift;
+  f->symbols_at_ = static_cast<uint32_t>(slot_bytes + sec_bytes);
+  f->names_at_ = static_cast<uint32_t>(slot_bytes + sec_bytes + sym_bytes);
+  return f;
 }
 
-bool LinkerFile::reserve_ctors(size_t ninit, size_t nfini, uintptr_t** words) {
+LinkerFile* LinkerFile::with_tables(Allocator& a, const LinkerFile& placed, size_t sections_n,
+                                    size_t symbols_n, size_t exported, size_t name_bytes) {
+  LinkerFile* f = create(a, sections_n, symbols_n, exported, name_bytes);
+  if (f == nullptr) return nullptr;
+  for (int c = 0; c < kClassCount; ++c)
+    f->blocks[c] = placed.blocks[c];
+  f->dso_at_ = placed.dso_at_;
+  return f;
+}
+
+void LinkerFile::destroy(Allocator& a, LinkerFile* f) {
+  if (f == nullptr) return;
+  if (f->ctors_ != nullptr)
+    a.deallocate(f->ctors_, f->table_bytes() - f->tables_size_, alignof(uintptr_t));
+  size_t bytes = sizeof(LinkerFile) + f->tables_size_;
+  f->~LinkerFile();
+  a.deallocate(f, bytes, alignof(LinkerFile));
+}
+
+bool LinkerFile::reserve_ctors(Allocator& a, size_t ninit, size_t nfini, uintptr_t** words) {
   *words = nullptr;
-  if (!init.empty() || !fini.empty() || ninit > UINT32_MAX || nfini > UINT32_MAX ||
-      ninit + nfini > SIZE_MAX / sizeof(uintptr_t))
+  if (ctors_ != nullptr || ninit > UINT32_MAX || nfini > UINT32_MAX ||
+      ninit + nfini > (SIZE_MAX - kCtorsHead) / sizeof(uintptr_t))
     return false;
   if (ninit + nfini == 0) return true;
-  auto* p = static_cast<uintptr_t*>(
-      alloc_->allocate((ninit + nfini) * sizeof(uintptr_t), alignof(uintptr_t)));
+  auto* p = static_cast<uint32_t*>(
+      a.allocate(kCtorsHead + (ninit + nfini) * sizeof(uintptr_t), alignof(uintptr_t)));
   if (p == nullptr) return false;
-  init = Span<const uintptr_t>(p, static_cast<uint32_t>(ninit));
-  fini = Span<const uintptr_t>(p + ninit, static_cast<uint32_t>(nfini));
-  *words = p;
+  p[0] = static_cast<uint32_t>(ninit);
+  p[1] = static_cast<uint32_t>(nfini);
+  ctors_ = p;
+  *words = const_cast<uintptr_t*>(ctor_words());
   return true;
 }
 
 void LinkerFile::hash_global(uint32_t n) {
-  const FileSymbol* data = symbols.data();
+  const FileSymbol* data = symbols().data();
   const FileSymbol& s = data[n];
   GlobalSlot* slots = globals();
   uint32_t hash = name_hash(s.name);
@@ -112,7 +118,7 @@ const FileSymbol* LinkerFile::find_global(const char* name, uint32_t hash) const
     // The first strong definition, else the first weak one: what the slots
     // would answer.
     const FileSymbol* weak = nullptr;
-    for (const FileSymbol& s : symbols) {
+    for (const FileSymbol& s : symbols()) {
       if (!is_exported(s) || !str_eq(s.name, name)) continue;
       if (s.bind != elf::STB_WEAK) return &s;
       if (weak == nullptr) weak = &s;
@@ -123,7 +129,7 @@ const FileSymbol* LinkerFile::find_global(const char* name, uint32_t hash) const
   for (uint32_t i = NameTable::home(hash) & mask;; i = (i + 1) & mask) {
     const GlobalSlot& g = slots[i];
     if (g.symbol == 0) return nullptr;
-    const FileSymbol& s = symbols[g.symbol - 1];
+    const FileSymbol& s = symbols()[g.symbol - 1];
     if (g.hash == hash && str_eq(s.name, name)) return &s;
   }
 }
@@ -131,7 +137,7 @@ const FileSymbol* LinkerFile::find_global(const char* name, uint32_t hash) const
 const FileSymbol* LinkerFile::find(const char* name) const {
   const FileSymbol* s = find_global(name, name_hash(name));
   if (s == nullptr) return nullptr;
-  if (init_released && s->section != UINT32_MAX && sections[s->section].cls == Class::kInitText)
+  if (init_released && s->section != UINT32_MAX && sections()[s->section].cls == Class::kInitText)
     return nullptr;
   return s;
 }

@@ -3,10 +3,10 @@
 // defines (locals too: the address map and ksyms list them), its constructor
 // and destructor lists. The module layer adds references and modules on top.
 //
-// Memory: a file costs the record itself and ONE allocation for its tables
-// (sections, symbols, the hash slots of its globals and the names they point
-// to), sized exactly once the link knows what the file keeps, plus one for
-// its constructor lists when it has any. Names are copies owned by the file
+// Memory: a file costs ONE allocation for its record and its tables (the
+// hash slots of its globals, sections, symbols and the names they point to),
+// sized exactly once the link knows what the file keeps, plus one for its
+// constructor lists when it has any. Names are copies owned by the file
 // (the input bytes may be freed once linked); only the names of listed
 // sections and symbols are kept, not the inputs' whole string tables, and the
 // common section names (.text, .rodata...) point to one static copy. A
@@ -45,31 +45,89 @@ struct FileSymbol {
   uint8_t type;  // elf::STT_*
   uint8_t bind;  // elf::STB_*
   uint8_t visibility;
-  uint32_t section;  // index into LinkerFile::sections, or UINT32_MAX (absolute, COMMON)
+  uint32_t section;  // index into LinkerFile::sections(), or UINT32_MAX (absolute, COMMON)
 };
 
 class LinkerFile {
-  // The record is 168 bytes (malloc then takes 176): its one pointer-sized
-  // private field comes first, so that the flags and 32-bit fields at the
-  // end pack without holes.
-  Allocator* alloc_;
+  // The record is 104 bytes and its tables follow it in the same
+  // allocation (create): their counts share 32-bit words with the flags,
+  // and the pointer-sized private field comes first, so that the others
+  // pack without holes. It does not keep its allocator: whoever made it
+  // (the Linker) frees it with the one it made it from.
+  //
+  // The constructor lists' allocation: their two counts, then init's words
+  // and fini's (reserve_ctors); nullptr: none.
+  uint32_t* ctors_ = nullptr;
 
  public:
-  explicit LinkerFile(Allocator& a) : alloc_(&a) {}
-  ~LinkerFile();
+  // A record without tables: where the linker keeps a file's blocks until
+  // it knows what the tables hold (with_tables() then makes the file).
+  LinkerFile() = default;
   LinkerFile(const LinkerFile&) = delete;
   LinkerFile& operator=(const LinkerFile&) = delete;
 
+  // A file whose tables are sized for exactly these counts (the linker, or
+  // a test standing in for it), its record and tables ONE allocation from
+  // a: nullptr when out of memory, past 4 GiB of tables, or with more
+  // exported symbols than symbols. Then at most that many add_section(),
+  // add_symbol() and name bytes. A global's name is hashed into the
+  // globals' slots when `exported` (global, weak or unique, not hidden or
+  // internal: it must agree with the symbol's bind and visibility, which a
+  // file of four symbols or fewer, without slots, goes by); of two exported
+  // definitions of one name the first strong one is answered.
+  [[nodiscard]] static LinkerFile* create(Allocator& a, size_t sections, size_t symbols,
+                                          size_t exported, size_t name_bytes);
+  // create(), with placed's blocks and __dso_handle.
+  [[nodiscard]] static LinkerFile* with_tables(Allocator& a, const LinkerFile& placed,
+                                               size_t sections, size_t symbols, size_t exported,
+                                               size_t name_bytes);
+  // Frees a file create() made from a, with its constructor lists (nullptr:
+  // nothing).
+  static void destroy(Allocator& a, LinkerFile* f);
+
   Block blocks[kClassCount];
-  Span<const FileSection> sections;
-  Span<const FileSymbol> symbols;      // every named symbol, locals included
-  Span<const uintptr_t> init;          // constructors, in the order they run
-  Span<const uintptr_t> fini;          // destructors, in the order they run
-  uintptr_t dso_handle = 0;            // this file's __dso_handle
-  uintptr_t debug = 0;                 // the CodeRuntime's debug registration (0: none)
+  uintptr_t debug = 0;  // the CodeRuntime's debug registration (0: none)
+
+ private:
+  // create() bounds both counts below 2^27 (a table of 32-byte
+  // records under 4 GiB), which leaves room in their words for the slots'
+  // log2 and the flags.
+  uint32_t nsections_ : 27 = 0;
+  uint32_t global_shift_ : 5 = 0;  // log2 of the slots (0: none), at least twice the exports
+  uint32_t nsymbols_ : 27 = 0;
+
+ public:
   bool initialized : 1 = false;        // constructors have run
   bool init_released : 1 = false;      // init-only text was given back after them
   bool frames_registered : 1 = false;  // every .eh_frame is registered with the unwinder
+
+  // The loaded sections.
+  Span<const FileSection> sections() const {
+    return Span<const FileSection>(reinterpret_cast<const FileSection*>(tables() + slot_bytes()),
+                                   nsections_);
+  }
+  // Every named symbol, locals included.
+  Span<const FileSymbol> symbols() const {
+    return Span<const FileSymbol>(reinterpret_cast<const FileSymbol*>(tables() + symbols_at_),
+                                  nsymbols_);
+  }
+  // Constructors, in the order they run.
+  Span<const uintptr_t> init() const {
+    if (ctors_ == nullptr) return {};
+    return Span<const uintptr_t>(ctor_words(), ctors_[0]);
+  }
+  // Destructors, in the order they run.
+  Span<const uintptr_t> fini() const {
+    if (ctors_ == nullptr) return {};
+    return Span<const uintptr_t>(ctor_words() + ctors_[0], ctors_[1]);
+  }
+  // This file's __dso_handle (a word in its data block), or 0 when its code
+  // does not refer to one.
+  uintptr_t dso_handle() const {
+    return dso_at_ == 0 ? 0 : blocks[static_cast<int>(Class::kData)].base + (dso_at_ - 1);
+  }
+  // The handle is the word at `offset` in the data block (placed already).
+  void set_dso_handle(uint32_t offset) { dso_at_ = offset + 1; }
 
   // A defined global (or weak) symbol of this file, or nullptr.
   // Symbols in init-only text are not answered once that text is released.
@@ -87,80 +145,74 @@ class LinkerFile {
   }
   // The end of the names add_name() has copied: they lie, NUL-terminated,
   // one after another, between the tables' other records and this. A name
-  // in [sections.data(), names_end()) is one of them (a debugger's image
+  // in [sections().data(), names_end()) is one of them (a debugger's image
   // copies them in one piece).
-  const char* names_end() const {
-    return reinterpret_cast<const char*>(sections.data()) + names_at_;
-  }
-  // Bytes of heap its tables take (the record itself not counted).
+  const char* names_end() const { return reinterpret_cast<const char*>(tables()) + names_at_; }
+  // Bytes of heap its tables and constructor lists take (the record itself
+  // not counted).
   size_t table_bytes() const {
-    return tables_size_ + (init.size() + fini.size()) * sizeof(uintptr_t);
+    if (ctors_ == nullptr) return tables_size_;
+    return tables_size_ + kCtorsHead + (size_t{ctors_[0]} + ctors_[1]) * sizeof(uintptr_t);
   }
 
-  // Building the tables: the linker, or a test standing in for it. One
-  // reserve_tables() with the exact counts (false when out of memory, when
-  // called twice, past 4 GiB of tables, or with more exported symbols than
-  // symbols), then at most that many
-  // add_section(), add_symbol() and name bytes. A global's name is hashed
-  // into the globals' slots when `exported` (global, weak or unique, not
-  // hidden or internal: it must agree with the symbol's bind and visibility,
-  // which a file of four symbols or fewer, without slots, goes by); of two
-  // exported definitions of one name the first strong one is answered.
-  [[nodiscard]] bool reserve_tables(size_t sections, size_t symbols, size_t exported,
-                                    size_t name_bytes);
+  // Building the tables (see create()).
   // Copies n bytes of name (plus a NUL) into the tables; returns the copy.
   // Inline: the linker builds each record in place, from registers (a
   // record built on the caller's stack and copied here in wider loads
   // stalled store forwarding once per symbol).
   const char* add_name(const char* name, size_t n) {
-    char* at = reinterpret_cast<char*>(const_cast<FileSection*>(sections.data())) + names_at_;
+    char* at = reinterpret_cast<char*>(tables()) + names_at_;
     mk_memcpy(at, name, n);
     at[n] = '\0';
     names_at_ += static_cast<uint32_t>(n + 1);
     return at;
   }
   void add_section(const FileSection& s) {
-    auto* data = const_cast<FileSection*>(sections.data());
-    const uint32_t n = static_cast<uint32_t>(sections.size());
-    data[n] = s;
-    sections = Span<const FileSection>(data, n + 1);
+    const uint32_t n = nsections_;
+    reinterpret_cast<FileSection*>(tables() + slot_bytes())[n] = s;
+    nsections_ = n + 1;
   }
   void add_symbol(const FileSymbol& s, bool exported) {
-    auto* data = const_cast<FileSymbol*>(symbols.data());
-    const uint32_t n = static_cast<uint32_t>(symbols.size());
-    data[n] = s;
-    symbols = Span<const FileSymbol>(data, n + 1);
-    if (exported && globals_at_ != 0) hash_global(n);
+    const uint32_t n = nsymbols_;
+    reinterpret_cast<FileSymbol*>(tables() + symbols_at_)[n] = s;
+    nsymbols_ = n + 1;
+    if (exported && global_shift_ != 0) hash_global(n);
   }
-  // The constructor and destructor lists: one allocation of exactly
-  // ninit + nfini words (none when both are empty), which the caller fills
-  // through *words (init's words, then fini's). False when out of memory or
-  // called twice.
-  [[nodiscard]] bool reserve_ctors(size_t ninit, size_t nfini, uintptr_t** words);
+  // The constructor and destructor lists: one allocation from a (the file's
+  // own allocator) of their two counts and exactly ninit + nfini words (none
+  // when both are empty), which the caller fills through *words (init's
+  // words, then fini's). False when out of memory or called twice.
+  [[nodiscard]] bool reserve_ctors(Allocator& a, size_t ninit, size_t nfini, uintptr_t** words);
 
  private:
   struct GlobalSlot {
     uint32_t hash;
     uint32_t symbol;  // index into symbols + 1; 0: empty
   };
+  static constexpr size_t kCtorsHead = 2 * sizeof(uint32_t);  // ninit, nfini
 
-  // The tables' allocation starts at sections.data() (reserve_tables places
-  // the sections first, even when there are none).
-  uint8_t global_shift_ = 0;  // log2 of the slots: a power of two, at least twice the names
-  uint32_t globals_at_ = 0;   // offset of the globals' slots in the tables (0: none)
+  // The tables, after the record: the globals' slots (when the shift is
+  // not 0), then the sections, the symbols at symbols_at_, and the names.
   uint32_t tables_size_ = 0;
-  uint32_t names_at_ = 0;  // offset of the next free name byte (while building)
+  uint32_t names_at_ = 0;    // offset of the next free name byte (while building)
+  uint32_t symbols_at_ = 0;  // offset of the symbols
+  uint32_t dso_at_ = 0;      // the __dso_handle's offset in the data block + 1; 0: none
 
   // Enters symbol n, exported, into the globals' slots.
   void hash_global(uint32_t n);
 
+  uint8_t* tables() const { return reinterpret_cast<uint8_t*>(const_cast<LinkerFile*>(this + 1)); }
+  size_t slot_bytes() const { return global_shift_ == 0 ? 0 : sizeof(GlobalSlot) << global_shift_; }
   GlobalSlot* globals() const {
-    if (globals_at_ == 0) return nullptr;
-    auto* base = reinterpret_cast<uint8_t*>(const_cast<FileSection*>(sections.data()));
-    return reinterpret_cast<GlobalSlot*>(base + globals_at_);
+    return global_shift_ == 0 ? nullptr : reinterpret_cast<GlobalSlot*>(tables());
+  }
+  const uintptr_t* ctor_words() const {
+    return reinterpret_cast<const uintptr_t*>(reinterpret_cast<const uint8_t*>(ctors_) +
+                                              kCtorsHead);
   }
 };
-static_assert(sizeof(void*) != 8 || sizeof(LinkerFile) == 168,
-              "a field added here costs a thousand modules 16 KiB (malloc's 16-byte steps)");
+static_assert(sizeof(void*) != 8 || sizeof(LinkerFile) == 104,
+              "a field added here costs a thousand modules 8 or 16 KiB (malloc's 16-byte steps)");
+static_assert(sizeof(LinkerFile) % 8 == 0, "the tables after the record are 8-aligned");
 
 }  // namespace mk::link

@@ -528,7 +528,7 @@ void LinkJob::copy() {
   if (dso_used) {
     uintptr_t data = alias[static_cast<int>(Class::kData)];
     mk_memset(reinterpret_cast<void*>(data + dso_off), 0, 8);
-    file->dso_handle = file->blocks[static_cast<int>(Class::kData)].base + dso_off;
+    file->set_dso_handle(static_cast<uint32_t>(dso_off));
   }
 }
 
@@ -695,6 +695,7 @@ Result<void> LinkJob::apply_one(uint32_t o, const RelocSection& rs, const Place&
     // Out of reach: go through this file's stub for the symbol. (Never for
     // one part of a pair: its other parts would still use S.)
     v.S = stub_address(outside[ref.outside]);
+    if (outside[ref.outside].stub > stubs_taken) stubs_taken = outside[ref.outside].stub;
     res = machine->apply(rel.type, at.write + rel.offset, rel.offset, v);
     if (res.status != arch::ApplyStatus::kOk) return apply_failed(o, rs, rel, k, v, res);
   }

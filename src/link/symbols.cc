@@ -85,7 +85,7 @@ Result<void> LinkJob::collect_symbols() {
       SymRef& r = st.syms[i];
       const size_t n = mk_strlen(s.name);
       r.listed = true;
-      r.name_size = static_cast<uint32_t>(n);  // a longer one fails reserve_tables() below
+      r.name_size = static_cast<uint32_t>(n);  // a longer one fails with_tables() below
       ++sym_count;
       exported_count += exported(s);
       name_bytes += n + 1;
@@ -99,8 +99,11 @@ Result<void> LinkJob::collect_symbols() {
       if (common_name(s.name, n) == nullptr) name_bytes += n + 1;
     }
   }
-  if (!file->reserve_tables(sec_count, sym_count, exported_count, name_bytes))
-    return Error(Errc::kNoMemory, "link: out of memory for the symbol table");
+  // The file proper: its record (the blocks placed so far) and its tables.
+  LinkerFile* f = LinkerFile::with_tables(linker.alloc_, *file, sec_count, sym_count,
+                                          exported_count, name_bytes);
+  if (f == nullptr) return Error(Errc::kNoMemory, "link: out of memory for the symbol table");
+  file = f;
 
   for (uint32_t o = 0; o < objs.size(); ++o) {
     const ObjState& st = objs[o];

@@ -472,7 +472,7 @@ Result<File*> Registry::load_bytes_locked(ByteView bytes, const char* name, Load
   // Where the metadata records landed: read handlers and SYSINIT functions.
   uintptr_t span_addr[16] = {};
   for (size_t i = 0; i < nspans; ++i)
-    for (const link::FileSection& s : f->linked->sections)
+    for (const link::FileSection& s : f->linked->sections())
       if (s.index == span_sec[i]) span_addr[i] = s.addr;
   for (size_t i = 0; i < md.modules.size(); ++i) {
     const ModuleDecl& decl = md.modules[i];

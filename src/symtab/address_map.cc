@@ -19,7 +19,7 @@ struct AddressMap::Node {
 struct AddressMap::FileIndex {
   explicit FileIndex(Allocator& a) : by_addr(a) {}
   module::File* file;
-  Vec<uint32_t> by_addr;  // indices into file->linked->symbols, sorted by address
+  Vec<uint32_t> by_addr;  // indices into file->linked->symbols(), sorted by address
   Node* nodes[link::kClassCount] = {};
 };
 
@@ -133,14 +133,15 @@ Result<void> AddressMap::add(module::File& f) {
   link::LinkerFile& lf = *f.linked;
   FileIndex* fi = make<FileIndex>(alloc_, alloc_);
   if (fi == nullptr || !files_.reserve(files_.size() + 1) ||
-      !fi->by_addr.reserve(lf.symbols.size())) {
+      !fi->by_addr.reserve(lf.symbols().size())) {
     destroy(alloc_, fi);
     return Error(Errc::kNoMemory, "%s: out of memory for the address map", f.name);
   }
   fi->file = &f;
-  for (uint32_t i = 0; i < lf.symbols.size(); ++i)
-    if (lf.symbols[i].section != UINT32_MAX || lf.symbols[i].addr != 0) (void)fi->by_addr.push(i);
-  sort_by_addr(fi->by_addr, lf.symbols);
+  const Span<const link::FileSymbol> syms = lf.symbols();
+  for (uint32_t i = 0; i < syms.size(); ++i)
+    if (syms[i].section != UINT32_MAX || syms[i].addr != 0) (void)fi->by_addr.push(i);
+  sort_by_addr(fi->by_addr, syms);
   for (int c = 0; c < link::kClassCount; ++c) {
     const link::Block& b = lf.blocks[c];
     // Init-only text is released after init: never map what may be reused.
@@ -189,7 +190,7 @@ bool AddressMap::lookup(uintptr_t addr, Where* out) const {
   *out = Where{};
   out->file = fi.file;
   out->offset = addr - n->lo;
-  for (const link::FileSection& s : lf.sections) {
+  for (const link::FileSection& s : lf.sections()) {
     if (addr >= s.addr && addr - s.addr < s.size) {  // an empty section holds no address
       out->section = &s;
       out->offset = addr - s.addr;
@@ -197,19 +198,20 @@ bool AddressMap::lookup(uintptr_t addr, Where* out) const {
     }
   }
   // The last symbol starting at or below addr.
+  const Span<const link::FileSymbol> syms = lf.symbols();
   size_t lo = 0, hi = fi.by_addr.size();
   while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
-    if (lf.symbols[fi.by_addr[mid]].addr <= addr)
+    if (syms[fi.by_addr[mid]].addr <= addr)
       lo = mid + 1;
     else
       hi = mid;
   }
   if (lo > 0) {
-    const link::FileSymbol& s = lf.symbols[fi.by_addr[lo - 1]];
+    const link::FileSymbol& s = syms[fi.by_addr[lo - 1]];
     // Only a symbol in the same section counts (not one ending in a gap).
     bool same = out->section == nullptr || s.section == UINT32_MAX ||
-                &lf.sections[s.section] == out->section;
+                &lf.sections()[s.section] == out->section;
     if (same) {
       out->symbol = &s;
       out->offset = addr - s.addr;

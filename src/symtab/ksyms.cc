@@ -40,9 +40,10 @@ struct Writer {
 
     bool init_released = lf.blocks[static_cast<int>(link::Class::kInitText)].size == 0;
     map.clear();
-    if (!map.resize(lf.sections.size())) return Error(Errc::kNoMemory, "ksyms: out of memory");
-    for (size_t k = 0; k < lf.sections.size(); ++k) {
-      const link::FileSection& s = lf.sections[k];
+    const Span<const link::FileSection> secs = lf.sections();
+    if (!map.resize(secs.size())) return Error(Errc::kNoMemory, "ksyms: out of memory");
+    for (size_t k = 0; k < secs.size(); ++k) {
+      const link::FileSection& s = secs[k];
       if (s.cls == link::Class::kInitText && init_released) continue;
       ImageSection is;
       is.name = s.name;
@@ -55,7 +56,7 @@ struct Writer {
     }
 
     MK_TRY(symbols.add(file, 0, 0, STT_FILE, STB_LOCAL, STV_DEFAULT, kAbsolute));
-    for (const link::FileSymbol& s : lf.symbols) {
+    for (const link::FileSymbol& s : lf.symbols()) {
       uint32_t section = kAbsolute;
       if (s.section != UINT32_MAX) {
         section = map[s.section];

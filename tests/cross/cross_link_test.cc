@@ -203,12 +203,12 @@ struct CrossLink {
   }
 
   const link::FileSection* Section(const std::string& name) const {
-    for (const link::FileSection& s : file->sections)
+    for (const link::FileSection& s : file->sections())
       if (name == s.name) return &s;
     return nullptr;
   }
   uint64_t Symbol(const std::string& name) const {
-    for (const link::FileSymbol& s : file->symbols)
+    for (const link::FileSymbol& s : file->symbols())
       if (name == s.name) return s.addr;
     ADD_FAILURE() << "no symbol " << name;
     return 0;
@@ -296,7 +296,7 @@ void CompareWithGnuLd(const Cross& x, const std::string& opt, const std::string&
   ASSERT_EQ(l.Link(obj), "");
   const arch::Machine* m = arch::machine_for(x.machine);
   ASSERT_NE(m, nullptr);
-  for (const link::FileSymbol& s : l.file->symbols) {
+  for (const link::FileSymbol& s : l.file->symbols()) {
     EXPECT_NE(s.name[0], '$') << "a mapping symbol listed: " << s.name;
     EXPECT_NE(std::string(s.name).rfind(".L", 0), 0u) << "a local label listed: " << s.name;
   }
@@ -305,7 +305,7 @@ void CompareWithGnuLd(const Cross& x, const std::string& opt, const std::string&
   // our resolver put it.
   std::ostringstream script;
   script << "SECTIONS {\n";
-  for (const link::FileSection& s : l.file->sections)
+  for (const link::FileSection& s : l.file->sections())
     script << "  " << s.name << " " << Hex(s.addr) << " : { KEEP(*(" << s.name << ")) }\n";
   // What GNU ld makes itself (its GOT, PLT, dynamic relocations) goes far
   // from our sections.
@@ -316,7 +316,7 @@ void CompareWithGnuLd(const Cross& x, const std::string& opt, const std::string&
   std::string cmd = std::string(x.ld) + " -static --no-relax -e 0 -T " + Quote(lds);
   for (const auto& [name, addr] : l.resolver.given)
     cmd += " --defsym=" + Quote(name + "=" + Hex(addr));
-  if (l.file->dso_handle != 0) cmd += " --defsym=__dso_handle=" + Hex(l.file->dso_handle);
+  if (l.file->dso_handle() != 0) cmd += " --defsym=__dso_handle=" + Hex(l.file->dso_handle());
   std::string exe = scratch.path("gnu.elf");
   cmd += " " + Quote(obj) + " -o " + Quote(exe);
   RunResult r = Run(cmd);
@@ -333,7 +333,7 @@ void CompareWithGnuLd(const Cross& x, const std::string& opt, const std::string&
   for (int pass = 0; pass < 2; ++pass) {
     for (const elf::RelocSection& rs : l.obj.relocs) {
       const link::FileSection* target = nullptr;
-      for (const link::FileSection& s : l.file->sections)
+      for (const link::FileSection& s : l.file->sections())
         if (s.index == rs.target) target = &s;
       if (target == nullptr) continue;
       for (uint64_t i = 0; i < rs.count; ++i) {
@@ -353,7 +353,7 @@ void CompareWithGnuLd(const Cross& x, const std::string& opt, const std::string&
           skips.push_back({P, k->shape.width});
         if (pass == 1 && k->pair == arch::Pair::kLo) {
           const link::FileSection* in = nullptr;
-          for (const link::FileSection& s : l.file->sections)
+          for (const link::FileSection& s : l.file->sections())
             if (s.index == sym.shndx) in = &s;
           if (in != nullptr && got_his.count(in->addr + sym.value + rel.addend))
             skips.push_back({P, 4});
@@ -369,7 +369,7 @@ void CompareWithGnuLd(const Cross& x, const std::string& opt, const std::string&
   memcpy(sh.data(), gnu.data() + eh.shoff, eh.shnum * sizeof(elf::Shdr));
   const char* shstr = reinterpret_cast<const char*>(gnu.data() + sh[eh.shstrndx].offset);
   int compared = 0;
-  for (const link::FileSection& s : l.file->sections) {
+  for (const link::FileSection& s : l.file->sections()) {
     if (s.size == 0 || std::string(s.name) == ".eh_frame") continue;  // ld rewrites .eh_frame
     const elf::Shdr* out = nullptr;
     for (unsigned i = 1; i < eh.shnum; ++i)

@@ -135,7 +135,7 @@ std::string FlagsOf(link::Class c) {
 
 // nm lists every symbol of the file at its final address.
 void ExpectEverySymbolAtItsAddress(const link::LinkerFile& lf, const std::string& nm) {
-  for (const link::FileSymbol& s : lf.symbols) {
+  for (const link::FileSymbol& s : lf.symbols()) {
     char line[256];
     snprintf(line, sizeof line, "%016lx", static_cast<unsigned long>(s.addr));
     std::string want = std::string(line) + " ";
@@ -180,7 +180,7 @@ TEST_P(GdbJitTest, RegistryLoadRegistersAnObjectAtTheFinalAddresses) {
   EXPECT_EQ(sections.err, "");
   EXPECT_NE(sections.out.find("REL (Relocatable file)"), std::string::npos);
   std::vector<ImageSection> described = Sections(sections.out);
-  for (const link::FileSection& s : lf.sections) {
+  for (const link::FileSection& s : lf.sections()) {
     if (s.size == 0) continue;
     const ImageSection* in = nullptr;
     for (const ImageSection& d : described)
@@ -207,8 +207,8 @@ TEST_P(GdbJitTest, RegistryLoadRegistersAnObjectAtTheFinalAddresses) {
   // Debug info: relocated for the final addresses, no complaints from readelf.
   Split info = RunSplit(scratch_, "readelf --debug-dump=info " + Quote(image));
   EXPECT_EQ(info.err, "") << "readelf warned about the debug info";
-  const link::FileSymbol* leaf = lf.symbols.begin();
-  for (const link::FileSymbol& s : lf.symbols)
+  const link::FileSymbol* leaf = lf.symbols().begin();
+  for (const link::FileSymbol& s : lf.symbols())
     if (std::string(s.name) == "dbg_leaf") leaf = &s;
   ASSERT_STREQ(leaf->name, "dbg_leaf");
   ASSERT_NE(info.out.find(": dbg_leaf"), std::string::npos) << info.out;
@@ -344,7 +344,7 @@ TEST_P(GdbJitTest, ManySectionsOfOneClassAreOneSection) {
   std::vector<uint8_t> bytes = test::ReadBytes(obj);
   auto f = sys_.registry().load_bytes(ByteView(bytes.data(), bytes.size()), "many.ko");
   ASSERT_TRUE(f) << f.error().message();
-  EXPECT_GT(f.value()->linked->sections.size(), 80u);
+  EXPECT_GT(f.value()->linked->sections().size(), 80u);
   std::string image = DumpNewest(scratch_, "many.jit.o");
   Split nm = RunSplit(scratch_, "nm " + Quote(image));
   EXPECT_EQ(nm.err, "");

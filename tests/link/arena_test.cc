@@ -217,6 +217,41 @@ TEST_F(ArenaTest, AlignmentPaddingIsFreeSpaceAgain) {
   EXPECT_EQ(arena.stats().used, 1u + 64 + 4095);
 }
 
+TEST_F(ArenaTest, ShrinkGivesTheTailBackAndKeepsTheBase) {
+  Block a = Alloc(48, 16, Class::kText);
+  Block b = Alloc(16, 16, Class::kText);
+  Block shrunk = a;
+  arena.shrink(shrunk, 29);
+  EXPECT_EQ(shrunk.base, a.base);
+  EXPECT_EQ(shrunk.size, 29u);
+  EXPECT_EQ(shrunk.chunk, a.chunk);
+  EXPECT_EQ(arena.stats().used, 29u + 16);
+  // The tail is free space again: the next block at 16 fits before b.
+  Block c = Alloc(16, 16, Class::kText);
+  EXPECT_EQ(c.base, a.base + 32);
+  EXPECT_LE(c.base + c.size, b.base);
+  // Growing is not shrinking: nothing changes.
+  arena.shrink(shrunk, 100);
+  EXPECT_EQ(shrunk.size, 29u);
+  // Freeing the shrunk block gives back exactly what it still holds.
+  arena.free(shrunk);
+  arena.free(b);
+  arena.free(c);
+  EXPECT_EQ(arena.stats().used, 0u);
+  EXPECT_EQ(Alloc(kChunk, 1, Class::kText).base, a.base) << "the free ranges did not merge";
+}
+
+TEST_F(ArenaTest, ShrinkToZeroLeavesAnEmptyBlock) {
+  Block a = Alloc(64, 8, Class::kRodata);
+  Block whole = a;
+  arena.shrink(a, 0);
+  EXPECT_EQ(a.size, 0u);
+  EXPECT_EQ(a.chunk, kNoChunk);
+  EXPECT_EQ(arena.stats().used, 0u);
+  arena.free(a);  // nothing
+  EXPECT_EQ(Alloc(64, 8, Class::kRodata).base, whole.base);
+}
+
 TEST_F(ArenaTest, ZeroSizeIsAnEmptyBlockThatNeedsNoFree) {
   Block b = Alloc(0, 4096, Class::kText);
   EXPECT_EQ(b.size, 0u);

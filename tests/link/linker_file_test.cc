@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -43,7 +44,7 @@ int Imported(int v) {
 
 const FileSymbol* Named(LinkerFile* f, const std::string& name) {
   const FileSymbol* found = nullptr;
-  for (const FileSymbol& s : f->symbols) {
+  for (const FileSymbol& s : f->symbols()) {
     if (name == s.name) {
       EXPECT_EQ(found, nullptr) << name << " listed twice";
       found = &s;
@@ -121,8 +122,8 @@ TEST_P(LinkerFileTest, SymbolsListLocalsWithTheirAddressesAndSections) {
     else
       EXPECT_EQ(s->visibility, w.visibility);
     EXPECT_GT(s->size, 0u);
-    ASSERT_LT(s->section, f->sections.size());
-    const FileSection& sec = f->sections[s->section];
+    ASSERT_LT(s->section, f->sections().size());
+    const FileSection& sec = f->sections()[s->section];
     EXPECT_EQ(sec.cls, w.cls);
     EXPECT_GE(s->addr, sec.addr);
     EXPECT_LE(s->addr + s->size, sec.addr + sec.size);
@@ -145,7 +146,7 @@ TEST_P(LinkerFileTest, SectionsAreTheLoadedOnesInTheirClassBlocks) {
   LinkerFile* f = Load(h);
   ASSERT_NE(f, nullptr);
   bool text = false, data = false, eh = false;
-  for (const FileSection& s : f->sections) {
+  for (const FileSection& s : f->sections()) {
     SCOPED_TRACE(s.name);
     EXPECT_NE(s.flags & elf::SHF_ALLOC, 0u) << "only loaded sections are listed";
     EXPECT_EQ(s.object, 0u);
@@ -165,9 +166,9 @@ TEST_P(LinkerFileTest, SectionsAreTheLoadedOnesInTheirClassBlocks) {
   }
   EXPECT_TRUE(text && data && eh);
   // Sections of one class do not overlap.
-  for (size_t i = 0; i < f->sections.size(); ++i)
-    for (size_t j = i + 1; j < f->sections.size(); ++j) {
-      const FileSection &a = f->sections[i], &b = f->sections[j];
+  for (size_t i = 0; i < f->sections().size(); ++i)
+    for (size_t j = i + 1; j < f->sections().size(); ++j) {
+      const FileSection &a = f->sections()[i], &b = f->sections()[j];
       if (a.size == 0 || b.size == 0) continue;
       EXPECT_TRUE(a.addr + a.size <= b.addr || b.addr + b.size <= a.addr)
           << a.name << " overlaps " << b.name;
@@ -176,24 +177,40 @@ TEST_P(LinkerFileTest, SectionsAreTheLoadedOnesInTheirClassBlocks) {
   EXPECT_EQ(f->memory(), h.used());
 }
 
+// Owns a file LinkerFile::create() made.
+struct DestroyFile {
+  Allocator* a;
+  void operator()(LinkerFile* f) const { LinkerFile::destroy(*a, f); }
+};
+using FilePtr = std::unique_ptr<LinkerFile, DestroyFile>;
+FilePtr Own(Allocator& a, LinkerFile* f) {
+  return FilePtr(f, DestroyFile{&a});
+}
+
 // The tables' builder, as the linker (and tests standing in for it) use it:
-// one allocation of exactly what was reserved, the strong definition of a
-// name answered whatever the order, nothing answered from a table without
-// exports. Both ways of finding a global: a file of five symbols or more
-// hashes its exports into slots (twice their count, a power of two), a
-// smaller one has none and compares its few names in turn.
+// the record and its tables are one allocation of exactly what was asked,
+// the strong definition of a name answered whatever the order, nothing
+// answered from a table without exports. Both ways of finding a global: a
+// file of five symbols or more hashes its exports into slots (twice their
+// count, a power of two), a smaller one has none and compares its few
+// names in turn.
 TEST(LinkerFileTables, OneAllocationAndStrongOverWeak) {
   mk::testing::TestAllocator a;
   for (size_t reserved : {3u, 5u}) {
     SCOPED_TRACE(reserved);
-    LinkerFile f(a);
     const size_t names = sizeof "f" + sizeof ".text";
-    ASSERT_TRUE(f.reserve_tables(1, reserved, 2, names));
+    const size_t live = a.live_bytes();
+    FilePtr file = Own(a, LinkerFile::create(a, 1, reserved, 2, names));
+    ASSERT_NE(file, nullptr);
+    LinkerFile& f = *file;
     EXPECT_EQ(a.allocations(), reserved == 3 ? 1u : 2u);
     const size_t slots = reserved == 3 ? 0 : 4;
     EXPECT_EQ(f.table_bytes(),
               sizeof(FileSection) + reserved * sizeof(FileSymbol) + slots * 8 + names);
-    EXPECT_FALSE(f.reserve_tables(1, 1, 1, 1)) << "reserved twice";
+    EXPECT_EQ(a.live_bytes() - live, sizeof(LinkerFile) + f.table_bytes());
+    // The tables follow the record: the slots, then the sections.
+    EXPECT_EQ(reinterpret_cast<const uint8_t*>(f.sections().data()),
+              reinterpret_cast<const uint8_t*>(&f + 1) + slots * 8);
     const char* text = f.add_name(".text", 5);
     f.add_section(
         FileSection{text, 0x1000, 0x40, elf::SHF_ALLOC | elf::SHF_EXECINSTR, 1, 0, Class::kText});
@@ -201,9 +218,11 @@ TEST(LinkerFileTables, OneAllocationAndStrongOverWeak) {
     f.add_symbol(FileSymbol{name, 0x1000, 4, elf::STT_FUNC, elf::STB_WEAK, 0, 0}, true);
     f.add_symbol(FileSymbol{name, 0x1010, 4, elf::STT_FUNC, elf::STB_GLOBAL, 0, 0}, true);
     f.add_symbol(FileSymbol{name, 0x1020, 4, elf::STT_FUNC, elf::STB_WEAK, 0, 0}, true);
-    ASSERT_EQ(f.symbols.size(), 3u);
-    ASSERT_EQ(f.sections.size(), 1u);
-    EXPECT_STREQ(f.sections[0].name, ".text");
+    ASSERT_EQ(f.symbols().size(), 3u);
+    ASSERT_EQ(f.sections().size(), 1u);
+    EXPECT_STREQ(f.sections()[0].name, ".text");
+    EXPECT_EQ(f.names_end(), reinterpret_cast<const char*>(&f + 1) + f.table_bytes())
+        << "the names end the tables";
     const FileSymbol* s = f.find("f");
     ASSERT_NE(s, nullptr);
     EXPECT_EQ(s->addr, 0x1010u);  // the strong one, neither weak before nor after it
@@ -212,31 +231,51 @@ TEST(LinkerFileTables, OneAllocationAndStrongOverWeak) {
   }
   EXPECT_EQ(a.allocations(), 2u);
   {
-    LinkerFile f(a);  // weak definitions only: the first one
-    ASSERT_TRUE(f.reserve_tables(0, 2, 2, 2));
-    const char* name = f.add_name("w", 1);
-    f.add_symbol(FileSymbol{name, 0x20, 4, elf::STT_FUNC, elf::STB_WEAK, 0, UINT32_MAX}, true);
-    f.add_symbol(FileSymbol{name, 0x30, 4, elf::STT_FUNC, elf::STB_WEAK, 0, UINT32_MAX}, true);
-    ASSERT_NE(f.find("w"), nullptr);
-    EXPECT_EQ(f.find("w")->addr, 0x20u);
+    FilePtr f = Own(a, LinkerFile::create(a, 0, 2, 2, 2));  // weak definitions only: the first one
+    ASSERT_NE(f, nullptr);
+    const char* name = f->add_name("w", 1);
+    f->add_symbol(FileSymbol{name, 0x20, 4, elf::STT_FUNC, elf::STB_WEAK, 0, UINT32_MAX}, true);
+    f->add_symbol(FileSymbol{name, 0x30, 4, elf::STT_FUNC, elf::STB_WEAK, 0, UINT32_MAX}, true);
+    ASSERT_NE(f->find("w"), nullptr);
+    EXPECT_EQ(f->find("w")->addr, 0x20u);
   }
   {
-    LinkerFile f(a);  // locals, hidden and internal: find() answers none of them
-    ASSERT_TRUE(f.reserve_tables(0, 3, 0, 6));
-    f.add_symbol(
-        FileSymbol{f.add_name("l", 1), 0x10, 0, elf::STT_OBJECT, elf::STB_LOCAL, 0, UINT32_MAX},
+    // Locals, hidden and internal: find() answers none of them.
+    FilePtr f = Own(a, LinkerFile::create(a, 0, 3, 0, 6));
+    ASSERT_NE(f, nullptr);
+    f->add_symbol(
+        FileSymbol{f->add_name("l", 1), 0x10, 0, elf::STT_OBJECT, elf::STB_LOCAL, 0, UINT32_MAX},
         false);
-    f.add_symbol(FileSymbol{f.add_name("h", 1), 0x10, 0, elf::STT_OBJECT, elf::STB_GLOBAL,
-                            elf::STV_HIDDEN, UINT32_MAX},
-                 false);
-    f.add_symbol(FileSymbol{f.add_name("i", 1), 0x10, 0, elf::STT_OBJECT, elf::STB_GLOBAL,
-                            elf::STV_INTERNAL, UINT32_MAX},
-                 false);
-    EXPECT_EQ(f.find("l"), nullptr);
-    EXPECT_EQ(f.find("h"), nullptr);
-    EXPECT_EQ(f.find("i"), nullptr);
+    f->add_symbol(FileSymbol{f->add_name("h", 1), 0x10, 0, elf::STT_OBJECT, elf::STB_GLOBAL,
+                             elf::STV_HIDDEN, UINT32_MAX},
+                  false);
+    f->add_symbol(FileSymbol{f->add_name("i", 1), 0x10, 0, elf::STT_OBJECT, elf::STB_GLOBAL,
+                             elf::STV_INTERNAL, UINT32_MAX},
+                  false);
+    EXPECT_EQ(f->find("l"), nullptr);
+    EXPECT_EQ(f->find("h"), nullptr);
+    EXPECT_EQ(f->find("i"), nullptr);
   }
-  EXPECT_EQ(a.live_allocations(), 0u);  // the destructor gives the tables back
+  EXPECT_EQ(a.live_allocations(), 0u);  // destroy() gives the record and tables back
+}
+
+// with_tables(): the file proper takes over the blocks and __dso_handle of
+// the record the linker placed them in.
+TEST(LinkerFileTables, WithTablesKeepsThePlacedBlocks) {
+  mk::testing::TestAllocator a;
+  LinkerFile placed;
+  placed.blocks[static_cast<int>(Class::kText)] = link::Block{0x1000, 0x40, link::kNoChunk};
+  placed.blocks[static_cast<int>(Class::kData)] = link::Block{0x8000, 0x20, link::kNoChunk};
+  placed.set_dso_handle(0x18);
+  FilePtr f = Own(a, LinkerFile::with_tables(a, placed, 1, 1, 1, 2));
+  ASSERT_NE(f, nullptr);
+  for (int c = 0; c < link::kClassCount; ++c) {
+    EXPECT_EQ(f->blocks[c].base, placed.blocks[c].base);
+    EXPECT_EQ(f->blocks[c].size, placed.blocks[c].size);
+  }
+  EXPECT_EQ(f->dso_handle(), 0x8018u);
+  EXPECT_EQ(LinkerFile().dso_handle(), 0u) << "no handle unless one is set";
+  EXPECT_EQ(a.allocations(), 1u);
 }
 
 // An empty section is listed only when a symbol lies in it: the empty
@@ -259,25 +298,25 @@ char *marker_at(void) { return marker; }
   ASSERT_NE(f, nullptr);
   const FileSymbol* m = Named(f, "marker");
   ASSERT_NE(m, nullptr);
-  ASSERT_LT(m->section, f->sections.size());
-  EXPECT_STREQ(f->sections[m->section].name, "empty_marker");
-  EXPECT_EQ(f->sections[m->section].size, 0u);
-  EXPECT_EQ(m->addr, f->sections[m->section].addr);
+  ASSERT_LT(m->section, f->sections().size());
+  EXPECT_STREQ(f->sections()[m->section].name, "empty_marker");
+  EXPECT_EQ(f->sections()[m->section].size, 0u);
+  EXPECT_EQ(m->addr, f->sections()[m->section].addr);
   EXPECT_EQ(reinterpret_cast<uintptr_t>(h.Sym<char* (*)()>(f, "marker_at")()), m->addr);
-  for (const FileSection& s : f->sections) {
+  for (const FileSection& s : f->sections()) {
     SCOPED_TRACE(s.name);
-    if (&s != &f->sections[m->section]) {
+    if (&s != &f->sections()[m->section]) {
       EXPECT_NE(s.size, 0u) << "an empty section listed";
     }
   }
   const FileSection* eh = nullptr;
-  for (const FileSection& s : f->sections)
+  for (const FileSection& s : f->sections())
     if (std::string(s.name) == ".eh_frame") eh = &s;
   ASSERT_NE(eh, nullptr);
   LinkerFile* g = h.MustLink({o});
   ASSERT_NE(g, nullptr);
   int shared = 0;
-  for (const FileSection& s : g->sections)
+  for (const FileSection& s : g->sections())
     shared += s.name == eh->name;
   EXPECT_EQ(shared, 1) << "the two files share one copy of the name";
 }
@@ -288,58 +327,61 @@ TEST(LinkerFileTables, OneExportTakesNoSlotsInASmallFileAndTwoInALargerOne) {
   mk::testing::TestAllocator a;
   for (size_t reserved : {1u, 5u}) {
     SCOPED_TRACE(reserved);
-    LinkerFile f(a);
-    ASSERT_TRUE(f.reserve_tables(0, reserved, 1, 2));
-    EXPECT_EQ(f.table_bytes(), reserved * sizeof(FileSymbol) + (reserved == 1 ? 0 : 2 * 8) + 2);
-    f.add_symbol(
-        FileSymbol{f.add_name("g", 1), 0x10, 0, elf::STT_FUNC, elf::STB_GLOBAL, 0, UINT32_MAX},
+    FilePtr f = Own(a, LinkerFile::create(a, 0, reserved, 1, 2));
+    ASSERT_NE(f, nullptr);
+    EXPECT_EQ(f->table_bytes(), reserved * sizeof(FileSymbol) + (reserved == 1 ? 0 : 2 * 8) + 2);
+    f->add_symbol(
+        FileSymbol{f->add_name("g", 1), 0x10, 0, elf::STT_FUNC, elf::STB_GLOBAL, 0, UINT32_MAX},
         true);
-    EXPECT_EQ(f.find("g"), &f.symbols[0]);
-    EXPECT_EQ(f.find("h"), nullptr);
+    EXPECT_EQ(f->find("g"), &f->symbols()[0]);
+    EXPECT_EQ(f->find("h"), nullptr);
   }
-  LinkerFile g(a);
-  EXPECT_FALSE(g.reserve_tables(0, 1, 2, 2)) << "more exports than symbols";
+  EXPECT_EQ(LinkerFile::create(a, 0, 1, 2, 2), nullptr) << "more exports than symbols";
   EXPECT_EQ(a.allocations(), 2u);
 }
 
-// The constructor lists: one allocation of exactly the words asked, init's
-// then fini's; none for a file without any; once only.
+// The constructor lists: one allocation of their two counts and exactly the
+// words asked, init's then fini's; none for a file without any; once only.
 TEST(LinkerFileTables, ConstructorListsAreOneExactAllocation) {
   mk::testing::TestAllocator a;
   {
-    LinkerFile f(a);
+    FilePtr owned = Own(a, LinkerFile::create(a, 0, 0, 0, 0));
+    LinkerFile& f = *owned;
+    const size_t before = a.allocations();
     uintptr_t* words = reinterpret_cast<uintptr_t*>(1);
-    ASSERT_TRUE(f.reserve_ctors(0, 0, &words));
+    ASSERT_TRUE(f.reserve_ctors(a, 0, 0, &words));
     EXPECT_EQ(words, nullptr);
-    EXPECT_EQ(a.allocations(), 0u);
-    EXPECT_TRUE(f.init.empty() && f.fini.empty());
+    EXPECT_EQ(a.allocations(), before);
+    EXPECT_TRUE(f.init().empty() && f.fini().empty());
   }
   {
-    LinkerFile f(a);
+    FilePtr owned = Own(a, LinkerFile::create(a, 0, 0, 0, 0));
+    LinkerFile& f = *owned;
+    const size_t before = a.allocations();
     uintptr_t* words = nullptr;
-    ASSERT_TRUE(f.reserve_ctors(2, 1, &words));
+    ASSERT_TRUE(f.reserve_ctors(a, 2, 1, &words));
     ASSERT_NE(words, nullptr);
-    EXPECT_EQ(a.allocations(), 1u);
+    EXPECT_EQ(a.allocations(), before + 1);
     words[0] = 10;
     words[1] = 11;
     words[2] = 20;
-    ASSERT_EQ(f.init.size(), 2u);
-    ASSERT_EQ(f.fini.size(), 1u);
-    EXPECT_EQ(f.init[0], 10u);
-    EXPECT_EQ(f.init[1], 11u);
-    EXPECT_EQ(f.fini[0], 20u);
-    EXPECT_EQ(f.table_bytes(), 3 * sizeof(uintptr_t));
-    EXPECT_FALSE(f.reserve_ctors(1, 0, &words)) << "reserved twice";
+    ASSERT_EQ(f.init().size(), 2u);
+    ASSERT_EQ(f.fini().size(), 1u);
+    EXPECT_EQ(f.init()[0], 10u);
+    EXPECT_EQ(f.init()[1], 11u);
+    EXPECT_EQ(f.fini()[0], 20u);
+    EXPECT_EQ(f.table_bytes(), 2 * sizeof(uint32_t) + 3 * sizeof(uintptr_t));  // counts, words
+    EXPECT_FALSE(f.reserve_ctors(a, 1, 0, &words)) << "reserved twice";
     EXPECT_EQ(words, nullptr);
   }
   {
-    LinkerFile f(a);  // destructors only
+    FilePtr owned = Own(a, LinkerFile::create(a, 0, 0, 0, 0));  // destructors only
     uintptr_t* words = nullptr;
-    ASSERT_TRUE(f.reserve_ctors(0, 1, &words));
+    ASSERT_TRUE(owned->reserve_ctors(a, 0, 1, &words));
     words[0] = 30;
-    EXPECT_EQ(f.fini[0], 30u);
+    EXPECT_EQ(owned->fini()[0], 30u);
   }
-  EXPECT_EQ(a.live_allocations(), 0u);  // the destructor gives the lists back
+  EXPECT_EQ(a.live_allocations(), 0u);  // destroy() gives the lists back
 }
 
 INSTANTIATE_TEST_SUITE_P(Compilers, LinkerFileTest,

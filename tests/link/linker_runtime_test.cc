@@ -199,12 +199,12 @@ void *dso(void) { return &__dso_handle; }
   uintptr_t d1 = reinterpret_cast<uintptr_t>(h.Sym<void* (*)()>(f1, "dso")());
   uintptr_t d2 = reinterpret_cast<uintptr_t>(h.Sym<void* (*)()>(f2, "dso")());
   EXPECT_NE(d1, d2);
-  EXPECT_EQ(d1, f1->dso_handle);
-  EXPECT_EQ(d2, f2->dso_handle);
+  EXPECT_EQ(d1, f1->dso_handle());
+  EXPECT_EQ(d2, f2->dso_handle());
   const link::Block& data = f1->blocks[static_cast<int>(Class::kData)];
   EXPECT_GE(d1, data.base);
   EXPECT_LE(d1 + 8, data.base + data.size);
-  EXPECT_EQ(f3->dso_handle, 0u);
+  EXPECT_EQ(f3->dso_handle(), 0u);
 }
 
 extern "C" {

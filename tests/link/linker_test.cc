@@ -32,7 +32,7 @@ std::string Hex(uint64_t v) {
 
 int FindCount(LinkerFile* f, const std::string& name) {
   int n = 0;
-  for (const link::FileSymbol& s : f->symbols)
+  for (const link::FileSymbol& s : f->symbols())
     n += name == s.name;
   return n;
 }
@@ -50,6 +50,16 @@ bool WithinReach(LinkerFile* f, uint64_t addr) {
       return false;
   }
   return true;
+}
+
+// Where f's last text section ends, as an offset in its text block.
+uint64_t TextEnd(LinkerFile* f) {
+  const link::Block& text = f->blocks[static_cast<int>(Class::kText)];
+  uint64_t end = 0;
+  for (const link::FileSection& s : f->sections())
+    if (s.cls == Class::kText && s.addr + s.size - text.base > end)
+      end = s.addr + s.size - text.base;
+  return end;
 }
 
 class LinkerTest : public ::testing::TestWithParam<Compiler> {
@@ -206,7 +216,7 @@ extern "C" int b_call(int x) { return shared_inline(x) + twice(0); }
     // The kept copy is the first object's.
     uintptr_t kept = reinterpret_cast<uintptr_t>(h.Sym<void* (*)()>(f, "a_inline")());
     uint32_t owner = UINT32_MAX;
-    for (const link::FileSection& s : f->sections)
+    for (const link::FileSection& s : f->sections())
       if (kept >= s.addr && kept < s.addr + s.size) owner = s.object;
     EXPECT_EQ(owner, 0u);
   }
@@ -302,8 +312,45 @@ fn_t far_ptr(void) { return far_fn; }
     EXPECT_EQ(h.Sym<int (*)()>(f, "call_far")(), 43);
     EXPECT_EQ(h.Sym<int (*)()>(f, "tail_far")(), 42);
     EXPECT_EQ(h.Sym<int (*(*)())()>(f, "far_ptr")()(), 42);
+    // The one stub (far_fn's) was taken: the text block still ends with it.
+    EXPECT_GT(text.size, TextEnd(f)) << "the stub went back to the arena";
+    EXPECT_LE(text.size, TextEnd(f) + 64) << "more than one stub's worth";
   }
   munmap(far, 4096);
+}
+
+int NearFn() {
+  return 7;
+}
+
+// Stub sizing reserves a stub for a call to a function outside the file;
+// once the file lands within reach of it, the stub goes back to the arena.
+TEST_P(PlacementTest, StubsNoCallTookGoBackToTheArena) {
+  std::string obj = scratch.Compile(cc(), "near.c", R"(
+extern int near_fn(void);
+int call_near(void) { return near_fn() + 1; }
+)",
+                                    flags());
+  ASSERT_FALSE(obj.empty());
+  LinkHarness h(nullptr, false);
+  h.Export("near_fn", reinterpret_cast<const void*>(&NearFn), elf::STT_FUNC);
+  LinkRequest req;
+  req.home = reinterpret_cast<uintptr_t>(&NearFn);
+  size_t used_before = h.arena.stats().used;
+  LinkerFile* f = h.MustLink({obj}, req);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(h.Sym<int (*)()>(f, "call_near")(), 8);
+  const link::Block& text = f->blocks[static_cast<int>(Class::kText)];
+  // Only the padding that aligned the stubs (at most 15 bytes on every
+  // machine) may follow the code; a stub is 16 bytes or more.
+  EXPECT_LT(text.size - TextEnd(f), 16u) << "the text block still holds the unused stub";
+  EXPECT_EQ(h.arena.stats().used - used_before, f->memory()) << "the arena counts the trimmed size";
+  // What went back leaves no hole: the next file's text starts where this
+  // one's ends (a hole too small for any block would cost a free-list entry
+  // per file).
+  LinkerFile* g = h.MustLink({obj}, req);
+  ASSERT_NE(g, nullptr);
+  EXPECT_EQ(g->blocks[static_cast<int>(Class::kText)].base, text.base + text.size);
 }
 
 INSTANTIATE_TEST_SUITE_P(Compilers, PlacementTest,

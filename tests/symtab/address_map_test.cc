@@ -65,7 +65,7 @@ TEST_F(AddressMapTest, EverySymbolOfALoadedModuleIsFoundAtItsAddress) {
   ASSERT_NE(f, nullptr);
   AddressMap& map = sys_.addresses();
   size_t checked = 0;
-  for (const link::FileSymbol& s : f->linked->symbols) {
+  for (const link::FileSymbol& s : f->linked->symbols()) {
     if (s.section == UINT32_MAX) continue;
     Where w;
     ASSERT_TRUE(map.lookup(s.addr, &w)) << s.name;
@@ -96,7 +96,7 @@ TEST_F(AddressMapTest, DescribesAddressesAsSymbolPlusOffsetAndModule) {
 TEST_F(AddressMapTest, SectionBoundariesAreExact) {
   module::File* f = Load(mod_bytes_, "mod.ko");
   ASSERT_NE(f, nullptr);
-  for (const link::FileSection& s : f->linked->sections) {
+  for (const link::FileSection& s : f->linked->sections()) {
     if (s.size == 0 || s.cls == link::Class::kInitText) continue;
     Where w;
     ASSERT_TRUE(sys_.addresses().lookup(s.addr, &w)) << s.name;

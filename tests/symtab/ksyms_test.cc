@@ -151,7 +151,7 @@ TEST_F(KsymsTest, ReadelfAndNmFindEverySymbolOfALoadedModuleAtItsAddress) {
 
   // Every symbol the linked file defines, locals included.
   size_t checked = 0, locals = 0;
-  for (const link::FileSymbol& s : f->linked->symbols) {
+  for (const link::FileSymbol& s : f->linked->symbols()) {
     bool in_readelf = false, in_nm = false;
     auto [lo, hi] = readelf_syms.equal_range(s.name);
     for (auto it = lo; it != hi; ++it) {
@@ -200,7 +200,7 @@ TEST_F(KsymsTest, ReadelfAndNmFindEverySymbolOfALoadedModuleAtItsAddress) {
   // Section headers name the file's sections at their final addresses.
   Split sections = RunSplit(scratch_, "readelf -SW " + test::Quote(image));
   EXPECT_EQ(sections.err, "");
-  for (const link::FileSection& s : f->linked->sections) {
+  for (const link::FileSection& s : f->linked->sections()) {
     std::ostringstream want;
     want << "ksyms_mod.ko:" << s.name;
     size_t at = sections.out.find(want.str() + " ");
@@ -271,7 +271,7 @@ MODKIT_MODULE(init_mod, 1, 0, 0);
   module::File* f = Load(bytes, "init_mod.ko");
   ASSERT_NE(f, nullptr);
   bool listed = false;  // the linker lists it; ksyms leaves it out once released
-  for (const link::FileSymbol& s : f->linked->symbols)
+  for (const link::FileSymbol& s : f->linked->symbols())
     listed = listed || std::string(s.name) == "ks_init_only";
   EXPECT_TRUE(listed);
   Split nm = RunSplit(scratch_, "nm " + test::Quote(WriteImage("ksyms")));
@@ -407,7 +407,7 @@ TEST_P(KsymsScaleTest, LookupsStayExactAsFilesComeAndGo) {
   ASSERT_TRUE(hosted::write_ksyms_file(sys, full, &err)) << err;
   size_t sections = 0;
   for (module::File* f : files)
-    sections += f->linked->sections.size();
+    sections += f->linked->sections().size();
   test::RunResult hdr = test::Run("readelf -h " + test::Quote(full));
   std::string count = std::to_string(sections + 5);  // + null, .strtab, .symtab(_shndx), .shstrtab
   if (sections + 4 < elf::SHN_LORESERVE) {

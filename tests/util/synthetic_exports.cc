@@ -21,7 +21,7 @@ SyntheticExports::~SyntheticExports() {
         destroy(heap_, m);
       destroy(heap_, e->file);
     }
-    destroy(heap_, e->linked);
+    link::LinkerFile::destroy(heap_, e->linked);
   }
 }
 
@@ -47,9 +47,8 @@ Result<void> SyntheticExports::add_files(size_t count, size_t exports, size_t lo
       e.names.push_back('\0');
     }
 
-    e.linked = make<link::LinkerFile>(heap_, heap_);
-    if (e.linked == nullptr || !e.linked->reserve_tables(0, exports + locals, exports, 0))
-      return oom();
+    e.linked = link::LinkerFile::create(heap_, 0, exports + locals, exports, 0);
+    if (e.linked == nullptr) return oom();
     // Its memory: one text block holding every symbol (the export index
     // refuses an export outside the file's blocks).
     e.linked->blocks[static_cast<int>(link::Class::kText)] = link::Block{

@@ -74,12 +74,12 @@ bool write_linked_image(const mk::link::LinkerFile& file,
   };
 
   // Input sections, in the file's order; where each class's sections end.
-  std::vector<uint32_t> index_of(file.sections.size());
+  std::vector<uint32_t> index_of(file.sections().size());
   uint64_t tail[kClassCount], file_end[kClassCount];
   for (int c = 0; c < kClassCount; ++c)
     tail[c] = file_end[c] = file.blocks[c].base;
-  for (size_t k = 0; k < file.sections.size(); ++k) {
-    const mk::link::FileSection& s = file.sections[k];
+  for (size_t k = 0; k < file.sections().size(); ++k) {
+    const mk::link::FileSection& s = file.sections()[k];
     const Section& in = objects[s.object]->sections[s.index];
     mk::symtab::ImageSection out_s;
     out_s.name = s.name;
@@ -143,7 +143,7 @@ bool write_linked_image(const mk::link::LinkerFile& file,
   }
 
   mk::symtab::SymbolTableWriter symbols(alloc);
-  for (const mk::link::FileSymbol& s : file.symbols) {
+  for (const mk::link::FileSymbol& s : file.symbols()) {
     uint32_t section = mk::symtab::kAbsolute;
     if (s.section != UINT32_MAX) {
       section = index_of[s.section];
@@ -157,11 +157,11 @@ bool write_linked_image(const mk::link::LinkerFile& file,
     auto r = symbols.add(s.name, s.addr, s.size, s.type, s.bind, s.visibility, section);
     if (!r) return fail(r.error());
   }
-  if (file.dso_handle != 0) {
+  if (file.dso_handle() != 0) {
     // The file's own __dso_handle (its C++ destructors are registered
     // against it), which the linker defines without listing it.
     int c = static_cast<int>(Class::kData);
-    auto r = symbols.add("__dso_handle", file.dso_handle, 8, STT_OBJECT, STB_LOCAL, STV_HIDDEN,
+    auto r = symbols.add("__dso_handle", file.dso_handle(), 8, STT_OBJECT, STB_LOCAL, STV_HIDDEN,
                          tail_index[c] != 0 ? tail_index[c] : mk::symtab::kAbsolute);
     if (!r) return fail(r.error());
   }
