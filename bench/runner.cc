@@ -390,7 +390,7 @@ Runner::Cycle Runner::dlopen_cycle(const Module& m) {
 }
 
 // The measured loads of one size at one N: modkit from memory, modkit from
-// the file, dlopen, and the copy-and-write floor, in alternating order.
+// the file, dlopen, and the copy-and-write floor, taking turns in blocks.
 void Runner::measure(const std::string& size, size_t n) {
   const Module& m = mods_[size];
   const CopyFloor* floor = floors_.count(size) ? floors_[size].get() : nullptr;

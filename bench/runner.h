@@ -1,6 +1,6 @@
 // The measurement driver: one modkit::Kernel and one set of dlopen handles in
 // one process, populations of N already-loaded objects grown step by step,
-// and at each N the measured loads alternating between the two systems.
+// and at each N the measured loads of the two systems taking turns in blocks.
 #pragma once
 
 #include <stddef.h>
