@@ -397,13 +397,24 @@ void Runner::measure(const std::string& size, size_t n) {
   auto S = [&](const char* metric, const char* sys) -> Series& {
     return res_.series(size, n, metric, sys, Unit::kNs);
   };
-  Series &mk_load = S("load", "modkit"), &dl_load = S("load", "dlopen");
+  // One system's series of a cycle's measures.
+  struct CycleSeries {
+    Series &load, &init, &look, &unl, &flt;
+    void add(const Cycle& c) {
+      load.samples.push_back(c.load);
+      init.samples.push_back(c.init);
+      look.samples.push_back(c.lookup);
+      unl.samples.push_back(c.unload);
+      flt.samples.push_back(c.faults);
+    }
+  };
+  auto cycle_series = [&](const char* sys) {
+    return CycleSeries{S("load", sys), S("init", sys), S("lookup on handle", sys), S("unload", sys),
+                       res_.series(size, n, "minor page faults in one load", sys, Unit::kCount)};
+  };
+  CycleSeries mk_s = cycle_series("modkit"), dl_s = cycle_series("dlopen");
+  Series &mk_load = mk_s.load, &dl_load = dl_s.load;
   Series& mk_file = S("load from file", "modkit");
-  Series &mk_init = S("init", "modkit"), &dl_init = S("init", "dlopen");
-  Series &mk_look = S("lookup on handle", "modkit"), &dl_look = S("lookup on handle", "dlopen");
-  Series &mk_unl = S("unload", "modkit"), &dl_unl = S("unload", "dlopen");
-  Series& mk_flt = res_.series(size, n, "minor page faults in one load", "modkit", Unit::kCount);
-  Series& dl_flt = res_.series(size, n, "minor page faults in one load", "dlopen", Unit::kCount);
   Series& fl_warm = S("load", "floor-warm");
   Series& fl_fresh = S("load", "floor-fresh");
 
@@ -424,12 +435,7 @@ void Runner::measure(const std::string& size, size_t n) {
     auto mk = [&] {
       for (int i = 0; i < kBlock; ++i) {
         Cycle c = modkit_cycle(m, false);
-        if (!keep) continue;
-        mk_load.samples.push_back(c.load);
-        mk_init.samples.push_back(c.init);
-        mk_look.samples.push_back(c.lookup);
-        mk_unl.samples.push_back(c.unload);
-        mk_flt.samples.push_back(c.faults);
+        if (keep) mk_s.add(c);
       }
     };
     auto mk_from_file = [&] {
@@ -442,12 +448,7 @@ void Runner::measure(const std::string& size, size_t n) {
       if (!cfg_.with_dlopen) return;
       for (int i = 0; i < kBlock; ++i) {
         Cycle c = dlopen_cycle(m);
-        if (!keep) continue;
-        dl_load.samples.push_back(c.load);
-        dl_init.samples.push_back(c.init);
-        dl_look.samples.push_back(c.lookup);
-        dl_unl.samples.push_back(c.unload);
-        dl_flt.samples.push_back(c.faults);
+        if (keep) dl_s.add(c);
       }
       Cycle c = modkit_cycle(m, false);
       if (keep) mk_cold.samples.push_back(c.load);
@@ -489,15 +490,15 @@ void Runner::measure(const std::string& size, size_t n) {
   res_.row("load (memory; dlopen: file)", &mk_load, &dl_load);
   if (cfg_.with_dlopen) res_.row("load right after dlopen", &mk_cold, &dl_load);
   res_.row("load from file", &mk_file, &dl_load);
-  res_.row("init (first call)", &mk_init, &dl_init);
-  res_.row("lookup on handle", &mk_look, &dl_look);
-  res_.row("unload", &mk_unl, &dl_unl);
+  res_.row("init (first call)", &mk_s.init, &dl_s.init);
+  res_.row("lookup on handle", &mk_s.look, &dl_s.look);
+  res_.row("unload", &mk_s.unl, &dl_s.unl);
   if (floor != nullptr) {
     res_.row("load vs copy floor, touched memory", &mk_load, &fl_warm);
     res_.row("load vs copy floor, fresh pages", &mk_load, &fl_fresh);
   }
   res_.row("mappings added by one load", &mk_maps, &dl_maps);
-  res_.row("minor page faults in one load", &mk_flt, &dl_flt);
+  res_.row("minor page faults in one load", &mk_s.flt, &dl_s.flt);
 }
 
 // Lookups by name without a handle, at n loaded objects.
