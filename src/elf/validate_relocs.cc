@@ -185,7 +185,7 @@ bool relocatable_type(uint32_t type, uint16_t machine) {
 class Verdicts {
  public:
   explicit Verdicts(const MachineRules& m) : m_(m) {
-    mk_memcpy(types_, kEmpty.types, sizeof types_);  // a few vector stores
+    mk_memcpy(types_, kEmptyTypeTags.tags, sizeof types_);
   }
   // The width of an accepted type, or -1.
   int width(uint32_t type) {
@@ -200,25 +200,14 @@ class Verdicts {
   }
 
  private:
-  static constexpr uint32_t kSlots = 64;
+  static constexpr uint32_t kSlots = kTypeSlots;
   static constexpr int16_t kRefused = -1;
-  // Slot i holds a type whose low bits are i; ~i never has them, so an empty
-  // slot never matches. Only the types are set up front (one validation of
-  // a one-function module paid about 400 instructions to initialize every
-  // slot); a width is read only after its slot's type was written with it.
-  struct EmptyTypes {
-    uint32_t types[kSlots];
-    constexpr EmptyTypes() : types() {
-      for (uint32_t i = 0; i < kSlots; ++i)
-        types[i] = ~i;
-    }
-  };
-  static const EmptyTypes kEmpty;
   const MachineRules& m_;
+  // Only the types start set (kEmptyTypeTags); a width is read only after
+  // its slot's type was written with it.
   uint32_t types_[kSlots];
   int16_t widths_[kSlots];
 };
-constexpr Verdicts::EmptyTypes Verdicts::kEmpty{};
 
 // The fast pass's table for one relocation section. Slot t stands for type
 // base + t (base a multiple of 64: 0, or for aarch64, whose kinds start at

@@ -21,20 +21,6 @@ bool has_prefix(const char* s, const char* prefix) {
   return true;
 }
 
-constexpr uint32_t kKindSlots = 64;
-
-// KindCache's tags when empty: slot i serves the types whose low bits are
-// i, and its tag is the type it holds; ~i never has those low bits, so an
-// empty slot never matches.
-struct EmptyTags {
-  uint32_t tags[kKindSlots];
-  constexpr EmptyTags() : tags() {
-    for (uint32_t i = 0; i < kKindSlots; ++i)
-      tags[i] = ~i;
-  }
-};
-constexpr EmptyTags kEmptyTags{};
-
 // The relocation kinds of the entry loops, cached by type (as TypeCache),
 // with what the loops branch on kept in the cache itself (a slot's flags;
 // the inline path's fast form, PC mask and bias in arrays by slot index): a
@@ -61,7 +47,7 @@ class KindCache {
     const arch::RelocKind* kind;
   };
   explicit KindCache(const arch::Machine& m) : m_(m) {
-    mk_memcpy(tags_, kEmptyTags.tags, sizeof tags_);  // a few vector stores
+    mk_memcpy(tags_, kEmptyTypeTags.tags, sizeof tags_);
   }
   // The index of the slot that holds type (filled the first time). A
   // size_t: the loops address the arrays with it as it is.
@@ -83,7 +69,7 @@ class KindCache {
   uint64_t bias(size_t i) const { return bias_[i]; }
 
  private:
-  static constexpr uint32_t kSlots = kKindSlots;
+  static constexpr uint32_t kSlots = kTypeSlots;
 
   void fill(uint32_t i, uint32_t type) {
     const arch::RelocKind* k = m_.kind(type);  // validated: known

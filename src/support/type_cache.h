@@ -14,34 +14,48 @@
 
 namespace mk {
 
+// Slots of a direct-mapped memo by relocation type (TypeCache, and the
+// linker's and the validator's own): covers every x86_64 and riscv64 type
+// without collision, and the few dozen an aarch64 object uses with few.
+inline constexpr uint32_t kTypeSlots = 64;
+
+// The tags of such a memo when empty: slot i holds a type whose low bits
+// are i, and its tag is that type; ~i never has those low bits, so an empty
+// slot never matches. A memo starts empty by copying these (a few vector
+// stores), not by initializing every slot: one is built for every link and
+// every validation, however small.
+struct EmptyTypeTags {
+  uint32_t tags[kTypeSlots];
+  constexpr EmptyTypeTags() : tags() {
+    for (uint32_t i = 0; i < kTypeSlots; ++i)
+      tags[i] = ~i;
+  }
+};
+inline constexpr EmptyTypeTags kEmptyTypeTags{};
+
 template <class T>
 class TypeCache {
  public:
   using Lookup = const T* (*)(uint32_t type);
 
-  explicit TypeCache(Lookup lookup) : lookup_(lookup) {}
+  explicit TypeCache(Lookup lookup) : lookup_(lookup) {
+    for (uint32_t i = 0; i < kTypeSlots; ++i)
+      types_[i] = kEmptyTypeTags.tags[i];
+  }
 
   const T* get(uint32_t type) {
-    Slot& s = slots_[type & (kSlots - 1)];
-    if (!s.filled || s.type != type) {
-      s.type = type;
-      s.value = lookup_(type);
-      s.filled = true;
+    const uint32_t i = type & (kTypeSlots - 1);
+    if (types_[i] != type) {
+      types_[i] = type;
+      values_[i] = lookup_(type);
     }
-    return s.value;
+    return values_[i];
   }
 
  private:
-  // Covers every x86_64 and riscv64 type without collision, and the few
-  // dozen an aarch64 object uses with few.
-  static constexpr size_t kSlots = 64;
-  struct Slot {
-    uint32_t type = 0;
-    bool filled = false;
-    const T* value = nullptr;
-  };
   Lookup lookup_;
-  Slot slots_[kSlots];
+  uint32_t types_[kTypeSlots];
+  const T* values_[kTypeSlots];  // read only once its slot's type is set
 };
 
 }  // namespace mk

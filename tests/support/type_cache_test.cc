@@ -46,6 +46,13 @@ TEST_F(TypeCacheTest, RemembersUnknownTypesToo) {
   EXPECT_EQ(g_calls, 2);
 }
 
+TEST(EmptyTypeTags, NoEmptySlotPassesForATypeItServes) {
+  // Slot i serves the types whose low bits are i: its empty tag must not be
+  // one of them (every memo by type starts from these tags).
+  for (uint32_t i = 0; i < kTypeSlots; ++i)
+    EXPECT_NE(kEmptyTypeTags.tags[i] & (kTypeSlots - 1), i) << "slot " << i;
+}
+
 TEST_F(TypeCacheTest, ZeroIsATypeLikeAnyOther) {
   // A fresh slot must not pass for type 0 already looked up.
   TypeCache<Shape> cache(even_shape);
