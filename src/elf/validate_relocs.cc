@@ -315,6 +315,10 @@ Result<void> check_reloc_section(Context& c, uint32_t i, Verdicts& verdicts,
   out.rela = rela;
   out.count = rs.size / esz;
   out.entries = rs.data;
+  // The entries' types are gathered where each is first met (below). Until
+  // the section passes, its list is marked incomplete (wide): a linker must
+  // never take a partial list for the whole.
+  out.wide_types = true;
   if (!c.obj.relocs.push(out)) {
     return Error(Errc::kNoMemory, "%s: out of memory for the relocation section list", W);
   }
@@ -325,6 +329,7 @@ Result<void> check_reloc_section(Context& c, uint32_t i, Verdicts& verdicts,
   // a type met for the first time in this section gets its limit and the
   // scan goes on; an entry that breaks a rule goes to check_entries(), which
   // words the error exactly from there.
+  RelocSection& done = c.obj.relocs.back();
   if (rs.data.size() / esz < out.count) {
     c.obj.reloc_uses_complete = false;
     return check_entries(c, i, 0);
@@ -345,11 +350,17 @@ Result<void> check_reloc_section(Context& c, uint32_t i, Verdicts& verdicts,
   // or fails validation).
   const bool record = loaded && lim.base == 0;
   if (loaded && !record) c.obj.reloc_uses_complete = false;
+  uint64_t types = 0;
+  bool wide = false;
   for (uint64_t k = 0;; ++k) {
     k = !loaded  ? scan<false, false>(in, k, lim, nsyms, unloaded, uses)
         : record ? scan<true, true>(in, k, lim, nsyms, unloaded, uses)
                  : scan<true, false>(in, k, lim, nsyms, unloaded, uses);
-    if (k == out.count) return Ok();
+    if (k == out.count) {
+      done.types = types;
+      done.wide_types = wide;
+      return Ok();
+    }
     uint64_t offset, info;
     in.read(k, &offset, &info);
     const uint32_t type = rel_type(info);
@@ -361,7 +372,12 @@ Result<void> check_reloc_section(Context& c, uint32_t i, Verdicts& verdicts,
       return check_entries(c, i, k);
     }
     // In range, so width <= tsize. Types outside the block keep slot 64's
-    // 0 and are settled here entry by entry.
+    // 0 and are settled here entry by entry. Every type of the section
+    // passes here at least once: its limit is 0 until it is first met.
+    if (type < 64)
+      types |= uint64_t{1} << type;
+    else
+      wide = true;
     const uint32_t t = lim.slot(type);
     if (t != Limits::kOutside) lim.limit[t] = tsize - static_cast<uint64_t>(width) + 1;
     if (loaded) {

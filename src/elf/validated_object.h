@@ -97,6 +97,11 @@ struct RelocSection {
   bool rela = false;
   uint64_t count = 0;
   ByteView entries;  // count entries of sizeof(Rela) or sizeof(Rel)
+  // The types its entries have, for a linker that chooses its loop by them:
+  // bit t is set when some entry has type t (t < 64). `wide_types`: some
+  // entry has a type of 64 or more, which `types` cannot hold.
+  uint64_t types = 0;
+  bool wide_types = false;
 };
 
 struct Relocation {

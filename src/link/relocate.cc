@@ -58,6 +58,22 @@ class KindCache {
     return i;
   }
   const Slot& slot(size_t i) const { return slots_[i]; }
+  // The inline form every type of `types` (bit t: type t) shares, fast,
+  // PC mask and bias alike, in the slot of the lowest; or kNoForm when
+  // they differ, when one is kSlow, or when there are none.
+  static constexpr size_t kNoForm = SIZE_MAX;
+  size_t uniform(uint64_t types) {
+    size_t form = kNoForm;
+    for (; types != 0; types &= types - 1) {
+      const size_t k = index(static_cast<uint32_t>(__builtin_ctzll(types)));
+      if (fast_[k] == kSlow) return kNoForm;
+      if (form == kNoForm)
+        form = k;
+      else if (fast_[k] != fast_[form] || pc_mask_[k] != pc_mask_[form] || bias_[k] != bias_[form])
+        return kNoForm;
+    }
+    return form;
+  }
   const Slot& get(uint32_t type) { return slots_[index(type)]; }
   // What apply()'s inline path reads, by slot index, in arrays of their own:
   // the loop addresses each with the index itself (fields of a 24-byte slot
@@ -592,12 +608,12 @@ Result<void> LinkJob::apply() {
         }
         continue;
       }
-      // The hot loop: RELA entries read in place, and the plain data
+      // The hot loops: RELA entries read in place, and the plain data
       // formulas (arch::apply_simple's) stored inline: S + A, less P for a
       // PC-relative kind, as a word or a range-checked 32-bit field. The
       // validator has checked every index, type and place.
       // Locals throughout: the stores are through a byte pointer, which may
-      // alias anything in memory, so nothing the loop reads may live there.
+      // alias anything in memory, so nothing the loops read may live there.
       // By pointer, to the end: an entry's index is needed only off the
       // inline path.
       const uint8_t* const first = rs.entries.data();
@@ -605,6 +621,52 @@ Result<void> LinkJob::apply() {
       const uint64_t run = at.run;
       uint8_t* const write = at.write;
       const uint64_t* const fp = fin.data();
+      auto leave = [&](const uint8_t* e, uint64_t off, uint64_t info, int64_t addend) {
+        return full(static_cast<uint64_t>(e - first) / sizeof(Rela),
+                    Relocation{off, rel_type(info), rel_sym(info), addend},
+                    kinds.slot(kinds.index(rel_type(info))));
+      };
+      // A section whose entries' types all take one inline form (the
+      // validator lists the types: x86_64's text has PC32 and PLT32, its
+      // data 64) runs a loop of that form alone, with no per-entry lookup
+      // of the kind: about a third fewer instructions an entry.
+      auto one_form = [&]<KindCache::Fast kFast, bool kPc>() -> Result<void> {
+        for (const uint8_t* e = first; e != end; e += sizeof(Rela)) {
+          uint64_t off, info;
+          int64_t addend;
+          mk_memcpy(&off, e + offsetof(Rela, offset), 8);
+          mk_memcpy(&info, e + offsetof(Rela, info), 8);
+          mk_memcpy(&addend, e + offsetof(Rela, addend), 8);
+          uint64_t x = fp[rel_sym(info)] + static_cast<uint64_t>(addend);
+          if constexpr (kPc) x -= run + off;
+          if constexpr (kFast == KindCache::kWord64) {
+            mk_memcpy(write + off, &x, 8);
+          } else {
+            // A signed field: -2^31 <= x < 2^31.
+            if (((x + (uint64_t{1} << 31)) >> 32) == 0) [[likely]] {
+              const uint32_t x32 = static_cast<uint32_t>(x);
+              mk_memcpy(write + off, &x32, 4);
+              continue;
+            }
+            MK_TRY(leave(e, off, info, addend));
+          }
+        }
+        return Ok();
+      };
+      const size_t form = rs.wide_types ? KindCache::kNoForm : kinds.uniform(rs.types);
+      if (form != KindCache::kNoForm) {
+        const KindCache::Fast f = kinds.fast(form);
+        const uint64_t pc = kinds.pc_mask(form), bias = kinds.bias(form);
+        if (f == KindCache::kField32 && pc != 0 && bias != 0) {
+          MK_TRY((one_form.template operator()<KindCache::kField32, true>()));
+          continue;
+        }
+        if (f == KindCache::kWord64 && pc == 0) {
+          MK_TRY((one_form.template operator()<KindCache::kWord64, false>()));
+          continue;
+        }
+      }
+      // Mixed forms: the kind by entry.
       for (const uint8_t* e = first; e != end; e += sizeof(Rela)) {
         uint64_t off, info;
         int64_t addend;
@@ -629,8 +691,7 @@ Result<void> LinkJob::apply() {
           mk_memcpy(write + off, &x, 8);
           continue;
         }
-        MK_TRY(full(static_cast<uint64_t>(e - first) / sizeof(Rela),
-                    Relocation{off, rel_type(info), rel_sym(info), addend}, kinds.slot(k)));
+        MK_TRY(leave(e, off, info, addend));
       }
     }
   }

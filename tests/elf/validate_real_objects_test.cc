@@ -196,6 +196,24 @@ void CheckCompiled(const std::vector<uint8_t>& bytes, bool cxx) {
     for (size_t i = 0; i < uses.size(); ++i)
       EXPECT_EQ(obj.reloc_uses[i], uses[i]) << "symbol " << i << " (" << obj.symbols[i].name << ")";
 
+    // Each section's list of its entries' types (RelocSection::types, by
+    // which the linker may choose a loop with no per-entry dispatch) is
+    // exactly the set they have: a type missing would be applied by
+    // another's formula.
+    for (const RelocSection& rs : obj.relocs) {
+      uint64_t types = 0;
+      bool wide = false;
+      for (uint64_t k = 0; k < rs.count; ++k) {
+        uint32_t t = obj.relocation(rs, k).type;
+        if (t < 64)
+          types |= uint64_t{1} << t;
+        else
+          wide = true;
+      }
+      EXPECT_EQ(rs.types, types) << obj.sections[rs.index].name;
+      EXPECT_EQ(rs.wide_types, wide) << obj.sections[rs.index].name;
+    }
+
     if (cxx) {
       // Inline functions, templates and vtables go into COMDAT groups.
       EXPECT_GT(obj.groups.size(), 0u);

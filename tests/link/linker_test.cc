@@ -699,6 +699,64 @@ field:  .long 0x5a5a5a5a
   }
 }
 
+// A relocation section whose entries' types all take one inline form runs
+// a loop of that form alone (apply(): x86_64's PC32 and PLT32 share the
+// signed PC-relative field, 64 the absolute word); a section that mixes
+// forms takes the loop that looks up each entry's kind. The same boundary
+// pair through both: `to' lies `gap' bytes past the field, so S + A - P is
+// gap + addend wherever the file lands.
+TEST(ApplyOneForm, PcRelativeFieldsStoreTheirLastValueAndRefuseTheNextInEitherLoop) {
+  MK_X86_64_ONLY();
+  struct Case {
+    const char* addend;  // to `to', 0x10 past the field
+    bool fits;
+    uint64_t value;  // S + A - P
+  };
+  const Case cases[] = {
+      {"0x7fffffef", true, 0x7fffffff},
+      {"0x7ffffff0", false, 0x80000000},
+      {"-0x80000010", true, 0xffffffff80000000},
+      {"-0x80000011", false, 0xffffffff7fffffff},
+  };
+  for (bool mixed : {false, true}) {
+    for (const Case& c : cases) {
+      SCOPED_TRACE(std::string(mixed ? "mixed" : "one form") + ", to + " + c.addend);
+      Scratch scratch;
+      // The mixed section also holds a 64-bit word (R_X86_64_64): two forms.
+      std::string obj = scratch.Compile(kGcc, "pc.s",
+                                        std::string(R"(
+        .data
+        .globl field
+field:  .long 0x5a5a5a5a
+        .reloc field, R_X86_64_PC32, to + )") +
+                                            c.addend +
+                                            R"(
+        .long 0x5a5a5a5a
+)" + (mixed ? "        .quad to\n" : "        .quad 0\n") +
+                                            R"(        .globl to
+to:     .quad 0
+)");
+      ASSERT_FALSE(obj.empty());
+      LinkHarness h;
+      if (c.fits) {
+        LinkerFile* f = h.MustLink({obj});
+        ASSERT_NE(f, nullptr);
+        const uint32_t* field = h.Sym<const uint32_t*>(f, "field");
+        EXPECT_EQ(field[0], static_cast<uint32_t>(c.value));
+        EXPECT_EQ(field[1], 0x5a5a5a5au) << "the next word is untouched";
+        uint64_t word = 0;
+        memcpy(&word, field + 2, 8);
+        EXPECT_EQ(word, mixed ? reinterpret_cast<uintptr_t>(field) + 0x10 : 0u)
+            << "the 64-bit word (mixed section) holds the address of `to'";
+      } else {
+        EXPECT_LINK_ERROR(h.Link({obj}), Errc::kRange,
+                          obj + ": relocation R_X86_64_PC32 at .data+0x0 to `to' out of range " +
+                              "(value " + Hex(c.value) + "); rebuild the module with -fPIC");
+      }
+    }
+  }
+}
+
 // Fails in the last phase: the unwinder refuses the second object's
 // .eh_frame after the first one's was registered.
 class RefusingRuntime final : public CodeRuntime {
