@@ -246,9 +246,12 @@ struct Entries {
 // The fast pass over entries k.. of one section: returns the first entry it
 // doubts (its type has no limit yet or a 0 one, its offset is too far, its
 // symbol index is past the table, or, with kUnloaded, its symbol is defined
-// in a section that is not loaded), or `count`. Branch-light: the entry's
+// in a section that is not loaded), or `count`. Branch-light: past a type
+// outside the table's block, which has a branch of its own, the entry's
 // faults are ORed into one word and one branch tests it (with kUnloaded the
 // symbol index has a branch of its own, before unloaded[] is read with it).
+// Every branch but the record's is taken only where the pass stops: this
+// loop is bound by the instructions it issues, not by mispredictions.
 // kUnloaded is for a loaded target when some symbol of the object is
 // defined in an unloaded section (Context::unloaded not empty); when none
 // is, the check is left out. With kRecord (a loaded
@@ -273,8 +276,11 @@ uint64_t scan(const Entries& in, uint64_t k, const Limits& lim, uint64_t nsyms,
     mk_memcpy(&offset, p + offsetof(Rel, offset), 8);
     mk_memcpy(&type, p + offsetof(Rel, info), 4);
     mk_memcpy(&sym, p + offsetof(Rel, info) + 4, 4);
-    uint32_t t = type - base;  // wraps for type < base: outside
-    t = t < Limits::kOutside ? t : Limits::kOutside;
+    // A type outside the table's block (slot 64, limit 0) is doubted at
+    // once: a branch costs fewer instructions than clamping t to 64.
+    const uint32_t t = type - base;  // wraps for type < base: outside
+    if (t >= Limits::kOutside) [[unlikely]]
+      break;
     uint64_t bad = static_cast<uint64_t>(offset >= limit[t]);
     if constexpr (kUnloaded) {
       if (sym >= nsyms) [[unlikely]]
