@@ -246,51 +246,50 @@ struct Entries {
 // The fast pass over entries k.. of one section: returns the first entry it
 // doubts (its type has no limit yet or a 0 one, its offset is too far, its
 // symbol index is past the table, or, with kUnloaded, its symbol is defined
-// in a section that is not loaded), or `count`. Branch-light: past a type
-// outside the table's block, which has a branch of its own, the entry's
-// faults are ORed into one word and one branch tests it (with kUnloaded the
-// symbol index has a branch of its own, before unloaded[] is read with it).
-// Every branch but the record's is taken only where the pass stops: this
-// loop is bound by the instructions it issues, not by mispredictions.
-// kUnloaded is for a loaded target when some symbol of the object is
-// defined in an unloaded section (Context::unloaded not empty); when none
-// is, the check is left out. With kRecord (a loaded
-// target, and table base 0, so every type it lets pass is below 64) it sets
-// bit `type` of the symbol's reloc_uses.
-template <bool kUnloaded, bool kRecord>
+// in a section that is not loaded), or `count`. kUnloaded is for a loaded
+// target when some symbol of the object is defined in an unloaded section
+// (Context::unloaded not empty); when none is, the check is left out. With
+// kRecord (a loaded target, and table base 0, so every type it lets pass is
+// below 64) it sets bit `type` of the symbol's reloc_uses.
+//
+// Every branch but the record's is taken only where the pass stops, so the
+// loop is bound by the instructions it issues, and is written for few: the
+// entry size kEsz (in.size) is a constant, so fields are displacements from
+// one pointer; four entries a turn share one loop test; a type outside the
+// table's block has a branch of its own rather than a clamp to slot 64; an
+// entry's other faults are ORed into one word behind one branch (with
+// kUnloaded the symbol index has its own, before unloaded[] is read with it).
+template <bool kUnloaded, bool kRecord, uint64_t kEsz>
 uint64_t scan(const Entries& in, uint64_t k, const Limits& lim, uint64_t nsyms,
               const uint8_t* unloaded, uint64_t* uses) {
   // Locals, not fields of `in`: the stores to uses[] could alias those, and
   // would then make the compiler read them again each entry.
   const uint8_t* const first = in.base;
-  const uint8_t* const end = first + in.count * in.size;
-  const uint64_t esz = in.size;
+  constexpr uint64_t esz = kEsz;
   const uint32_t base = kRecord ? 0 : lim.base;  // kRecord: base 0, a constant
   const uint64_t* const limit = lim.limit;
-  const uint8_t* p = first + k * esz;
-  for (; p != end; p += esz) {
+  // Whether the entry at e passes (recorded, with kRecord).
+  auto pass = [&](const uint8_t* e) [[gnu::always_inline]] {
     // r_info's two halves read apart (little-endian: type, then symbol):
     // no shift to split them.
     uint64_t offset;
     uint32_t type, sym;
-    mk_memcpy(&offset, p + offsetof(Rel, offset), 8);
-    mk_memcpy(&type, p + offsetof(Rel, info), 4);
-    mk_memcpy(&sym, p + offsetof(Rel, info) + 4, 4);
-    // A type outside the table's block (slot 64, limit 0) is doubted at
-    // once: a branch costs fewer instructions than clamping t to 64.
+    mk_memcpy(&offset, e + offsetof(Rel, offset), 8);
+    mk_memcpy(&type, e + offsetof(Rel, info), 4);
+    mk_memcpy(&sym, e + offsetof(Rel, info) + 4, 4);
     const uint32_t t = type - base;  // wraps for type < base: outside
     if (t >= Limits::kOutside) [[unlikely]]
-      break;
+      return false;
     uint64_t bad = static_cast<uint64_t>(offset >= limit[t]);
     if constexpr (kUnloaded) {
       if (sym >= nsyms) [[unlikely]]
-        break;  // a branch of its own: unloaded[] needs a valid index
+        return false;  // a branch of its own: unloaded[] needs a valid index
       bad |= unloaded[sym];
     } else {
       bad |= static_cast<uint64_t>(sym >= nsyms);
     }
     if (bad != 0) [[unlikely]]
-      break;
+      return false;
     if constexpr (kRecord) {
       // Stored only when the bit is new: a symbol's few kinds are all set
       // after its first entries, and a read-modify-write each entry would
@@ -299,8 +298,33 @@ uint64_t scan(const Entries& in, uint64_t k, const Limits& lim, uint64_t nsyms,
       if ((uses[sym] >> t & 1) == 0) [[unlikely]]
         uses[sym] |= uint64_t{1} << t;
     }
+    return true;
+  };
+  const uint8_t* p = first + k * esz;
+  const uint8_t* const quads_end = p + (in.count - k) / 4 * 4 * esz;
+  for (; p != quads_end; p += 4 * esz) {
+    if (!pass(p)) [[unlikely]]
+      return static_cast<uint64_t>(p - first) / esz;
+    if (!pass(p + esz)) [[unlikely]]
+      return static_cast<uint64_t>(p + esz - first) / esz;
+    if (!pass(p + 2 * esz)) [[unlikely]]
+      return static_cast<uint64_t>(p + 2 * esz - first) / esz;
+    if (!pass(p + 3 * esz)) [[unlikely]]
+      return static_cast<uint64_t>(p + 3 * esz - first) / esz;
   }
-  return static_cast<uint64_t>(p - first) / esz;
+  const uint8_t* const end = first + in.count * esz;
+  for (; p != end; p += esz)
+    if (!pass(p)) return static_cast<uint64_t>(p - first) / esz;
+  return in.count;
+}
+
+// The same, for either entry size.
+template <bool kUnloaded, bool kRecord>
+uint64_t scan(const Entries& in, uint64_t k, const Limits& lim, uint64_t nsyms,
+              const uint8_t* unloaded, uint64_t* uses) {
+  return in.size == sizeof(Rela)
+             ? scan<kUnloaded, kRecord, sizeof(Rela)>(in, k, lim, nsyms, unloaded, uses)
+             : scan<kUnloaded, kRecord, sizeof(Rel)>(in, k, lim, nsyms, unloaded, uses);
 }
 
 // `unloaded`: Context::unloaded, or nullptr when no symbol is defined in an

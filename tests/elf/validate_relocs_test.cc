@@ -393,6 +393,49 @@ TEST(ValidateRelocs, NoUnloadedSymbolsStillChecksSymbolIndex) {
                   " symbols)");
 }
 
+// The fast pass takes entries four at a time and the rest one by one: a
+// bad entry at any place, in sections of any length, RELA and REL, loaded
+// or not, is the one reported; and an entry with a type first met late in
+// a section is settled there, not reported.
+TEST(ValidateRelocs, FirstBadEntryAtEveryPlace) {
+  for (bool rela : {true, false}) {
+    for (bool loaded : {true, false}) {
+      for (uint32_t n = 1; n <= 10; ++n) {
+        for (uint32_t bad = 0; bad <= n; ++bad) {  // bad == n: none
+          ElfBuilder b;
+          uint32_t text = loaded ? b.add_text(".text", 4 * n + 4)
+                                 : b.add_section(".debug_info", SHT_PROGBITS, 0,
+                                                 std::vector<uint8_t>(4 * n + 4));
+          uint32_t rs = rela ? b.add_rela_section(text) : b.add_rel_section(text);
+          uint32_t f = b.add_symbol("f", SHN_UNDEF);
+          for (uint32_t k = 0; k < n; ++k) {
+            const uint32_t sym = k == bad ? 99 : f;
+            const uint32_t type = k == n - 1 ? R_32 : R_PC32;  // a new type last
+            if (rela)
+              b.add_rela(rs, 4 * k, type, sym, 0);
+            else
+              b.add_rel(rs, 4 * k, type, sym);
+          }
+          Image img = b.build();
+          const std::string where = "section " + std::to_string(rs) + " (" +
+                                    (rela ? ".rela" : ".rel") + (loaded ? ".text" : ".debug_info") +
+                                    ")";
+          SCOPED_TRACE(where + ", " + std::to_string(n) + " entries, bad " + std::to_string(bad));
+          if (bad == n) {
+            ExpectValidObject(img);
+            continue;
+          }
+          const uint64_t nsyms = img.shdr(img.symtab).size / sizeof(Sym);
+          ExpectError(img, Errc::kMalformed,
+                      "relocation " + std::to_string(bad) + " of " + where +
+                          ": symbol index 99 is past the symbol table (" + std::to_string(nsyms) +
+                          " symbols)");
+        }
+      }
+    }
+  }
+}
+
 TEST(ValidateRelocs, LoadedTargetMayReferToAbsCommonUndefined) {
   ElfBuilder b = StandardBuilder();
   uint32_t abs = b.add_symbol("abs", SHN_ABS, 0x1234);
