@@ -39,7 +39,7 @@ struct Context {
   uint64_t image_size = 0;   // sum of SHF_ALLOC section sizes and common symbols
   // Per symbol, set by the symbols phase: 1 when it is defined in a real
   // section that is not loaded (no SHF_ALLOC), which the relocations of a
-  // loaded section may not name.
+  // loaded section may not name. Empty when no symbol is (then none is).
   Vec<uint8_t> unloaded{alloc};
 };
 

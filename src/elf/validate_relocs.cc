@@ -245,41 +245,90 @@ struct Entries {
 
 // The fast pass over entries k.. of one section: returns the first entry it
 // doubts (its type has no limit yet or a 0 one, its offset is too far, its
-// symbol index is past the table, or, for a loaded target, its symbol is
-// defined in a section that is not loaded), or `count`. Branch-light: past
-// the symbol index check, the entry's faults are ORed into one word and one
-// branch tests it; nothing but the record of uses is stored. With kRecord
-// (a loaded target, and table base 0, so every type it lets pass is below
-// 64) it sets bit `type` of the symbol's reloc_uses.
-template <bool kLoaded, bool kRecord>
+// symbol index is past the table, or, with kUnloaded, its symbol is defined
+// in a section that is not loaded), or `count`. kUnloaded is for a loaded
+// target when some symbol of the object is defined in an unloaded section
+// (Context::unloaded not empty); when none is, the check is left out. With
+// kRecord (a loaded target, and table base 0, so every type it lets pass is
+// below 64) it sets bit `type` of the symbol's reloc_uses.
+//
+// Every branch but the record's is taken only where the pass stops, so the
+// loop is bound by the instructions it issues, and is written for few: the
+// entry size kEsz (in.size) is a constant, so fields are displacements from
+// one pointer; four entries a turn share one loop test; a type outside the
+// table's block has a branch of its own rather than a clamp to slot 64; an
+// entry's other faults are ORed into one word behind one branch (with
+// kUnloaded the symbol index has its own, before unloaded[] is read with it).
+template <bool kUnloaded, bool kRecord, uint64_t kEsz>
 uint64_t scan(const Entries& in, uint64_t k, const Limits& lim, uint64_t nsyms,
               const uint8_t* unloaded, uint64_t* uses) {
   // Locals, not fields of `in`: the stores to uses[] could alias those, and
   // would then make the compiler read them again each entry.
   const uint8_t* const first = in.base;
-  const uint8_t* const end = first + in.count * in.size;
-  const uint64_t esz = in.size;
-  const uint64_t base = kRecord ? 0 : lim.base;  // kRecord: base 0, a constant
+  constexpr uint64_t esz = kEsz;
+  const uint32_t base = kRecord ? 0 : lim.base;  // kRecord: base 0, a constant
   const uint64_t* const limit = lim.limit;
-  const uint8_t* p = first + k * esz;
-  for (; p != end; p += esz) {
-    uint64_t offset, info;
-    mk_memcpy(&offset, p + offsetof(Rel, offset), 8);
-    mk_memcpy(&info, p + offsetof(Rel, info), 8);
-    uint64_t t = rel_type(info) - base;  // 64-bit: a type below base wraps to huge
-    t = t < Limits::kOutside ? t : Limits::kOutside;
-    const uint64_t sym = rel_sym(info);
-    if (sym >= nsyms) [[unlikely]]
-      break;  // a branch of its own: the reads below need a valid index
+  // Whether the entry at e passes (recorded, with kRecord).
+  auto pass = [&](const uint8_t* e) [[gnu::always_inline]] {
+    // r_info's two halves read apart (little-endian: type, then symbol):
+    // no shift to split them.
+    uint64_t offset;
+    uint32_t type, sym;
+    mk_memcpy(&offset, e + offsetof(Rel, offset), 8);
+    mk_memcpy(&type, e + offsetof(Rel, info), 4);
+    mk_memcpy(&sym, e + offsetof(Rel, info) + 4, 4);
+    const uint32_t t = type - base;  // wraps for type < base: outside
+    if (t >= Limits::kOutside) [[unlikely]]
+      return false;
     uint64_t bad = static_cast<uint64_t>(offset >= limit[t]);
-    if constexpr (kLoaded) bad |= unloaded[sym];
+    if constexpr (kUnloaded) {
+      if (sym >= nsyms) [[unlikely]]
+        return false;  // a branch of its own: unloaded[] needs a valid index
+      bad |= unloaded[sym];
+    } else {
+      bad |= static_cast<uint64_t>(sym >= nsyms);
+    }
     if (bad != 0) [[unlikely]]
-      break;
-    if constexpr (kRecord) uses[sym] |= uint64_t{1} << t;
+      return false;
+    if constexpr (kRecord) {
+      // Stored only when the bit is new: a symbol's few kinds are all set
+      // after its first entries, and a read-modify-write each entry would
+      // chain the entries that name one symbol (all of .eh_frame's name
+      // .text) through store-to-load forwarding.
+      if ((uses[sym] >> t & 1) == 0) [[unlikely]]
+        uses[sym] |= uint64_t{1} << t;
+    }
+    return true;
+  };
+  const uint8_t* p = first + k * esz;
+  const uint8_t* const quads_end = p + (in.count - k) / 4 * 4 * esz;
+  for (; p != quads_end; p += 4 * esz) {
+    if (!pass(p)) [[unlikely]]
+      return static_cast<uint64_t>(p - first) / esz;
+    if (!pass(p + esz)) [[unlikely]]
+      return static_cast<uint64_t>(p + esz - first) / esz;
+    if (!pass(p + 2 * esz)) [[unlikely]]
+      return static_cast<uint64_t>(p + 2 * esz - first) / esz;
+    if (!pass(p + 3 * esz)) [[unlikely]]
+      return static_cast<uint64_t>(p + 3 * esz - first) / esz;
   }
-  return static_cast<uint64_t>(p - first) / esz;
+  const uint8_t* const end = first + in.count * esz;
+  for (; p != end; p += esz)
+    if (!pass(p)) return static_cast<uint64_t>(p - first) / esz;
+  return in.count;
 }
 
+// The same, for either entry size.
+template <bool kUnloaded, bool kRecord>
+uint64_t scan(const Entries& in, uint64_t k, const Limits& lim, uint64_t nsyms,
+              const uint8_t* unloaded, uint64_t* uses) {
+  return in.size == sizeof(Rela)
+             ? scan<kUnloaded, kRecord, sizeof(Rela)>(in, k, lim, nsyms, unloaded, uses)
+             : scan<kUnloaded, kRecord, sizeof(Rel)>(in, k, lim, nsyms, unloaded, uses);
+}
+
+// `unloaded`: Context::unloaded, or nullptr when no symbol is defined in an
+// unloaded section.
 Result<void> check_reloc_section(Context& c, uint32_t i, Verdicts& verdicts,
                                  const uint8_t* unloaded) {
   const Vec<Section>& secs = c.obj.sections;
@@ -350,12 +399,14 @@ Result<void> check_reloc_section(Context& c, uint32_t i, Verdicts& verdicts,
   // or fails validation).
   const bool record = loaded && lim.base == 0;
   if (loaded && !record) c.obj.reloc_uses_complete = false;
+  const bool check_unloaded = loaded && unloaded != nullptr;
   uint64_t types = 0;
   bool wide = false;
   for (uint64_t k = 0;; ++k) {
-    k = !loaded  ? scan<false, false>(in, k, lim, nsyms, unloaded, uses)
-        : record ? scan<true, true>(in, k, lim, nsyms, unloaded, uses)
-                 : scan<true, false>(in, k, lim, nsyms, unloaded, uses);
+    k = check_unloaded ? (record ? scan<true, true>(in, k, lim, nsyms, unloaded, uses)
+                                 : scan<true, false>(in, k, lim, nsyms, unloaded, uses))
+        : record       ? scan<false, true>(in, k, lim, nsyms, unloaded, uses)
+                       : scan<false, false>(in, k, lim, nsyms, unloaded, uses);
     if (k == out.count) {
       done.types = types;
       done.wide_types = wide;
@@ -367,7 +418,7 @@ Result<void> check_reloc_section(Context& c, uint32_t i, Verdicts& verdicts,
     const uint32_t sym = rel_sym(info);
     const int width = verdicts.width(type);
     if (width < 0 || sym >= nsyms || !in_range(offset, static_cast<uint64_t>(width), tsize) ||
-        (loaded && unloaded[sym] != 0)) {
+        (check_unloaded && unloaded[sym] != 0)) {
       c.obj.reloc_uses_complete = false;
       return check_entries(c, i, k);
     }
@@ -417,7 +468,7 @@ Result<void> validate_relocs(Context& c) {
   for (uint32_t i = 1; i < c.count; ++i) {
     const uint32_t type = c.obj.sections[i].type;
     if (type == SHT_REL || type == SHT_RELA)
-      MK_TRY(check_reloc_section(c, i, verdicts, c.unloaded.data()));
+      MK_TRY(check_reloc_section(c, i, verdicts, c.unloaded.empty() ? nullptr : c.unloaded.data()));
   }
   return Ok();
 }

@@ -176,24 +176,40 @@ Result<void> check_section(Context& c, uint32_t i) {
 
 Result<void> validate_sections(Context& c) {
   Vec<Section>& secs = c.obj.sections;
-  if (!secs.resize(c.count)) {
+  if (!secs.reserve(c.count)) {
     return Error(Errc::kNoMemory, "section table: out of memory for %u sections", c.count);
   }
+  // The header phase proved the whole table lies inside the file. Each
+  // field is read on its own, straight into registers (a whole-header copy
+  // through the stack stalls store forwarding), and each Section built
+  // whole into the reserved room (resize() would first write a default
+  // one, each with a string store, to be overwritten).
+  const uint8_t* const table = c.bytes.data() + c.shoff;
   for (uint32_t i = 0; i < c.count; ++i) {
-    Shdr sh;
-    if (!c.bytes.read_at(c.shoff, i, &sh)) {  // the header phase checked the table's range
-      return Error(Errc::kMalformed, "section %u: header is past the end of file", i);
-    }
-    Section& s = secs[i];
-    s.index = i;
-    s.type = sh.type;
-    s.flags = sh.flags;
-    s.size = sh.size;
-    s.align = sh.addralign;
-    s.entsize = sh.entsize;
-    s.link = sh.link;
-    s.info = sh.info;
-    s.offset = sh.offset;
+    const uint8_t* h = table + uint64_t{i} * sizeof(Shdr);
+    uint32_t type, link, info;
+    uint64_t flags, offset, size, addralign, entsize;
+    mk_memcpy(&type, h + offsetof(Shdr, type), 4);
+    mk_memcpy(&flags, h + offsetof(Shdr, flags), 8);
+    mk_memcpy(&offset, h + offsetof(Shdr, offset), 8);
+    mk_memcpy(&size, h + offsetof(Shdr, size), 8);
+    mk_memcpy(&link, h + offsetof(Shdr, link), 4);
+    mk_memcpy(&info, h + offsetof(Shdr, info), 4);
+    mk_memcpy(&addralign, h + offsetof(Shdr, addralign), 8);
+    mk_memcpy(&entsize, h + offsetof(Shdr, entsize), 8);
+    // Cannot fail: reserved above.
+    (void)secs.push(Section{.name = "",
+                            .index = i,
+                            .type = type,
+                            .flags = flags,
+                            .size = size,
+                            .align = addralign,
+                            .entsize = entsize,
+                            .link = link,
+                            .info = info,
+                            .offset = offset,
+                            .data = ByteView(),  // set by check_file_range()
+                            .group = 0});
   }
   // Section 0 may carry the extended count and name-table index; as a
   // section it is empty.
@@ -210,16 +226,14 @@ Result<void> validate_sections(Context& c) {
   MK_TRY(check_string_table(c, c.shstrndx));
   const ByteView names = secs[c.shstrndx].data;
   for (uint32_t i = 1; i < c.count; ++i) {
-    Shdr sh;
-    if (!c.bytes.read_at(c.shoff, i, &sh)) {
-      return Error(Errc::kMalformed, "section %u: header is past the end of file", i);
-    }
-    const char* name = string_at(names, sh.name);
+    uint32_t name_off;  // sh_name, all this pass reads of the header
+    mk_memcpy(&name_off, table + uint64_t{i} * sizeof(Shdr) + offsetof(Shdr, name), 4);
+    const char* name = string_at(names, name_off);
     if (name == nullptr) {
       return Error(Errc::kMalformed,
                    "section %u: name offset %#x passes end of the section name table (section %u, "
                    "size %#lx)",
-                   i, sh.name, c.shstrndx, static_cast<uint64_t>(names.size()));
+                   i, name_off, c.shstrndx, static_cast<uint64_t>(names.size()));
     }
     secs[i].name = name;
   }

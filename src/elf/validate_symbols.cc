@@ -194,6 +194,19 @@ bool in_unloaded_section(const Context& c, const Symbol& sym) {
          !c.obj.sections[sym.shndx].alloc();
 }
 
+// Records symbol i as defined in a section that is not loaded, which the
+// relocations of loaded sections may not name (Context::unloaded, made on
+// the first such symbol: most objects have none).
+[[gnu::cold, gnu::noinline]] Result<void> note_unloaded(Context& c, uint64_t i, uint64_t count) {
+  if (c.unloaded.empty() && !c.unloaded.resize(static_cast<size_t>(count))) {
+    return Error(Errc::kNoMemory,
+                 "symbol table: out of memory for the relocation checks (%zu symbols)",
+                 static_cast<size_t>(count));
+  }
+  c.unloaded[i] = 1;
+  return Ok();
+}
+
 }  // namespace
 
 Result<void> validate_symbols(Context& c) {
@@ -202,14 +215,11 @@ Result<void> validate_symbols(Context& c) {
   const Section& st = c.obj.sections[c.obj.symtab];
   c.obj.first_global = st.info;
   const ByteView strtab = c.obj.sections[st.link].data;
-  if (!c.obj.symbols.resize(static_cast<size_t>(count))) {
+  // Room for every symbol, each pushed in order as it is checked: no first
+  // pass writing default Symbols that the checks then overwrite.
+  if (!c.obj.symbols.reserve(static_cast<size_t>(count))) {
     return Error(Errc::kNoMemory, "%s: out of memory for %lu symbols",
                  section_where(c, c.obj.symtab).text, count);
-  }
-  if (!c.unloaded.resize(static_cast<size_t>(count))) {
-    return Error(Errc::kNoMemory,
-                 "symbol table: out of memory for the relocation checks (%zu symbols)",
-                 static_cast<size_t>(count));
   }
   Sym e;
   if (!st.data.read_at(0, 0, &e)) {  // size checked above
@@ -218,6 +228,8 @@ Result<void> validate_symbols(Context& c) {
   if (e.name != 0 || e.info != 0 || e.other != 0 || e.shndx != 0 || e.value != 0 || e.size != 0) {
     return Error(Errc::kMalformed, "symbol 0: not the null symbol (all fields must be 0)");
   }
+  Vec<Symbol>& syms = c.obj.symbols;
+  (void)syms.push(Symbol());  // reserved above
 
   // The fast pass: each symbol's fields read in place and every rule of
   // check_symbol() tested without messages, its faults ORed into one word
@@ -236,8 +248,6 @@ Result<void> validate_symbols(Context& c) {
   // Real section indices: below the section count and below SHN_LORESERVE.
   const uint64_t sections = c.count < SHN_LORESERVE ? c.count : SHN_LORESERVE;
   const Section* const secs = c.obj.sections.data();
-  Symbol* const syms = c.obj.symbols.data();
-  uint8_t* const unloaded = c.unloaded.data();
   // Bit b set: binding b is supported (LOCAL, GLOBAL, WEAK, GNU_UNIQUE).
   constexpr uint64_t kBindings =
       1u << STB_LOCAL | 1u << STB_GLOBAL | 1u << STB_WEAK | 1u << STB_GNU_UNIQUE;
@@ -271,11 +281,12 @@ Result<void> validate_symbols(Context& c) {
       bad |= static_cast<uint64_t>(real ? !fits : shndx == SHN_UNDEF ? kLocal : shndx != SHN_ABS);
       if (bad != 0) [[unlikely]] {
         mk_memcpy(&e, q, sizeof e);
+        (void)syms.push(Symbol());  // reserved; check_symbol() fills it in
         MK_TRY(check_symbol(c, static_cast<uint32_t>(i), e, strtab));
-        unloaded[i] = in_unloaded_section(c, syms[i]);
+        if (in_unloaded_section(c, syms[i])) MK_TRY(note_unloaded(c, i, count));
         continue;
       }
-      Symbol& sym = syms[i];
+      Symbol sym;
       sym.name = strings + name;
       sym.value = value;
       sym.size = size;
@@ -283,7 +294,9 @@ Result<void> validate_symbols(Context& c) {
       sym.bind = bind;
       sym.type = type;
       sym.visibility = st_visibility(other);
-      unloaded[i] = static_cast<uint8_t>(real & !s.alloc());  // & : no branch
+      (void)syms.push(sym);  // reserved
+      if (real && !s.alloc()) [[unlikely]]
+        MK_TRY(note_unloaded(c, i, count));
     }
     return Ok();
   };

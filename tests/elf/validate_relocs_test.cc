@@ -359,6 +359,83 @@ TEST(ValidateRelocs, LoadedTargetReferringToUnloadedSectionThroughXindex) {
               "(.debug_str), which is not loaded (no SHF_ALLOC)");
 }
 
+// A global in an unloaded section, after a local one: the fast passes of
+// both symbol runs record it, and the relocation check stops at the first
+// entry that names it, after entries it lets pass.
+TEST(ValidateRelocs, LoadedTargetReferringToUnloadedGlobalAfterLoadedEntries) {
+  ElfBuilder b = DebugBuilder();
+  uint32_t dbg = b.add_symbol("dbg", 2, 4, 4, STB_GLOBAL, STT_OBJECT);  // in .debug_info
+  b.add_rela(5, 0, R_PC32, 2, -4);
+  b.add_rela(5, 4, R_PLT32, 2, -4);
+  b.add_rela(5, 8, R_64, dbg, 0);
+  b.add_rela(5, 0, R_64, 1, 0);
+  ExpectError(b.build(), Errc::kMalformed,
+              "relocation 2 of section 5 (.rela.text): symbol 3 (dbg) is defined in section 2 "
+              "(.debug_info), which is not loaded (no SHF_ALLOC)");
+}
+
+// Without any symbol in an unloaded section, the fast pass leaves the check
+// out; a symbol index past the table still stops it at its entry.
+TEST(ValidateRelocs, NoUnloadedSymbolsStillChecksSymbolIndex) {
+  ElfBuilder b = StandardBuilder();
+  uint32_t ext = b.add_symbol("ext", SHN_UNDEF);
+  uint32_t rela = b.add_rela_section(Std::kData);
+  b.add_rela(rela, 0, R_64, ext, 0);
+  b.add_rela(rela, 8, R_64, ext, 0);
+  b.add_rela(rela, 0, R_64, ext + 1, 0);
+  b.add_rela(rela, 8, R_64, ext, 0);
+  Image img = b.build();
+  const uint64_t nsyms = img.shdr(img.symtab).size / sizeof(Sym);
+  ASSERT_EQ(nsyms, ext + 1u);
+  ExpectError(img, Errc::kMalformed,
+              "relocation 2 of section " + std::to_string(rela) + " (.rela.data): symbol index " +
+                  std::to_string(ext + 1) + " is past the symbol table (" + std::to_string(nsyms) +
+                  " symbols)");
+}
+
+// The fast pass takes entries four at a time and the rest one by one: a
+// bad entry at any place, in sections of any length, RELA and REL, loaded
+// or not, is the one reported; and an entry with a type first met late in
+// a section is settled there, not reported.
+TEST(ValidateRelocs, FirstBadEntryAtEveryPlace) {
+  for (bool rela : {true, false}) {
+    for (bool loaded : {true, false}) {
+      for (uint32_t n = 1; n <= 10; ++n) {
+        for (uint32_t bad = 0; bad <= n; ++bad) {  // bad == n: none
+          ElfBuilder b;
+          uint32_t text = loaded ? b.add_text(".text", 4 * n + 4)
+                                 : b.add_section(".debug_info", SHT_PROGBITS, 0,
+                                                 std::vector<uint8_t>(4 * n + 4));
+          uint32_t rs = rela ? b.add_rela_section(text) : b.add_rel_section(text);
+          uint32_t f = b.add_symbol("f", SHN_UNDEF);
+          for (uint32_t k = 0; k < n; ++k) {
+            const uint32_t sym = k == bad ? 99 : f;
+            const uint32_t type = k == n - 1 ? R_32 : R_PC32;  // a new type last
+            if (rela)
+              b.add_rela(rs, 4 * k, type, sym, 0);
+            else
+              b.add_rel(rs, 4 * k, type, sym);
+          }
+          Image img = b.build();
+          const std::string where = "section " + std::to_string(rs) + " (" +
+                                    (rela ? ".rela" : ".rel") + (loaded ? ".text" : ".debug_info") +
+                                    ")";
+          SCOPED_TRACE(where + ", " + std::to_string(n) + " entries, bad " + std::to_string(bad));
+          if (bad == n) {
+            ExpectValidObject(img);
+            continue;
+          }
+          const uint64_t nsyms = img.shdr(img.symtab).size / sizeof(Sym);
+          ExpectError(img, Errc::kMalformed,
+                      "relocation " + std::to_string(bad) + " of " + where +
+                          ": symbol index 99 is past the symbol table (" + std::to_string(nsyms) +
+                          " symbols)");
+        }
+      }
+    }
+  }
+}
+
 TEST(ValidateRelocs, LoadedTargetMayReferToAbsCommonUndefined) {
   ElfBuilder b = StandardBuilder();
   uint32_t abs = b.add_symbol("abs", SHN_ABS, 0x1234);
@@ -389,6 +466,26 @@ TEST(ValidateRelocs, RelocUsesRecordLoadedEntriesOnly) {
     EXPECT_EQ(obj.reloc_uses[1], 0u);
     EXPECT_EQ(obj.reloc_uses[2], uint64_t{1} << R_64);
     EXPECT_EQ(obj.reloc_uses[ext], (uint64_t{1} << R_PLT32) | (uint64_t{1} << R_PC32));
+  });
+}
+
+// A type first met on a symbol after many entries that gave it another:
+// each bit is set once and none is lost.
+TEST(ValidateRelocs, RelocUsesLateNewTypeOnBusySymbol) {
+  ElfBuilder b;
+  uint32_t text = b.add_text(".text", 4 * 200 + 8);
+  uint32_t rela = b.add_rela_section(text);
+  uint32_t f = b.add_symbol("f", SHN_UNDEF);
+  uint32_t g = b.add_symbol("g", SHN_UNDEF);
+  for (uint32_t i = 0; i < 200; ++i)
+    b.add_rela(rela, 4 * i, R_PC32, f, -4);
+  b.add_rela(rela, 800, R_PLT32, f, -4);
+  b.add_rela(rela, 804, R_PC32, g, -4);
+  b.add_rela(rela, 0, R_PC32, f, -4);
+  WithValid(b.build(), [&](const ValidatedObject& obj) {
+    EXPECT_TRUE(obj.reloc_uses_complete);
+    EXPECT_EQ(obj.reloc_uses[f], (uint64_t{1} << R_PC32) | (uint64_t{1} << R_PLT32));
+    EXPECT_EQ(obj.reloc_uses[g], uint64_t{1} << R_PC32);
   });
 }
 
@@ -638,6 +735,10 @@ TEST(ValidateAllocation, FailEachAllocationStandard) {
 }
 TEST(ValidateAllocation, FailEachAllocationGroups) {
   FailEachAllocation(GroupBuilder().build().bytes);
+}
+// Symbols in unloaded sections: Context::unloaded is made on the first.
+TEST(ValidateAllocation, FailEachAllocationDebug) {
+  FailEachAllocation(DebugBuilder().build().bytes);
 }
 
 TEST(ValidateAllocation, NoAllocationPerRelocation) {

@@ -1,5 +1,7 @@
 #include "util/object_invariants.h"
 
+#include <vector>
+
 #include "support/checked.h"
 
 namespace mk::test {
@@ -72,6 +74,22 @@ std::string CheckObjectInvariants(const ValidatedObject& obj, ByteView bytes) {
         INVARIANT(x == SHN_UNDEF || x == SHN_ABS || x == SHN_COMMON || obj.sections[x].alloc());
       }
     }
+  }
+  // The record of uses: when complete, per symbol exactly the types of the
+  // entries of loaded sections that name it, all below 64.
+  if (obj.reloc_uses_complete) {
+    INVARIANT(obj.reloc_uses.size() == obj.symbols.size());
+    std::vector<uint64_t> uses(obj.symbols.size());
+    for (const RelocSection& rs : obj.relocs) {
+      if (!obj.sections[rs.target].alloc()) continue;
+      for (uint64_t k = 0; k < rs.count; ++k) {
+        Relocation r = obj.relocation(rs, k);
+        INVARIANT(r.type < 64);
+        uses[r.sym] |= uint64_t{1} << r.type;
+      }
+    }
+    for (size_t i = 0; i < uses.size(); ++i)
+      INVARIANT(obj.reloc_uses[i] == uses[i]);
   }
   for (const Group& g : obj.groups) {
     INVARIANT(g.section < nsec && obj.sections[g.section].type == SHT_GROUP);
