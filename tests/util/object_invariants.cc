@@ -63,8 +63,16 @@ std::string CheckObjectInvariants(const ValidatedObject& obj, ByteView bytes) {
     INVARIANT(!target.data.empty() || target.size == 0);
     INVARIANT(target.type != SHT_NOBITS && target.type != SHT_NULL);
     INVARIANT(rs.entries.size() == rs.count * (rs.rela ? sizeof(Rela) : sizeof(Rel)));
+    // The section's list of types: exactly its entries' (the linker
+    // applies a section by one formula when they all share it).
+    uint64_t types = 0;
+    bool wide = false;
     for (uint64_t k = 0; k < rs.count; ++k) {
       Relocation r = obj.relocation(rs, k);
+      if (r.type < 64)
+        types |= uint64_t{1} << r.type;
+      else
+        wide = true;
       INVARIANT(r.sym < obj.symbols.size());
       const RelocShape* shape = obj.machine->shape(r.type);
       INVARIANT(shape != nullptr && !shape->tls);
@@ -74,6 +82,7 @@ std::string CheckObjectInvariants(const ValidatedObject& obj, ByteView bytes) {
         INVARIANT(x == SHN_UNDEF || x == SHN_ABS || x == SHN_COMMON || obj.sections[x].alloc());
       }
     }
+    INVARIANT(rs.types == types && rs.wide_types == wide);
   }
   // The record of uses: when complete, per symbol exactly the types of the
   // entries of loaded sections that name it, all below 64.
