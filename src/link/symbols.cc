@@ -1,7 +1,8 @@
 // Phase "collect symbols": the file's tables (LinkerFile: sections, symbols,
 // globals, names), counted first and then filled into one allocation of the
-// exact size. Only the names the file keeps are copied, and the common
-// section names are not copied at all.
+// exact size. The names the file keeps are copied with their input's whole
+// string table when they make up nearly all of it (whole_strtab), else one
+// by one; the common section names are not copied at all.
 #include "elf/elf.h"
 #include "link/link_job.h"
 #include "support/memory.h"
@@ -29,7 +30,9 @@ bool listed(LinkJob& job, uint32_t o, uint32_t i) {
   if (s.shndx == SHN_COMMON) {
     // Only the COMMON definition that was placed is listed (the others
     // merged into it and have no address of their own).
-    SlotUse d = job.defs[job.globals.find(s.name, name_hash(s.name))->value];
+    // define() hashed it (a COMMON symbol is a global definition).
+    const uint32_t hash = st.hashes[i - st.obj->first_global];
+    SlotUse d = job.defs[job.globals.find(s.name, hash)->value];
     return d.obj == o && d.sym == i;
   }
   if (s.shndx == SHN_ABS) return true;
@@ -67,6 +70,19 @@ const char* common_name(const char* name, size_t n) {
   return nullptr;
 }
 
+// Whether an object's symbol names are copied with their whole string table
+// of `table` bytes: `listed` symbols are listed, and the names of the
+// others (imports, FILE symbols, markers) take `other` bytes of it. Only
+// when the copy is nearly all names the file keeps: a quarter at most of
+// other names, and a table of at most 64 bytes per listed symbol (twice
+// their records; bytes no symbol names, which no toolchain leaves but a
+// crafted object may, fall under that bound). A small file copies its few
+// names alone: the one-function module's table is mostly its FILE name.
+constexpr size_t kWholeMinListed = 16;
+bool whole_strtab(size_t listed, size_t other, uint64_t table) {
+  return listed >= kWholeMinListed && other <= table / 4 && table <= uint64_t{64} * listed;
+}
+
 // A loaded section is listed when it holds a byte, or when a listed symbol
 // lies in it (an empty section is otherwise nothing a lookup can land in).
 constexpr uint32_t kNeeded = UINT32_MAX - 1;  // SecPlace::file_section while counting
@@ -79,17 +95,30 @@ Result<void> LinkJob::collect_symbols() {
   for (uint32_t o = 0; o < objs.size(); ++o) {
     ObjState& st = objs[o];
     const ValidatedObject& obj = *st.obj;
+    size_t listed_n = 0, other_bytes = 0;
     for (uint32_t i = 1; i < obj.symbols.size(); ++i) {
-      if (!listed(*this, o, i)) continue;
       const Symbol& s = obj.symbols[i];
-      SymRef& r = st.syms[i];
-      const size_t n = mk_strlen(s.name);
-      r.listed = true;
-      r.name_size = static_cast<uint32_t>(n);  // a longer one fails with_tables() below
-      ++sym_count;
+      if (!listed(*this, o, i)) {
+        if (s.name[0] != '\0') other_bytes += mk_strlen(s.name) + 1;
+        continue;
+      }
+      st.syms[i].listed = true;
+      ++listed_n;
       exported_count += exported(s);
-      name_bytes += n + 1;
       if (s.shndx != SHN_ABS && s.shndx != SHN_COMMON) st.place[s.shndx].file_section = kNeeded;
+    }
+    sym_count += listed_n;
+    st.whole_strtab = whole_strtab(listed_n, other_bytes, st.strtab_size);
+    if (st.whole_strtab) {
+      name_bytes += st.strtab_size;  // past 4 GiB, with_tables() below fails
+    } else {
+      for (uint32_t i = 1; i < obj.symbols.size(); ++i) {
+        SymRef& r = st.syms[i];
+        if (!r.listed) continue;
+        const size_t n = mk_strlen(obj.symbols[i].name);
+        r.name_size = static_cast<uint32_t>(n);  // a longer one fails with_tables() below
+        name_bytes += n + 1;
+      }
     }
     for (const Section& s : obj.sections) {
       SecPlace& p = st.place[s.index];
@@ -119,15 +148,23 @@ Result<void> LinkJob::collect_symbols() {
                                     static_cast<uint32_t>(s.flags), s.index,
                                     static_cast<uint16_t>(o), static_cast<Class>(p.cls)});
     }
+    // The whole table's copy: a listed name (never the empty one of
+    // symbol 0, nor a default) is a string of the input's table.
+    const char* const table =
+        st.whole_strtab ? file->add_names(st.strtab, st.strtab_size) : nullptr;
+    const uint32_t first_global = obj.first_global;
     for (uint32_t i = 1; i < obj.symbols.size(); ++i) {
       const SymRef& r = st.syms[i];
       if (!r.listed) continue;
       const Symbol& s = obj.symbols[i];
       uint32_t sec = UINT32_MAX;
       if (s.shndx != SHN_ABS && s.shndx != SHN_COMMON) sec = st.place[s.shndx].file_section;
-      file->add_symbol(FileSymbol{file->add_name(s.name, r.name_size), st.addr[i], r.size, s.type,
-                                  s.bind, s.visibility, sec},
-                       exported(s));
+      const char* name =
+          table != nullptr ? table + (s.name - st.strtab) : file->add_name(s.name, r.name_size);
+      // An exported symbol is a global definition: define() hashed its name.
+      const bool exp = exported(s);
+      file->add_symbol(FileSymbol{name, st.addr[i], r.size, s.type, s.bind, s.visibility, sec}, exp,
+                       exp ? st.hashes[i - first_global] : 0);
     }
   }
   return Ok();
