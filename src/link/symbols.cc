@@ -108,10 +108,30 @@ Result<void> LinkJob::collect_symbols() {
       if (s.shndx != SHN_ABS && s.shndx != SHN_COMMON) st.place[s.shndx].file_section = kNeeded;
     }
     sym_count += listed_n;
+    // One table may name both sections and symbols (clang's objects): the
+    // section names the file does not keep are then table bytes too.
+    const bool shared = st.shstrtab == st.strtab && st.shstrtab_size == st.strtab_size;
+    size_t sec_bytes = 0;  // the section names copied alone
+    for (const Section& s : obj.sections) {
+      SecPlace& p = st.place[s.index];
+      if (p.cls < 0 || (s.size == 0 && p.file_section != kNeeded)) {
+        if (shared && s.name[0] != '\0') other_bytes += mk_strlen(s.name) + 1;
+        continue;
+      }
+      p.file_section = static_cast<uint32_t>(sec_count++);
+      size_t n = mk_strlen(s.name);
+      if (common_name(s.name, n) == nullptr)
+        sec_bytes += n + 1;
+      else if (shared)
+        other_bytes += n + 1;
+    }
     st.whole_strtab = whole_strtab(listed_n, other_bytes, st.strtab_size);
     if (st.whole_strtab) {
-      name_bytes += st.strtab_size;  // past 4 GiB, with_tables() below fails
+      // Past 4 GiB, with_tables() below fails. The kept section names of a
+      // shared table point into its copy.
+      name_bytes += st.strtab_size + (shared ? 0 : sec_bytes);
     } else {
+      name_bytes += sec_bytes;
       for (uint32_t i = 1; i < obj.symbols.size(); ++i) {
         SymRef& r = st.syms[i];
         if (!r.listed) continue;
@@ -119,13 +139,6 @@ Result<void> LinkJob::collect_symbols() {
         r.name_size = static_cast<uint32_t>(n);  // a longer one fails with_tables() below
         name_bytes += n + 1;
       }
-    }
-    for (const Section& s : obj.sections) {
-      SecPlace& p = st.place[s.index];
-      if (p.cls < 0 || (s.size == 0 && p.file_section != kNeeded)) continue;
-      p.file_section = static_cast<uint32_t>(sec_count++);
-      size_t n = mk_strlen(s.name);
-      if (common_name(s.name, n) == nullptr) name_bytes += n + 1;
     }
   }
   // The file proper: its record (the blocks placed so far) and its tables.
@@ -137,21 +150,25 @@ Result<void> LinkJob::collect_symbols() {
   for (uint32_t o = 0; o < objs.size(); ++o) {
     const ObjState& st = objs[o];
     const ValidatedObject& obj = *st.obj;
+    // The whole table's copy: a listed name (never the empty one of
+    // symbol 0, nor a default) is a string of the input's table.
+    const char* const table =
+        st.whole_strtab ? file->add_names(st.strtab, st.strtab_size) : nullptr;
+    const char* const section_table =
+        st.shstrtab == st.strtab && st.shstrtab_size == st.strtab_size ? table : nullptr;
     for (const Section& s : obj.sections) {
       const SecPlace& p = st.place[s.index];
       if (p.cls < 0 || p.file_section == UINT32_MAX) continue;
       size_t n = mk_strlen(s.name);
       const char* name = common_name(s.name, n);
-      if (name == nullptr) name = file->add_name(s.name, n);
+      if (name == nullptr)
+        name = section_table != nullptr ? section_table + (s.name - st.shstrtab)
+                                        : file->add_name(s.name, n);
       // o fits in 16 bits: link() takes at most kMaxLinkObjects objects.
       file->add_section(FileSection{name, sec_addr(o, s.index), static_cast<uint32_t>(s.size),
                                     static_cast<uint32_t>(s.flags), s.index,
                                     static_cast<uint16_t>(o), static_cast<Class>(p.cls)});
     }
-    // The whole table's copy: a listed name (never the empty one of
-    // symbol 0, nor a default) is a string of the input's table.
-    const char* const table =
-        st.whole_strtab ? file->add_names(st.strtab, st.strtab_size) : nullptr;
     const uint32_t first_global = obj.first_global;
     for (uint32_t i = 1; i < obj.symbols.size(); ++i) {
       const SymRef& r = st.syms[i];
