@@ -190,10 +190,18 @@ class LinkerFile {
   // table of globals), else not read.
   void add_symbol(const FileSymbol& s, bool exported, uint32_t hash) {
     const uint32_t n = nsymbols_;
-    reinterpret_cast<FileSymbol*>(tables() + symbols_at_)[n] = s;
+    put_symbol(n, s, exported, hash);
     nsymbols_ = n + 1;
+  }
+  // add_symbol() in bulk, for the linker: symbol n, where n symbols were
+  // added before it, and their count once at the end (symbols_added). A
+  // count stored at each symbol, in the word it shares with the flags, is
+  // a store the next symbol's load of it waits on.
+  void put_symbol(uint32_t n, const FileSymbol& s, bool exported, uint32_t hash) {
+    reinterpret_cast<FileSymbol*>(tables() + symbols_at_)[n] = s;
     if (exported && global_shift_ != 0) hash_global(n, hash);
   }
+  void symbols_added(uint32_t n) { nsymbols_ = n; }
   void add_symbol(const FileSymbol& s, bool exported) {
     add_symbol(s, exported, exported && global_shift_ != 0 ? name_hash(s.name) : 0);
   }

@@ -13,11 +13,10 @@ using namespace mk::elf;
 
 namespace {
 
-// Whether symbol i of object o is listed in the file (locals too).
-bool listed(LinkJob& job, uint32_t o, uint32_t i) {
-  const ObjState& st = job.objs[o];
-  const Symbol& s = st.obj->symbols[i];
-  if (s.shndx == SHN_UNDEF || s.name[0] == '\0' || s.type == STT_SECTION || s.type == STT_FILE)
+// Whether symbol i (s) of object o (st) is listed in the file (locals too).
+// The checks that read only the symbol's record come first.
+bool listed(LinkJob& job, const ObjState& st, uint32_t o, uint32_t i, const Symbol& s) {
+  if (s.type == STT_SECTION || s.type == STT_FILE || s.shndx == SHN_UNDEF || s.name[0] == '\0')
     return false;
   // Local markers name nothing (a backtrace must not say `$x'): aarch64
   // and riscv mapping symbols ($x, $d, $x<isa>...) and the assembler's
@@ -26,7 +25,7 @@ bool listed(LinkJob& job, uint32_t o, uint32_t i) {
   if (s.local() && s.type == STT_NOTYPE &&
       (s.name[0] == '$' || (s.name[0] == '.' && s.name[1] == 'L')))
     return false;
-  if (st.syms[i].in_discarded) return false;
+  if (s.shndx == SHN_ABS) return true;
   if (s.shndx == SHN_COMMON) {
     // Only the COMMON definition that was placed is listed (the others
     // merged into it and have no address of their own).
@@ -35,8 +34,9 @@ bool listed(LinkJob& job, uint32_t o, uint32_t i) {
     SlotUse d = job.defs[job.globals.find(s.name, hash)->value];
     return d.obj == o && d.sym == i;
   }
-  if (s.shndx == SHN_ABS) return true;
-  return st.place[s.shndx].cls >= 0;  // not in a section that is not loaded
+  // Not in a section that is not loaded, nor in a discarded COMDAT copy
+  // (whose symbols define() marked in_discarded).
+  return st.place[s.shndx].cls >= 0;
 }
 
 bool exported(const Symbol& s) {
@@ -96,16 +96,21 @@ Result<void> LinkJob::collect_symbols() {
     ObjState& st = objs[o];
     const ValidatedObject& obj = *st.obj;
     size_t listed_n = 0, other_bytes = 0;
-    for (uint32_t i = 1; i < obj.symbols.size(); ++i) {
-      const Symbol& s = obj.symbols[i];
-      if (!listed(*this, o, i)) {
+    // Locals: the loop's stores cannot change them.
+    const Symbol* const syms = obj.symbols.begin();
+    const uint32_t nsyms = static_cast<uint32_t>(obj.symbols.size());
+    SymRef* const refs = st.syms.data();
+    SecPlace* const place = st.place.data();
+    for (uint32_t i = 1; i < nsyms; ++i) {
+      const Symbol& s = syms[i];
+      if (!listed(*this, st, o, i, s)) {
         if (s.name[0] != '\0') other_bytes += mk_strlen(s.name) + 1;
         continue;
       }
-      st.syms[i].listed = true;
+      refs[i].listed = true;
       ++listed_n;
       exported_count += exported(s);
-      if (s.shndx != SHN_ABS && s.shndx != SHN_COMMON) st.place[s.shndx].file_section = kNeeded;
+      if (s.shndx != SHN_ABS && s.shndx != SHN_COMMON) place[s.shndx].file_section = kNeeded;
     }
     sym_count += listed_n;
     // One table may name both sections and symbols (clang's objects): the
@@ -169,20 +174,30 @@ Result<void> LinkJob::collect_symbols() {
                                     static_cast<uint32_t>(s.flags), s.index,
                                     static_cast<uint16_t>(o), static_cast<Class>(p.cls)});
     }
+    // Locals: the records' stores below cannot change them.
+    const Symbol* const syms = obj.symbols.begin();
+    const uint32_t nsyms = static_cast<uint32_t>(obj.symbols.size());
+    const SymRef* const refs = st.syms.begin();
+    const SecPlace* const place = st.place.begin();
+    const uint64_t* const addr = st.addr.begin();
+    const uint32_t* const hashes = st.hashes.begin();  // from first_global
     const uint32_t first_global = obj.first_global;
-    for (uint32_t i = 1; i < obj.symbols.size(); ++i) {
-      const SymRef& r = st.syms[i];
+    const char* const strtab = st.strtab;
+    uint32_t n = static_cast<uint32_t>(file->symbols().size());
+    for (uint32_t i = 1; i < nsyms; ++i) {
+      const SymRef& r = refs[i];
       if (!r.listed) continue;
-      const Symbol& s = obj.symbols[i];
+      const Symbol& s = syms[i];
       uint32_t sec = UINT32_MAX;
-      if (s.shndx != SHN_ABS && s.shndx != SHN_COMMON) sec = st.place[s.shndx].file_section;
+      if (s.shndx != SHN_ABS && s.shndx != SHN_COMMON) sec = place[s.shndx].file_section;
       const char* name =
-          table != nullptr ? table + (s.name - st.strtab) : file->add_name(s.name, r.name_size);
+          table != nullptr ? table + (s.name - strtab) : file->add_name(s.name, r.name_size);
       // An exported symbol is a global definition: define() hashed its name.
       const bool exp = exported(s);
-      file->add_symbol(FileSymbol{name, st.addr[i], r.size, s.type, s.bind, s.visibility, sec}, exp,
-                       exp ? st.hashes[i - first_global] : 0);
+      file->put_symbol(n++, FileSymbol{name, addr[i], r.size, s.type, s.bind, s.visibility, sec},
+                       exp, exp ? hashes[i - first_global] : 0);
     }
+    file->symbols_added(n);
   }
   return Ok();
 }

@@ -297,6 +297,34 @@ TEST(LinkerFileTables, WholeTableCopyAndTheCallersHash) {
   EXPECT_EQ(f.find("tail"), nullptr);
 }
 
+// put_symbol(), the linker's bulk add_symbol(): the records are in place at
+// once (the slots find them), the count is the one symbols_added() sets.
+TEST(LinkerFileTables, PutSymbolsThenTheirCount) {
+  mk::testing::TestAllocator a;
+  FilePtr file = Own(a, LinkerFile::create(a, 0, 6, 6, 4));
+  ASSERT_NE(file, nullptr);
+  LinkerFile& f = *file;
+  const char* x = f.add_name("x", 1);
+  const char* y = f.add_name("y", 1);
+  f.put_symbol(0, FileSymbol{x, 0x10, 0, elf::STT_FUNC, elf::STB_WEAK, 0, UINT32_MAX}, true,
+               name_hash("x"));
+  f.put_symbol(1, FileSymbol{y, 0x20, 0, elf::STT_FUNC, elf::STB_GLOBAL, 0, UINT32_MAX}, true,
+               name_hash("y"));
+  f.put_symbol(2, FileSymbol{x, 0x30, 0, elf::STT_FUNC, elf::STB_GLOBAL, 0, UINT32_MAX}, true,
+               name_hash("x"));
+  EXPECT_EQ(f.symbols().size(), 0u) << "counted only by symbols_added()";
+  f.symbols_added(3);
+  ASSERT_EQ(f.symbols().size(), 3u);
+  EXPECT_EQ(f.symbols()[1].addr, 0x20u);
+  ASSERT_NE(f.find("x"), nullptr);
+  EXPECT_EQ(f.find("x")->addr, 0x30u) << "the strong one";
+  ASSERT_NE(f.find("y"), nullptr);
+  EXPECT_EQ(f.find("y")->addr, 0x20u);
+  f.add_symbol(FileSymbol{y, 0x40, 0, elf::STT_FUNC, elf::STB_WEAK, 0, UINT32_MAX}, true);
+  EXPECT_EQ(f.symbols().size(), 4u) << "add_symbol() goes on from the count";
+  EXPECT_EQ(f.find("y")->addr, 0x20u);
+}
+
 // with_tables(): the file proper takes over the blocks and __dso_handle of
 // the record the linker placed them in.
 TEST(LinkerFileTables, WithTablesKeepsThePlacedBlocks) {
