@@ -164,12 +164,17 @@ Result<void> LinkJob::define() {
     for (uint32_t o = 0; o < objs.size(); ++o) {
       ObjState& st = objs[o];
       const ValidatedObject& obj = *st.obj;
-      for (uint32_t i = 1; i < obj.symbols.size(); ++i) {
-        const Symbol& s = obj.symbols[i];
+      // Locals: the loop's stores cannot change them.
+      const Symbol* const syms = obj.symbols.begin();
+      const uint32_t nsyms = static_cast<uint32_t>(obj.symbols.size());
+      SymRef* const refs = st.syms.data();
+      const SecPlace* const place = st.place.data();
+      for (uint32_t i = 1; i < nsyms; ++i) {
+        const Symbol& s = syms[i];
         bool common = s.shndx == SHN_COMMON;
         any_common |= common;
         if (s.shndx == SHN_UNDEF || (pass == 0) == common) continue;
-        SymRef& r = st.syms[i];
+        SymRef& r = refs[i];
         r.type = s.type;
         r.size = s.size;
         if (s.type == STT_GNU_IFUNC)
@@ -187,7 +192,7 @@ Result<void> LinkJob::define() {
           r.cls = kAbsolute;
           r.resolved = true;
         } else {
-          const SecPlace& p = st.place[s.shndx];
+          const SecPlace& p = place[s.shndx];
           if (p.cls == kDiscarded) {
             r.in_discarded = true;  // a global resolves by name to the kept copy
             continue;
