@@ -63,7 +63,8 @@ Result<void> LinkJob::layout() {
     st.obj = &obj;
     st.name = req_name(o);
     if (!st.place.resize(obj.sections.size()) || !st.syms.resize(obj.symbols.size()) ||
-        !st.got.resize(obj.symbols.size()) || !st.inside.resize(obj.symbols.size()))
+        !st.got.resize(obj.symbols.size()) || !st.inside.resize(obj.symbols.size()) ||
+        !st.hashes.resize(obj.symbols.size() - obj.first_global))
       return Error(Errc::kNoMemory, "link: out of memory");
 
     // COMDAT: the first group with a given signature wins, the rest are discarded.
@@ -112,10 +113,13 @@ Result<void> LinkJob::layout() {
 
 // Inserts a global definition, applying the strong-over-weak rule.
 Result<void> LinkJob::add_global(uint32_t o, uint32_t i) {
-  const Symbol& s = objs[o].obj->symbols[i];
+  ObjState& st = objs[o];
+  const Symbol& s = st.obj->symbols[i];
+  const uint32_t hash = name_hash(s.name);
+  st.hashes[i - st.obj->first_global] = hash;
   NameTable::Slot* old = nullptr;
   uint32_t idx = static_cast<uint32_t>(defs.size());
-  if (!defs.push(SlotUse{o, i}) || !globals.insert(s.name, name_hash(s.name), idx, &old))
+  if (!defs.push(SlotUse{o, i}) || !globals.insert(s.name, hash, idx, &old))
     return Error(Errc::kNoMemory, "link: out of memory");
   if (old == nullptr) return Ok();
   defs.pop();
@@ -148,17 +152,29 @@ Result<void> LinkJob::add_global(uint32_t o, uint32_t i) {
 // Definitions: locals and globals in kept sections, ABS, then COMMON (after
 // every real definition, which wins over a tentative one).
 Result<void> LinkJob::define() {
+  // The globals' table sized once, for every non-local symbol (the
+  // definitions among them, and the undefined ones, which it does not hold,
+  // are not told apart here): no rehash while it fills.
+  size_t globals_n = 0;
+  for (const ObjState& st : objs)
+    globals_n += st.obj->symbols.size() - st.obj->first_global;
+  if (!globals.reserve(globals_n)) return Error(Errc::kNoMemory, "link: out of memory");
   bool any_common = false;  // the second pass, for COMMON symbols, only when there are some
   for (int pass = 0; pass < 2 && (pass == 0 || any_common); ++pass) {
     for (uint32_t o = 0; o < objs.size(); ++o) {
       ObjState& st = objs[o];
       const ValidatedObject& obj = *st.obj;
-      for (uint32_t i = 1; i < obj.symbols.size(); ++i) {
-        const Symbol& s = obj.symbols[i];
+      // Locals: the loop's stores cannot change them.
+      const Symbol* const syms = obj.symbols.begin();
+      const uint32_t nsyms = static_cast<uint32_t>(obj.symbols.size());
+      SymRef* const refs = st.syms.data();
+      const SecPlace* const place = st.place.data();
+      for (uint32_t i = 1; i < nsyms; ++i) {
+        const Symbol& s = syms[i];
         bool common = s.shndx == SHN_COMMON;
         any_common |= common;
         if (s.shndx == SHN_UNDEF || (pass == 0) == common) continue;
-        SymRef& r = st.syms[i];
+        SymRef& r = refs[i];
         r.type = s.type;
         r.size = s.size;
         if (s.type == STT_GNU_IFUNC)
@@ -176,7 +192,7 @@ Result<void> LinkJob::define() {
           r.cls = kAbsolute;
           r.resolved = true;
         } else {
-          const SecPlace& p = st.place[s.shndx];
+          const SecPlace& p = place[s.shndx];
           if (p.cls == kDiscarded) {
             r.in_discarded = true;  // a global resolves by name to the kept copy
             continue;

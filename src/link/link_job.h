@@ -34,12 +34,12 @@ struct SymRef {
   bool in_discarded = false;
   bool listed = false;            // in the file's symbol table (collect_symbols' count pass)
   uint32_t outside = UINT32_MAX;  // index into LinkJob::outside for names from outside
-  uint32_t name_size = 0;         // strlen of a listed symbol's name (collect_symbols)
+  uint32_t name_size = 0;         // strlen of a listed name copied alone (collect_symbols)
 };
 static_assert(sizeof(SymRef) == 32, "one per input symbol: the big module has thousands");
 
 struct ObjState {
-  explicit ObjState(Allocator& a) : place(a), syms(a), got(a), inside(a), addr(a) {}
+  explicit ObjState(Allocator& a) : place(a), syms(a), got(a), inside(a), addr(a), hashes(a) {}
   const elf::ValidatedObject* obj = nullptr;
   const char* name = "";
   Vec<SecPlace> place;  // per section
@@ -54,8 +54,15 @@ struct ObjState {
   // its entry loops and read again by collect_symbols() (the phase after
   // it), which lists these addresses.
   Vec<uint64_t> addr;
+  // Per global symbol (index - first_global): its name_hash, set by
+  // define() for each definition; collect_symbols() enters the exported
+  // ones into the file's slots with it rather than hashing them again.
+  Vec<uint32_t> hashes;
   const char* strtab = nullptr;  // input string tables, for copying names
   uint64_t strtab_size = 0;
+  // collect_symbols: the file keeps a copy of the whole symbol string table
+  // (the listed names point into it) rather than of each name alone.
+  bool whole_strtab = false;
   const char* shstrtab = nullptr;
   uint64_t shstrtab_size = 0;
 };

@@ -92,11 +92,10 @@ bool LinkerFile::reserve_ctors(Allocator& a, size_t ninit, size_t nfini, uintptr
   return true;
 }
 
-void LinkerFile::hash_global(uint32_t n) {
+void LinkerFile::hash_global(uint32_t n, uint32_t hash) {
   const FileSymbol* data = symbols().data();
   const FileSymbol& s = data[n];
   GlobalSlot* slots = globals();
-  uint32_t hash = name_hash(s.name);
   const uint32_t mask = (uint32_t{1} << global_shift_) - 1;
   for (uint32_t i = NameTable::home(hash) & mask;; i = (i + 1) & mask) {
     GlobalSlot& g = slots[i];

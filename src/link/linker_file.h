@@ -7,8 +7,9 @@
 // hash slots of its globals, sections, symbols and the names they point to),
 // sized exactly once the link knows what the file keeps, plus one for its
 // constructor lists when it has any. Names are copies owned by the file
-// (the input bytes may be freed once linked); only the names of listed
-// sections and symbols are kept, not the inputs' whole string tables, and the
+// (the input bytes may be freed once linked): an input's whole symbol string
+// table when the names the file keeps are nearly all of it (one copy rather
+// than hundreds), else only the names of listed sections and symbols; the
 // common section names (.text, .rodata...) point to one static copy. A
 // thousand one-function modules are a thousand such pairs, so every field
 // here is as narrow as its bound allows.
@@ -20,6 +21,7 @@
 #include "link/arena.h"
 #include "support/allocator.h"
 #include "support/memory.h"
+#include "support/name_hash.h"
 #include "support/span.h"
 #include "support/vector.h"
 
@@ -143,10 +145,10 @@ class LinkerFile {
       n += b.size;
     return n;
   }
-  // The end of the names add_name() has copied: they lie, NUL-terminated,
-  // one after another, between the tables' other records and this. A name
-  // in [sections().data(), names_end()) is one of them (a debugger's image
-  // copies them in one piece).
+  // The end of the names add_name() and add_names() have copied: they lie,
+  // NUL-terminated, one after another, between the tables' other records
+  // and this. A name in [sections().data(), names_end()) is one of them (a
+  // debugger's image copies them in one piece).
   const char* names_end() const { return reinterpret_cast<const char*>(tables()) + names_at_; }
   // Bytes of heap its tables and constructor lists take (the record itself
   // not counted).
@@ -172,11 +174,36 @@ class LinkerFile {
     reinterpret_cast<FileSection*>(tables() + slot_bytes())[n] = s;
     nsections_ = n + 1;
   }
-  void add_symbol(const FileSymbol& s, bool exported) {
+  // Copies a whole string table of n bytes (at least 1) into the tables,
+  // its last byte a NUL whatever the input's was; returns the copy. A
+  // string at offset k of the table is at the copy + k, and ends in it:
+  // the names the file keeps may point there, one memcpy for all of them
+  // (and the names among them the file does not keep come along).
+  const char* add_names(const char* table, size_t n) {
+    char* at = reinterpret_cast<char*>(tables()) + names_at_;
+    mk_memcpy(at, table, n);
+    at[n - 1] = '\0';
+    names_at_ += static_cast<uint32_t>(n);
+    return at;
+  }
+  // hash: name_hash(s.name) when exported (the linker has it from its own
+  // table of globals), else not read.
+  void add_symbol(const FileSymbol& s, bool exported, uint32_t hash) {
     const uint32_t n = nsymbols_;
-    reinterpret_cast<FileSymbol*>(tables() + symbols_at_)[n] = s;
+    put_symbol(n, s, exported, hash);
     nsymbols_ = n + 1;
-    if (exported && global_shift_ != 0) hash_global(n);
+  }
+  // add_symbol() in bulk, for the linker: symbol n, where n symbols were
+  // added before it, and their count once at the end (symbols_added). A
+  // count stored at each symbol, in the word it shares with the flags, is
+  // a store the next symbol's load of it waits on.
+  void put_symbol(uint32_t n, const FileSymbol& s, bool exported, uint32_t hash) {
+    reinterpret_cast<FileSymbol*>(tables() + symbols_at_)[n] = s;
+    if (exported && global_shift_ != 0) hash_global(n, hash);
+  }
+  void symbols_added(uint32_t n) { nsymbols_ = n; }
+  void add_symbol(const FileSymbol& s, bool exported) {
+    add_symbol(s, exported, exported && global_shift_ != 0 ? name_hash(s.name) : 0);
   }
   // The constructor and destructor lists: one allocation from a (the file's
   // own allocator) of their two counts and exactly ninit + nfini words (none
@@ -198,8 +225,9 @@ class LinkerFile {
   uint32_t symbols_at_ = 0;  // offset of the symbols
   uint32_t dso_at_ = 0;      // the __dso_handle's offset in the data block + 1; 0: none
 
-  // Enters symbol n, exported, into the globals' slots.
-  void hash_global(uint32_t n);
+  // Enters symbol n, exported, into the globals' slots; hash is its
+  // name_hash.
+  void hash_global(uint32_t n, uint32_t hash);
 
   uint8_t* tables() const { return reinterpret_cast<uint8_t*>(const_cast<LinkerFile*>(this + 1)); }
   size_t slot_bytes() const { return global_shift_ == 0 ? 0 : sizeof(GlobalSlot) << global_shift_; }

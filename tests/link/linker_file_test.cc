@@ -259,6 +259,72 @@ TEST(LinkerFileTables, OneAllocationAndStrongOverWeak) {
   EXPECT_EQ(a.live_allocations(), 0u);  // destroy() gives the record and tables back
 }
 
+// add_names(): a whole string table copied in one piece, its names pointed
+// into; the copy ends in a NUL whatever the table's last byte was, so a
+// name cannot run past it. Exported names enter the slots with the hash
+// the caller gives (the linker's own), the strong definition answered.
+TEST(LinkerFileTables, WholeTableCopyAndTheCallersHash) {
+  mk::testing::TestAllocator a;
+  const char table[] = "\0alpha\0beta\0gamma\0tail";  // its last byte is not a NUL
+  const size_t n = sizeof table - 1;
+  FilePtr file = Own(a, LinkerFile::create(a, 0, 6, 5, n));
+  ASSERT_NE(file, nullptr);
+  LinkerFile& f = *file;
+  const char* copy = f.add_names(table, n);
+  EXPECT_EQ(copy + n, f.names_end()) << "the copy is the names' region";
+  EXPECT_EQ(std::string(copy + 1, 5), "alpha");
+  EXPECT_STREQ(copy + 18, "tai") << "the copy's last byte is a NUL";
+  const char* alpha = copy + 1;
+  const char* beta = copy + 7;
+  const char* gamma = copy + 12;
+  f.add_symbol(FileSymbol{beta, 0x10, 4, elf::STT_FUNC, elf::STB_WEAK, 0, UINT32_MAX}, true,
+               name_hash("beta"));
+  f.add_symbol(FileSymbol{alpha, 0x20, 4, elf::STT_FUNC, elf::STB_GLOBAL, 0, UINT32_MAX}, true,
+               name_hash("alpha", 5));
+  f.add_symbol(FileSymbol{beta, 0x30, 4, elf::STT_FUNC, elf::STB_GLOBAL, 0, UINT32_MAX}, true,
+               name_hash("beta", 4));
+  f.add_symbol(FileSymbol{beta, 0x40, 4, elf::STT_FUNC, elf::STB_WEAK, 0, UINT32_MAX}, true,
+               name_hash("beta"));
+  f.add_symbol(FileSymbol{gamma, 0x50, 4, elf::STT_OBJECT, elf::STB_LOCAL, 0, UINT32_MAX}, false,
+               0);
+  for (const FileSymbol& s : f.symbols())
+    EXPECT_TRUE(s.name >= copy && s.name < f.names_end());
+  ASSERT_NE(f.find("alpha"), nullptr);
+  EXPECT_EQ(f.find("alpha")->addr, 0x20u);
+  ASSERT_NE(f.find("beta"), nullptr);
+  EXPECT_EQ(f.find("beta")->addr, 0x30u) << "the strong one, between two weak ones";
+  EXPECT_EQ(f.find("gamma"), nullptr) << "a local";
+  EXPECT_EQ(f.find("tail"), nullptr);
+}
+
+// put_symbol(), the linker's bulk add_symbol(): the records are in place at
+// once (the slots find them), the count is the one symbols_added() sets.
+TEST(LinkerFileTables, PutSymbolsThenTheirCount) {
+  mk::testing::TestAllocator a;
+  FilePtr file = Own(a, LinkerFile::create(a, 0, 6, 6, 4));
+  ASSERT_NE(file, nullptr);
+  LinkerFile& f = *file;
+  const char* x = f.add_name("x", 1);
+  const char* y = f.add_name("y", 1);
+  f.put_symbol(0, FileSymbol{x, 0x10, 0, elf::STT_FUNC, elf::STB_WEAK, 0, UINT32_MAX}, true,
+               name_hash("x"));
+  f.put_symbol(1, FileSymbol{y, 0x20, 0, elf::STT_FUNC, elf::STB_GLOBAL, 0, UINT32_MAX}, true,
+               name_hash("y"));
+  f.put_symbol(2, FileSymbol{x, 0x30, 0, elf::STT_FUNC, elf::STB_GLOBAL, 0, UINT32_MAX}, true,
+               name_hash("x"));
+  EXPECT_EQ(f.symbols().size(), 0u) << "counted only by symbols_added()";
+  f.symbols_added(3);
+  ASSERT_EQ(f.symbols().size(), 3u);
+  EXPECT_EQ(f.symbols()[1].addr, 0x20u);
+  ASSERT_NE(f.find("x"), nullptr);
+  EXPECT_EQ(f.find("x")->addr, 0x30u) << "the strong one";
+  ASSERT_NE(f.find("y"), nullptr);
+  EXPECT_EQ(f.find("y")->addr, 0x20u);
+  f.add_symbol(FileSymbol{y, 0x40, 0, elf::STT_FUNC, elf::STB_WEAK, 0, UINT32_MAX}, true);
+  EXPECT_EQ(f.symbols().size(), 4u) << "add_symbol() goes on from the count";
+  EXPECT_EQ(f.find("y")->addr, 0x20u);
+}
+
 // with_tables(): the file proper takes over the blocks and __dso_handle of
 // the record the linker placed them in.
 TEST(LinkerFileTables, WithTablesKeepsThePlacedBlocks) {
@@ -382,6 +448,149 @@ TEST(LinkerFileTables, ConstructorListsAreOneExactAllocation) {
     EXPECT_EQ(owned->fini()[0], 30u);
   }
   EXPECT_EQ(a.live_allocations(), 0u);  // destroy() gives the lists back
+}
+
+// The file's names region, [sections().data(), names_end()): every name
+// the file lists lies there (the contract a debugger's image relies on).
+bool InNames(const LinkerFile* f, const char* name) {
+  auto at = reinterpret_cast<uintptr_t>(name);
+  return at >= reinterpret_cast<uintptr_t>(f->sections().data()) &&
+         at < reinterpret_cast<uintptr_t>(f->names_end());
+}
+
+// Whether the string `name` (NUL-terminated, after a NUL) is somewhere in
+// the names region: a name the file does not list is there only when the
+// file copied its input's whole string table.
+bool CarriesName(const LinkerFile* f, const std::string& name) {
+  const char* from = reinterpret_cast<const char*>(f->sections().data());
+  std::string region(from, static_cast<size_t>(f->names_end() - from));
+  return region.find(std::string(1, '\0') + name + std::string(1, '\0')) != std::string::npos;
+}
+
+// A file whose names are nearly all its input's string table takes a copy of
+// the whole table (the names of what it imports come along): every listed
+// name is right and in the names region, every export is found by name and
+// is the function of that name, locals are listed, and the section names
+// (which clang's one table shares with the symbols) are right.
+TEST_P(LinkerFileTest, WholeStringTableCopyKeepsNamesAndLookups) {
+  constexpr int kFunctions = 80;
+  std::string src = "extern int whole_import(int);\n";
+  for (int i = 0; i < kFunctions; ++i)
+    src += "int whole_function_number_" + std::to_string(i) + "(int x) { return x + " +
+           std::to_string(i) + "; }\n";
+  src +=
+      "static int whole_local_function(int x) { return whole_import(x); }\n"
+      "int (*whole_local_pointer(void))(int) { return whole_local_function; }\n";
+  const std::vector<std::string>& flags = std::get<1>(GetParam());
+  std::string o = scratch.Compile(std::get<0>(GetParam()), "whole.c", src, flags);
+  ASSERT_FALSE(o.empty());
+  LinkHarness h(nullptr, false);
+  h.Export("whole_import", reinterpret_cast<void*>(&Imported));
+  LinkerFile* f = h.MustLink({o});
+  ASSERT_NE(f, nullptr);
+  EXPECT_TRUE(CarriesName(f, "whole_import")) << "the whole table was not copied";
+  EXPECT_EQ(Named(f, "whole_import"), nullptr) << "an import listed";
+  for (const FileSymbol& s : f->symbols())
+    EXPECT_TRUE(InNames(f, s.name)) << s.name;
+  for (int i = 0; i < kFunctions; ++i) {
+    const std::string name = "whole_function_number_" + std::to_string(i);
+    SCOPED_TRACE(name);
+    const FileSymbol* s = f->find(name.c_str());
+    ASSERT_NE(s, nullptr);
+    EXPECT_EQ(s->name, name);
+    EXPECT_EQ(Named(f, name), s);
+    EXPECT_EQ(f->find_global(name.c_str(), name_hash(name.c_str())), s);
+    EXPECT_EQ(reinterpret_cast<int (*)(int)>(static_cast<uintptr_t>(s->addr))(100), 100 + i);
+    ASSERT_LT(s->section, f->sections().size());
+    const FileSection& sec = f->sections()[s->section];
+    if (flags.size() > 2) {  // -ffunction-sections: one section per function, named after it
+      EXPECT_EQ(std::string(sec.name), ".text." + name);
+    }
+  }
+  EXPECT_EQ(f->find("whole_function_number_"), nullptr);
+  EXPECT_EQ(f->find("whole_import"), nullptr);
+  const FileSymbol* local = Named(f, "whole_local_function");
+  ASSERT_NE(local, nullptr);
+  EXPECT_EQ(local->bind, elf::STB_LOCAL);
+  EXPECT_EQ(f->find("whole_local_function"), nullptr);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(h.Sym<int (*(*)())(int)>(f, "whole_local_pointer")()),
+            local->addr);
+  for (const FileSection& sec : f->sections()) {
+    SCOPED_TRACE(sec.name);
+    EXPECT_NE(sec.name[0], '\0');
+    EXPECT_EQ(std::string(sec.name).find("whole_import"), std::string::npos);
+  }
+}
+
+// A file that keeps a few of its input's names (a small module; one that
+// imports far more than it defines) copies each alone: the names it does
+// not list are not in its tables, and its names and lookups are as right.
+TEST_P(LinkerFileTest, SelectiveCopyForFewOrSparseNames) {
+  constexpr int kImports = 30;
+  std::string src;
+  for (int i = 0; i < kImports; ++i)
+    src += "extern int sparse_import_number_" + std::to_string(i) + "(int);\n";
+  src += "static int sparse_local(int x) { return x";
+  for (int i = 0; i < kImports; ++i)
+    src += " + sparse_import_number_" + std::to_string(i) + "(x)";
+  src +=
+      "; }\n"
+      "int sparse_sum(int x) { return sparse_local(x); }\n"
+      "int sparse_other(int x) { return x * 2; }\n";
+  std::string o =
+      scratch.Compile(std::get<0>(GetParam()), "sparse.c", src, std::get<1>(GetParam()));
+  ASSERT_FALSE(o.empty());
+  LinkHarness h(nullptr, false);
+  for (int i = 0; i < kImports; ++i)
+    h.Export("sparse_import_number_" + std::to_string(i), reinterpret_cast<void*>(&Imported));
+  LinkerFile* f = h.MustLink({o});
+  ASSERT_NE(f, nullptr);
+  for (int i = 0; i < kImports; ++i)
+    EXPECT_FALSE(CarriesName(f, "sparse_import_number_" + std::to_string(i))) << i;
+  EXPECT_FALSE(CarriesName(f, "sparse.c")) << "the FILE symbol's name was copied";
+  for (const FileSymbol& s : f->symbols())
+    EXPECT_TRUE(InNames(f, s.name)) << s.name;
+  EXPECT_EQ(h.Sym<int (*)(int)>(f, "sparse_sum")(1), 1 + kImports * 10);
+  EXPECT_EQ(h.Sym<int (*)(int)>(f, "sparse_other")(4), 8);
+  ASSERT_NE(Named(f, "sparse_local"), nullptr);
+  EXPECT_EQ(f->find("sparse_local"), nullptr);
+  EXPECT_EQ(f->find("sparse_import_number_0"), nullptr);
+}
+
+// Of a weak and a strong definition of one name in two objects, the file
+// answers the strong one in either order, its slots filled with the hashes
+// the link computed for its own table of globals; both stay listed.
+TEST_P(LinkerFileTest, StrongOverWeakWithTheLinksHashes) {
+  std::string filler;
+  for (int i = 0; i < 20; ++i)
+    filler +=
+        "int sow_filler_" + std::to_string(i) + "(void) { return " + std::to_string(i) + "; }\n";
+  std::string weak = scratch.Compile(
+      std::get<0>(GetParam()), "sow_weak.c",
+      filler + "__attribute__((weak)) int sow_fn(void) { return 1; }\n", std::get<1>(GetParam()));
+  std::string strong = scratch.Compile(std::get<0>(GetParam()), "sow_strong.c",
+                                       "int sow_fn(void) { return 2; }\n"
+                                       "int sow_other(void) { return 3; }\n",
+                                       std::get<1>(GetParam()));
+  ASSERT_FALSE(weak.empty());
+  ASSERT_FALSE(strong.empty());
+  for (bool weak_first : {true, false}) {
+    SCOPED_TRACE(weak_first);
+    LinkHarness h(nullptr, false);
+    LinkerFile* f = h.MustLink(weak_first ? std::vector<std::string>{weak, strong}
+                                          : std::vector<std::string>{strong, weak});
+    ASSERT_NE(f, nullptr);
+    int listed = 0;
+    for (const FileSymbol& s : f->symbols())
+      listed += std::string(s.name) == "sow_fn";
+    EXPECT_EQ(listed, 2) << "both definitions are the file's symbols";
+    const FileSymbol* s = f->find("sow_fn");
+    ASSERT_NE(s, nullptr);
+    EXPECT_EQ(s->bind, elf::STB_GLOBAL);
+    EXPECT_EQ(h.Sym<int (*)()>(f, "sow_fn")(), 2);
+    EXPECT_EQ(h.Sym<int (*)()>(f, "sow_other")(), 3);
+    EXPECT_EQ(h.Sym<int (*)()>(f, "sow_filler_7")(), 7);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Compilers, LinkerFileTest,
