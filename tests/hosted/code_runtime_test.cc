@@ -3,9 +3,13 @@
 // copied (as ptrace does when it writes a breakpoint), and pages are left
 // mapped (or mapped in one request) so that calls into new code do not
 // fault page by page. And its unwinder registration: an .eh_frame is found
-// by the unwinder once registered, and no longer once deregistered.
+// by the unwinder once registered, and no longer once deregistered. And
+// page_states(): both ways of asking pagemap (PAGEMAP_SCAN, and reading the
+// entries, which a kernel before 6.7 forces) tell copies and absent pages
+// alike, and sync_code works with either.
 #include "hosted/code_runtime.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <string.h>
@@ -54,7 +58,8 @@ bool Resident(uintptr_t at, size_t page) {
   return (v & 1) != 0;
 }
 
-class SyncCodeTest : public ::testing::Test {
+// Over both ways sync_code can ask pagemap about a large range.
+class SyncCodeTest : public ::testing::TestWithParam<PagemapQuery> {
  protected:
   // Enough for a range sync_code checks through pagemap rather than by
   // comparing bytes (over 16 KiB).
@@ -75,12 +80,18 @@ class SyncCodeTest : public ::testing::Test {
   }
 
   LinuxPageMemory pages;
-  HostRuntime runtime;
+  HostRuntime runtime{GetParam()};
   const size_t page = pages.page_size();
   Mapping map;
 };
 
-TEST_F(SyncCodeTest, FreshCodeRunsAndIsMappedWithoutFaults) {
+INSTANTIATE_TEST_SUITE_P(Pagemap, SyncCodeTest,
+                         ::testing::Values(PagemapQuery::kScan, PagemapQuery::kRead),
+                         [](const ::testing::TestParamInfo<PagemapQuery>& p) {
+                           return p.param == PagemapQuery::kScan ? "Scan" : "Read";
+                         });
+
+TEST_P(SyncCodeTest, FreshCodeRunsAndIsMappedWithoutFaults) {
   WriteReturn(map.alias + page + 16, 1);
   runtime.sync_code(map.base + page + 16, 6, map.alias + page + 16);
   EXPECT_TRUE(Resident(map.base + page, page)) << "sync_code left the new page unmapped";
@@ -89,7 +100,7 @@ TEST_F(SyncCodeTest, FreshCodeRunsAndIsMappedWithoutFaults) {
   EXPECT_EQ(MinorFaults(), before);
 }
 
-TEST_F(SyncCodeTest, RewrittenCodeRunsAndStaysMapped) {
+TEST_P(SyncCodeTest, RewrittenCodeRunsAndStaysMapped) {
   WriteReturn(map.alias, 1);
   runtime.sync_code(map.base, 6, map.alias);
   EXPECT_EQ(Call(map.base), 1);
@@ -102,7 +113,7 @@ TEST_F(SyncCodeTest, RewrittenCodeRunsAndStaysMapped) {
   EXPECT_EQ(MinorFaults(), before) << "a page nobody copied was dropped";
 }
 
-TEST_F(SyncCodeTest, PageADebuggerCopiedIsDroppedForTheNewCode) {
+TEST_P(SyncCodeTest, PageADebuggerCopiedIsDroppedForTheNewCode) {
   WriteReturn(map.alias, 1);
   runtime.sync_code(map.base, 6, map.alias);
   ASSERT_EQ(Call(map.base), 1);
@@ -116,7 +127,7 @@ TEST_F(SyncCodeTest, PageADebuggerCopiedIsDroppedForTheNewCode) {
   EXPECT_EQ(Call(map.base), 3);
 }
 
-TEST_F(SyncCodeTest, LargeRangeDropsOnlyWhatADebuggerCopied) {
+TEST_P(SyncCodeTest, LargeRangeDropsOnlyWhatADebuggerCopied) {
   // A file's text over all the pages; a debugger copied the third one.
   const size_t size = kPages * page;
   for (size_t i = 0; i < kPages; ++i)
@@ -140,7 +151,7 @@ TEST_F(SyncCodeTest, LargeRangeDropsOnlyWhatADebuggerCopied) {
   EXPECT_EQ(MinorFaults(), before);
 }
 
-TEST_F(SyncCodeTest, LargeFreshRangeIsMappedInOneGo) {
+TEST_P(SyncCodeTest, LargeFreshRangeIsMappedInOneGo) {
   const size_t size = kPages * page;
   for (size_t i = 0; i < kPages; ++i)
     WriteReturn(map.alias + i * page, static_cast<uint32_t>(i));
@@ -151,7 +162,7 @@ TEST_F(SyncCodeTest, LargeFreshRangeIsMappedInOneGo) {
   EXPECT_EQ(MinorFaults(), before) << "pages of the executing view were left to fault in";
 }
 
-TEST_F(SyncCodeTest, AForkedChildSeesItsOwnPages) {
+TEST_P(SyncCodeTest, AForkedChildSeesItsOwnPages) {
   // pagemap is per process: a child (as the benchmark's and the tests'
   // helpers fork) must not judge its pages by its parent's.
   const size_t size = kPages * page;
@@ -171,6 +182,109 @@ TEST_F(SyncCodeTest, AForkedChildSeesItsOwnPages) {
   int status = 0;
   ASSERT_EQ(waitpid(pid, &status, 0), pid);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+// page_states() over an executing view in known states, asked both ways.
+class PageStatesTest : public ::testing::Test {
+ protected:
+  static constexpr size_t kPages = 40;  // enough runs to fill PAGEMAP_SCAN's vector of 8 twice
+
+  void SetUp() override {
+#if !defined(__x86_64__)
+    GTEST_SKIP() << "x86_64 only (qemu-user's /proc/self/pagemap describes the emulator)";
+#endif
+    fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    ASSERT_GE(fd, 0);
+    Result<Mapping> m = pages.map(0, UINTPTR_MAX, kPages * page, Prot::kReadExec);
+    ASSERT_TRUE(m.ok()) << m.error().message();
+    map = m.value();
+    lo = map.base;
+    hi = map.base + map.size;
+    // The alias has the memfd's pages; the executing view maps none yet.
+    ASSERT_EQ(madvise(reinterpret_cast<void*>(map.alias), map.size, MADV_POPULATE_WRITE), 0);
+    PageStates probe = page_states(fd, lo, hi, PagemapQuery::kScan);
+    if (!probe.known && errno == ENOTTY) scan_missing = true;
+  }
+  void TearDown() override {
+    if (map.size != 0) pages.unmap(map);
+    if (fd >= 0) close(fd);
+  }
+
+  // Both ways agree, and say this.
+  void Expect(bool copied, bool absent, const char* what) {
+    for (PagemapQuery q : {PagemapQuery::kScan, PagemapQuery::kRead}) {
+      if (q == PagemapQuery::kScan && scan_missing) continue;
+      const char* how = q == PagemapQuery::kScan ? "scan" : "read";
+      PageStates st = page_states(fd, lo, hi, q);
+      EXPECT_TRUE(st.known) << what << " (" << how << ")";
+      EXPECT_EQ(st.copied, copied) << what << " (" << how << ")";
+      EXPECT_EQ(st.absent, absent) << what << " (" << how << ")";
+    }
+  }
+  void Populate() {
+    ASSERT_EQ(madvise(reinterpret_cast<void*>(map.base), map.size, MADV_POPULATE_READ), 0);
+  }
+  void Drop(size_t first, size_t n) {
+    ASSERT_EQ(madvise(reinterpret_cast<void*>(map.base + first * page), n * page, MADV_DONTNEED),
+              0);
+  }
+
+  LinuxPageMemory pages;
+  const size_t page = pages.page_size();
+  Mapping map;
+  int fd = -1;
+  uintptr_t lo = 0, hi = 0;
+  bool scan_missing = false;  // a kernel before 6.7: only the read is checked
+};
+
+TEST_F(PageStatesTest, FreshPopulatedCopiedAndDropped) {
+  Expect(false, true, "fresh");
+  Populate();
+  Expect(false, false, "populated");
+  DebuggerWrites(map.base + 5 * page + 3, 0xcc);
+  Expect(true, false, "one page copied");
+  Drop(5, 1);
+  Expect(false, true, "the copy dropped");
+  Populate();
+  Expect(false, false, "populated again");
+}
+
+TEST_F(PageStatesTest, ACopyAfterManyAbsentRunsIsFound) {
+  // Every other page absent: 20 runs, more than one PAGEMAP_SCAN call
+  // reports, and the copy only in the last page.
+  Populate();
+  for (size_t i = 0; i < kPages; i += 2)
+    Drop(i, 1);
+  Expect(false, true, "every other page absent");
+  DebuggerWrites(map.base + (kPages - 1) * page, 0xcc);
+  Expect(true, true, "and the last page copied");
+}
+
+TEST_F(PageStatesTest, PartOfTheViewIsAskedAbout) {
+  Populate();
+  DebuggerWrites(map.base + 2 * page, 0xcc);
+  Drop(7, 1);
+  lo = map.base + 3 * page;
+  hi = map.base + 7 * page;
+  Expect(false, false, "the pages between the copy and the absent page");
+  hi = map.base + 8 * page;
+  Expect(false, true, "up to the absent page");
+  lo = map.base + 2 * page;
+  Expect(true, true, "from the copy");
+}
+
+TEST_F(PageStatesTest, ADescriptorThatIsNotPagemapIsNoAnswer) {
+  // What a kernel without PAGEMAP_SCAN answers (sync_code then reads the
+  // entries): ENOTTY, and nothing known.
+  int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(null, 0);
+  errno = 0;
+  PageStates st = page_states(null, lo, hi, PagemapQuery::kScan);
+  EXPECT_EQ(errno, ENOTTY);
+  EXPECT_FALSE(st.known);
+  close(null);
+  EXPECT_FALSE(page_states(-1, lo, hi, PagemapQuery::kScan).known);
+  EXPECT_FALSE(page_states(-1, lo, hi, PagemapQuery::kRead).known);
 }
 
 // libgcc's lookup of the FDE covering a pc (what every unwind starts with);
