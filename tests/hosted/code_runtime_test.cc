@@ -1,15 +1,12 @@
 // Tests of hosted/code_runtime.h's sync_code(): code written through the
 // alias is what runs at the executing view, even over a page a debugger
-// copied (as ptrace does when it writes a breakpoint), and pages are left
-// mapped (or mapped in one request) so that calls into new code do not
-// fault page by page. And its unwinder registration: an .eh_frame is found
-// by the unwinder once registered, and no longer once deregistered. And
-// page_states(): both ways of asking pagemap (PAGEMAP_SCAN, and reading the
-// entries, which a kernel before 6.7 forces) tell copies and absent pages
-// alike, and sync_code works with either.
+// copied (as ptrace does when it writes a breakpoint), whatever the copy
+// holds and wherever in the range it lies; the bytes sync_code probes are
+// left as written; and pages are left mapped so that calls into new code do
+// not fault page by page. And its unwinder registration: an .eh_frame is found
+// by the unwinder once registered, and no longer once deregistered.
 #include "hosted/code_runtime.h"
 
-#include <errno.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <string.h>
@@ -58,11 +55,9 @@ bool Resident(uintptr_t at, size_t page) {
   return (v & 1) != 0;
 }
 
-// Over both ways sync_code can ask pagemap about a large range.
-class SyncCodeTest : public ::testing::TestWithParam<PagemapQuery> {
+class SyncCodeTest : public ::testing::Test {
  protected:
-  // Enough for a range sync_code checks through pagemap rather than by
-  // comparing bytes (over 16 KiB).
+  // A file's text over several pages (sync_code probes each).
   static constexpr size_t kPages = 8;
 
   void SetUp() override {
@@ -80,18 +75,12 @@ class SyncCodeTest : public ::testing::TestWithParam<PagemapQuery> {
   }
 
   LinuxPageMemory pages;
-  HostRuntime runtime{GetParam()};
+  HostRuntime runtime;
   const size_t page = pages.page_size();
   Mapping map;
 };
 
-INSTANTIATE_TEST_SUITE_P(Pagemap, SyncCodeTest,
-                         ::testing::Values(PagemapQuery::kScan, PagemapQuery::kRead),
-                         [](const ::testing::TestParamInfo<PagemapQuery>& p) {
-                           return p.param == PagemapQuery::kScan ? "Scan" : "Read";
-                         });
-
-TEST_P(SyncCodeTest, FreshCodeRunsAndIsMappedWithoutFaults) {
+TEST_F(SyncCodeTest, FreshCodeRunsAndIsMappedWithoutFaults) {
   WriteReturn(map.alias + page + 16, 1);
   runtime.sync_code(map.base + page + 16, 6, map.alias + page + 16);
   EXPECT_TRUE(Resident(map.base + page, page)) << "sync_code left the new page unmapped";
@@ -100,7 +89,7 @@ TEST_P(SyncCodeTest, FreshCodeRunsAndIsMappedWithoutFaults) {
   EXPECT_EQ(MinorFaults(), before);
 }
 
-TEST_P(SyncCodeTest, RewrittenCodeRunsAndStaysMapped) {
+TEST_F(SyncCodeTest, RewrittenCodeRunsAndStaysMapped) {
   WriteReturn(map.alias, 1);
   runtime.sync_code(map.base, 6, map.alias);
   EXPECT_EQ(Call(map.base), 1);
@@ -113,7 +102,7 @@ TEST_P(SyncCodeTest, RewrittenCodeRunsAndStaysMapped) {
   EXPECT_EQ(MinorFaults(), before) << "a page nobody copied was dropped";
 }
 
-TEST_P(SyncCodeTest, PageADebuggerCopiedIsDroppedForTheNewCode) {
+TEST_F(SyncCodeTest, PageADebuggerCopiedIsDroppedForTheNewCode) {
   WriteReturn(map.alias, 1);
   runtime.sync_code(map.base, 6, map.alias);
   ASSERT_EQ(Call(map.base), 1);
@@ -127,7 +116,7 @@ TEST_P(SyncCodeTest, PageADebuggerCopiedIsDroppedForTheNewCode) {
   EXPECT_EQ(Call(map.base), 3);
 }
 
-TEST_P(SyncCodeTest, LargeRangeDropsOnlyWhatADebuggerCopied) {
+TEST_F(SyncCodeTest, LargeRangeDropsOnlyWhatADebuggerCopied) {
   // A file's text over all the pages; a debugger copied the third one.
   const size_t size = kPages * page;
   for (size_t i = 0; i < kPages; ++i)
@@ -151,7 +140,7 @@ TEST_P(SyncCodeTest, LargeRangeDropsOnlyWhatADebuggerCopied) {
   EXPECT_EQ(MinorFaults(), before);
 }
 
-TEST_P(SyncCodeTest, LargeFreshRangeIsMappedInOneGo) {
+TEST_F(SyncCodeTest, LargeFreshRangeIsMappedBeforeItRuns) {
   const size_t size = kPages * page;
   for (size_t i = 0; i < kPages; ++i)
     WriteReturn(map.alias + i * page, static_cast<uint32_t>(i));
@@ -162,8 +151,8 @@ TEST_P(SyncCodeTest, LargeFreshRangeIsMappedInOneGo) {
   EXPECT_EQ(MinorFaults(), before) << "pages of the executing view were left to fault in";
 }
 
-TEST_P(SyncCodeTest, AForkedChildSeesItsOwnPages) {
-  // pagemap is per process: a child (as the benchmark's and the tests'
+TEST_F(SyncCodeTest, AForkedChildSeesItsOwnPages) {
+  // Copies are per process: a child (as the benchmark's and the tests'
   // helpers fork) must not judge its pages by its parent's.
   const size_t size = kPages * page;
   for (size_t i = 0; i < kPages; ++i)
@@ -184,107 +173,91 @@ TEST_P(SyncCodeTest, AForkedChildSeesItsOwnPages) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
-// page_states() over an executing view in known states, asked both ways.
-class PageStatesTest : public ::testing::Test {
- protected:
-  static constexpr size_t kPages = 40;  // enough runs to fill PAGEMAP_SCAN's vector of 8 twice
+// Whether the executing view at x shows what the alias writes at w now
+// (a byte flipped there, then put back).
+bool Follows(uintptr_t x, uintptr_t w) {
+  auto* a = reinterpret_cast<volatile uint8_t*>(w);
+  const uint8_t v = *a;
+  *a = static_cast<uint8_t>(v ^ 0x5a);
+  __atomic_thread_fence(__ATOMIC_SEQ_CST);
+  bool follows = *reinterpret_cast<const volatile uint8_t*>(x) == (v ^ 0x5a);
+  *a = v;
+  return follows;
+}
 
-  void SetUp() override {
-#if !defined(__x86_64__)
-    GTEST_SKIP() << "x86_64 only (qemu-user's /proc/self/pagemap describes the emulator)";
-#endif
-    fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-    ASSERT_GE(fd, 0);
-    Result<Mapping> m = pages.map(0, UINTPTR_MAX, kPages * page, Prot::kReadExec);
-    ASSERT_TRUE(m.ok()) << m.error().message();
-    map = m.value();
-    lo = map.base;
-    hi = map.base + map.size;
-    // The alias has the memfd's pages; the executing view maps none yet.
-    ASSERT_EQ(madvise(reinterpret_cast<void*>(map.alias), map.size, MADV_POPULATE_WRITE), 0);
-    PageStates probe = page_states(fd, lo, hi, PagemapQuery::kScan);
-    if (!probe.known && errno == ENOTTY) scan_missing = true;
-  }
-  void TearDown() override {
-    if (map.size != 0) pages.unmap(map);
-    if (fd >= 0) close(fd);
-  }
+TEST_F(SyncCodeTest, ACopyHoldingTheNewBytesIsDroppedToo) {
+  // The copy's bytes are what is written next: comparing bytes could not
+  // tell it from the memfd's page, yet it would miss every later write.
+  WriteReturn(map.alias + page, 1);
+  runtime.sync_code(map.base + page, 6, map.alias + page);
+  DebuggerWrites(map.base + page + 5, 0xc3);  // the byte that is there already
+  ASSERT_FALSE(Follows(map.base + page + 100, map.alias + page + 100));
+  WriteReturn(map.alias + page, 1);
+  runtime.sync_code(map.base + page, 6, map.alias + page);
+  EXPECT_TRUE(Follows(map.base + page + 100, map.alias + page + 100));
+  EXPECT_EQ(Call(map.base + page), 1);
+}
 
-  // Both ways agree, and say this.
-  void Expect(bool copied, bool absent, const char* what) {
-    for (PagemapQuery q : {PagemapQuery::kScan, PagemapQuery::kRead}) {
-      if (q == PagemapQuery::kScan && scan_missing) continue;
-      const char* how = q == PagemapQuery::kScan ? "scan" : "read";
-      PageStates st = page_states(fd, lo, hi, q);
-      EXPECT_TRUE(st.known) << what << " (" << how << ")";
-      EXPECT_EQ(st.copied, copied) << what << " (" << how << ")";
-      EXPECT_EQ(st.absent, absent) << what << " (" << how << ")";
-    }
-  }
-  void Populate() {
-    ASSERT_EQ(madvise(reinterpret_cast<void*>(map.base), map.size, MADV_POPULATE_READ), 0);
-  }
-  void Drop(size_t first, size_t n) {
-    ASSERT_EQ(madvise(reinterpret_cast<void*>(map.base + first * page), n * page, MADV_DONTNEED),
-              0);
-  }
+TEST_F(SyncCodeTest, ACopyHoldingTheFlippedByteIsDroppedToo) {
+  // The copy holds, where sync_code probes (the range's first byte), the
+  // byte flipped: it matches the alias once the alias is flipped.
+  WriteReturn(map.alias + page, 1);
+  runtime.sync_code(map.base + page, 6, map.alias + page);
+  DebuggerWrites(map.base + page, static_cast<uint8_t>(~0xb8));
+  ASSERT_FALSE(Follows(map.base + page + 100, map.alias + page + 100));
+  WriteReturn(map.alias + page, 2);
+  runtime.sync_code(map.base + page, 6, map.alias + page);
+  EXPECT_TRUE(Follows(map.base + page + 100, map.alias + page + 100));
+  EXPECT_EQ(Call(map.base + page), 2);
+}
 
+TEST_F(SyncCodeTest, ACopyAnywhereInAnUnalignedRangeIsDropped) {
+  // The range starts and ends inside pages: the first and last are probed
+  // through the range's bytes there.
+  const uintptr_t begin = map.base + 100, end = map.base + kPages * page - 100;
+  const uintptr_t delta = map.alias - map.base;
+  for (size_t i = 0; i < kPages; ++i) {
+    const uintptr_t code = i == 0 ? begin : map.base + i * page;
+    WriteReturn(code + delta, static_cast<uint32_t>(i));
+    runtime.sync_code(begin, end - begin, begin + delta);
+    DebuggerWrites(code + 1, 99);
+    ASSERT_EQ(Call(code), 99) << "page " << i;
+    WriteReturn(code + delta, static_cast<uint32_t>(300 + i));
+    runtime.sync_code(begin, end - begin, begin + delta);
+    EXPECT_EQ(Call(code), static_cast<int>(300 + i)) << "page " << i;
+    for (size_t k = 0; k < kPages; ++k)
+      EXPECT_TRUE(Follows(map.base + k * page + 200, map.alias + k * page + 200))
+          << "page " << k << " after a copy of page " << i;
+  }
+}
+
+TEST_F(SyncCodeTest, ProbedBytesAreLeftAsWritten) {
+  // Every byte of the range (the probes flip some and put them back), with
+  // nothing copied and with a copy dropped.
+  const uintptr_t begin = map.base + 7, size = kPages * page - 20;
+  const uintptr_t written = map.alias + 7;
+  std::vector<uint8_t> bytes(size);
+  for (size_t i = 0; i < size; ++i)
+    bytes[i] = static_cast<uint8_t>(i * 131 + 17);
+  for (bool copied : {false, true}) {
+    memcpy(reinterpret_cast<void*>(written), bytes.data(), size);
+    if (copied) DebuggerWrites(map.base + 3 * page, 0xcc);
+    runtime.sync_code(begin, size, written);
+    EXPECT_EQ(memcmp(reinterpret_cast<const void*>(written), bytes.data(), size), 0) << copied;
+    EXPECT_EQ(memcmp(reinterpret_cast<const void*>(begin), bytes.data(), size), 0) << copied;
+  }
+}
+
+TEST(SyncCode, OneViewIsLeftAlone) {
+  // Memory that is its own alias (written where it runs): nothing to probe.
   LinuxPageMemory pages;
-  const size_t page = pages.page_size();
-  Mapping map;
-  int fd = -1;
-  uintptr_t lo = 0, hi = 0;
-  bool scan_missing = false;  // a kernel before 6.7: only the read is checked
-};
-
-TEST_F(PageStatesTest, FreshPopulatedCopiedAndDropped) {
-  Expect(false, true, "fresh");
-  Populate();
-  Expect(false, false, "populated");
-  DebuggerWrites(map.base + 5 * page + 3, 0xcc);
-  Expect(true, false, "one page copied");
-  Drop(5, 1);
-  Expect(false, true, "the copy dropped");
-  Populate();
-  Expect(false, false, "populated again");
-}
-
-TEST_F(PageStatesTest, ACopyAfterManyAbsentRunsIsFound) {
-  // Every other page absent: 20 runs, more than one PAGEMAP_SCAN call
-  // reports, and the copy only in the last page.
-  Populate();
-  for (size_t i = 0; i < kPages; i += 2)
-    Drop(i, 1);
-  Expect(false, true, "every other page absent");
-  DebuggerWrites(map.base + (kPages - 1) * page, 0xcc);
-  Expect(true, true, "and the last page copied");
-}
-
-TEST_F(PageStatesTest, PartOfTheViewIsAskedAbout) {
-  Populate();
-  DebuggerWrites(map.base + 2 * page, 0xcc);
-  Drop(7, 1);
-  lo = map.base + 3 * page;
-  hi = map.base + 7 * page;
-  Expect(false, false, "the pages between the copy and the absent page");
-  hi = map.base + 8 * page;
-  Expect(false, true, "up to the absent page");
-  lo = map.base + 2 * page;
-  Expect(true, true, "from the copy");
-}
-
-TEST_F(PageStatesTest, ADescriptorThatIsNotPagemapIsNoAnswer) {
-  // What a kernel without PAGEMAP_SCAN answers (sync_code then reads the
-  // entries): ENOTTY, and nothing known.
-  int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  ASSERT_GE(null, 0);
-  errno = 0;
-  PageStates st = page_states(null, lo, hi, PagemapQuery::kScan);
-  EXPECT_EQ(errno, ENOTTY);
-  EXPECT_FALSE(st.known);
-  close(null);
-  EXPECT_FALSE(page_states(-1, lo, hi, PagemapQuery::kScan).known);
-  EXPECT_FALSE(page_states(-1, lo, hi, PagemapQuery::kRead).known);
+  Result<Mapping> m = pages.map(0, UINTPTR_MAX, pages.page_size(), Prot::kReadWrite);
+  ASSERT_TRUE(m.ok()) << m.error().message();
+  memset(reinterpret_cast<void*>(m.value().base), 0x42, 64);
+  HostRuntime runtime;
+  runtime.sync_code(m.value().base, 64, m.value().base);
+  EXPECT_EQ(*reinterpret_cast<const uint8_t*>(m.value().base + 63), 0x42);
+  pages.unmap(m.value());
 }
 
 // libgcc's lookup of the FDE covering a pc (what every unwind starts with);
