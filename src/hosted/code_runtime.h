@@ -22,6 +22,10 @@ class HostRuntime final : public CodeRuntime {
   uintptr_t register_debug(const link::LinkerFile& file, const elf::ValidatedObject* const* objects,
                            size_t count) override;
   void unregister_debug(const link::LinkerFile& file) override;
+  // [begin, begin + size) lies in LinuxPageMemory's executing view of code
+  // and `written` is its alias there (or begin itself: memory of one view).
+  // Its pages a debugger copied are dropped, and absent ones mapped, before
+  // any of it runs (code_runtime.cc).
   void sync_code(uintptr_t begin, size_t size, uintptr_t written) override;
 };
 
