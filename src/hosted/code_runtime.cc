@@ -1,16 +1,12 @@
 #include "hosted/code_runtime.h"
 
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include <atomic>
-#include <memory>
-#include <new>
-#include <vector>
+#include <mutex>
 
 #include "hosted/gdb_jit.h"
 #include "hosted/slab_pool.h"
@@ -27,38 +23,6 @@ void __cxa_finalize(void* dso);
 
 namespace mk::hosted {
 namespace {
-
-// What /proc/self/pagemap says of the pages of [lo, hi) of a private file
-// mapping (the executing view of code): one 64-bit entry per page, bit 63
-// present, bit 62 swapped, bit 61 a page of the file (or shared), not this
-// process's own copy (Linux, Documentation/admin-guide/mm/pagemap.rst).
-struct PageStates {
-  bool known = false;   // the entries could be read
-  bool copied = false;  // some page is a private copy (present or swapped)
-  bool absent = false;  // some page is not mapped yet
-};
-
-PageStates page_states(int fd, uintptr_t lo, uintptr_t hi, uintptr_t page) {
-  constexpr uint64_t kPresent = uint64_t{1} << 63, kSwapped = uint64_t{1} << 62,
-                     kFile = uint64_t{1} << 61;
-  PageStates st;
-  if (fd < 0) return st;
-  uint64_t entries[64];
-  for (uintptr_t at = lo; at < hi;) {
-    size_t n = (hi - at) / page < 64 ? (hi - at) / page : 64;
-    ssize_t want = static_cast<ssize_t>(n * sizeof(uint64_t));
-    if (pread(fd, entries, static_cast<size_t>(want), static_cast<off_t>(at / page * 8)) != want)
-      return PageStates{};
-    for (size_t i = 0; i < n; ++i) {
-      uint64_t e = entries[i];
-      if ((e & kSwapped) != 0 || ((e & kPresent) != 0 && (e & kFile) == 0)) st.copied = true;
-      if ((e & (kPresent | kSwapped)) == 0) st.absent = true;
-    }
-    at += n * page;
-  }
-  st.known = true;
-  return st;
-}
 
 // libgcc keeps one `struct object` per registered .eh_frame. Its
 // __register_frame mallocs that (48 bytes, 64 with malloc's header, for every
@@ -117,37 +81,32 @@ bool empty_eh_frame(uintptr_t begin) {
   return first == 0;
 }
 
-}  // namespace
-
-// Counts fork()s in this process's line: an open pagemap keeps describing
-// the process that opened it, so a child must open its own.
-std::atomic<unsigned> g_forks{0};
-
-HostRuntime::HostRuntime() {
-  static const bool counting = [] {
-    pthread_atfork(nullptr, nullptr, [] { g_forks.fetch_add(1, std::memory_order_relaxed); });
-    return true;
-  }();
-  (void)counting;
-  pagemap_forks_ = g_forks.load(std::memory_order_relaxed);
-  pagemap_fd_ = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-}
-
-HostRuntime::~HostRuntime() {
-  if (pagemap_fd_ >= 0) close(pagemap_fd_);
-}
-
-int HostRuntime::pagemap() {
-  unsigned forks = g_forks.load(std::memory_order_relaxed);
-  if (forks == pagemap_forks_) return pagemap_fd_;
-  std::lock_guard<std::mutex> g(mu_);
-  if (forks != pagemap_forks_) {
-    if (pagemap_fd_ >= 0) close(pagemap_fd_);
-    pagemap_fd_ = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-    pagemap_forks_ = forks;
+// Whether every page of the executing view under [begin, begin + size) is
+// the memfd's page that the alias (at `written`) writes, rather than this
+// process's own copy. One byte of the range in each page is flipped through
+// the alias and must flip in the executing view too: a copy does not
+// follow, whatever bytes it holds; a page not mapped yet is mapped from the
+// memfd by the read (with its neighbours: fault-around), and follows. The
+// bytes are the new file's, which nothing runs yet, and each is put back
+// (flipped twice). The fences order the accesses to one byte through its
+// two addresses (the data caches are physically tagged): the linker's
+// writes before the first reads, the first flips before the second reads.
+bool follows_alias(uintptr_t begin, size_t size, uintptr_t written, uintptr_t page) {
+  const uintptr_t end = begin + size;
+  bool follows = true;
+  for (int flip = 0; flip < 2; ++flip) {
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    for (uintptr_t at = begin; at < end; at = (at | (page - 1)) + 1) {
+      auto* w = reinterpret_cast<volatile uint8_t*>(written + (at - begin));
+      const uint8_t v = *w;
+      follows &= *reinterpret_cast<const volatile uint8_t*>(at) == v;
+      *w = static_cast<uint8_t>(~v);
+    }
   }
-  return pagemap_fd_;
+  return follows;
 }
+
+}  // namespace
 
 bool HostRuntime::register_eh_frame(uintptr_t begin, size_t) {
   if (empty_eh_frame(begin)) return true;
@@ -164,10 +123,6 @@ void HostRuntime::deregister_eh_frame(uintptr_t begin) {
 }
 
 void HostRuntime::sync_code(uintptr_t begin, size_t size, uintptr_t written) {
-  // Data cache clean and instruction cache invalidate by address where the
-  // machine needs them (aarch64, riscv64); nothing on x86_64. By the
-  // executing address: the caches see the alias's writes there too.
-  __builtin___clear_cache(reinterpret_cast<char*>(begin), reinterpret_cast<char*>(begin + size));
   // qemu-user keeps its translation of a guest page until that page is
   // written at its own address or becomes writable: writes through the
   // alias go unseen, and code loaded where a file was unloaded would run the
@@ -185,35 +140,25 @@ void HostRuntime::sync_code(uintptr_t begin, size_t size, uintptr_t written) {
   if (qemu_user) {
     if (mprotect(at, hi - lo, PROT_READ | PROT_WRITE) == 0)
       mprotect(at, hi - lo, PROT_READ | PROT_EXEC);
-    return;
-  }
-  // The executing view is a private mapping of what the alias writes
-  // (hosted/page_memory.cc), so that a debugger can insert breakpoints. A
-  // page a debugger wrote is this process's own copy, blind to what was just
-  // written into the same page: drop such copies, so that the page reads
-  // through to the memfd again. The debugger puts its breakpoints back when
-  // it stops for the file's registration (register_debug). Only when there
-  // is such a copy is anything dropped, and pages not mapped yet are mapped
-  // in one request rather than fault in one by one on the first calls.
-  //
-  // A small range is checked directly: the executing view must show what
-  // was written (reading it also maps an absent page). Equal bytes in a
-  // copied page are harmless: every later write into the page is checked
-  // the same way. A large range asks pagemap which pages are copies or
-  // absent, one system call for up to 64 pages. Without a debugger, in
-  // steady state, this costs one compare or one read of pagemap.
-  constexpr size_t kCompareLimit = 16 * 1024;
-  if (size <= kCompareLimit) {
-    if (memcmp(reinterpret_cast<const void*>(begin), reinterpret_cast<const void*>(written),
-               size) == 0)
-      return;
+  } else if (written != begin && !follows_alias(begin, size, written, page)) {  // one view: no copy
+    // The executing view is a private mapping of what the alias writes
+    // (hosted/page_memory.cc), so that a debugger can insert breakpoints.
+    // A page a debugger wrote is this process's own copy, blind to what
+    // was just written into the same page: drop the range's pages, so that
+    // they read through to the memfd again, and map them back in one
+    // request. The debugger puts its breakpoints back when it stops for
+    // the file's registration (register_debug). Without a debugger this
+    // costs one probe of a byte per page and no system call (pagemap, which
+    // tells copies too, took 1.2 us for the 17 pages of a typical file:
+    // a read of their entries, or PAGEMAP_SCAN, alike).
     madvise(at, hi - lo, MADV_DONTNEED);
     (void)madvise(at, hi - lo, MADV_POPULATE_READ);
-    return;
   }
-  PageStates st = page_states(pagemap(), lo, hi, page);
-  if (!st.known || st.copied) madvise(at, hi - lo, MADV_DONTNEED);
-  if (!st.known || st.copied || st.absent) (void)madvise(at, hi - lo, MADV_POPULATE_READ);
+  // Data cache clean and instruction cache invalidate by address where the
+  // machine needs them (aarch64, riscv64); nothing on x86_64. By the
+  // executing address, once it maps the memfd's pages: the caches see the
+  // alias's writes there too.
+  __builtin___clear_cache(reinterpret_cast<char*>(begin), reinterpret_cast<char*>(begin + size));
 }
 
 void HostRuntime::finalize(uintptr_t dso_handle) {

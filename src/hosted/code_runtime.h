@@ -2,8 +2,6 @@
 // gdb's JIT interface for debug registration (hosted/gdb_jit.h).
 #pragma once
 
-#include <mutex>
-
 #include "platform/code_runtime.h"
 
 namespace mk::hosted {
@@ -12,8 +10,7 @@ struct GdbJitEntry;
 
 class HostRuntime final : public CodeRuntime {
  public:
-  HostRuntime();
-  ~HostRuntime();
+  HostRuntime() = default;
   HostRuntime(const HostRuntime&) = delete;
   HostRuntime& operator=(const HostRuntime&) = delete;
 
@@ -25,14 +22,11 @@ class HostRuntime final : public CodeRuntime {
   uintptr_t register_debug(const link::LinkerFile& file, const elf::ValidatedObject* const* objects,
                            size_t count) override;
   void unregister_debug(const link::LinkerFile& file) override;
+  // [begin, begin + size) lies in LinuxPageMemory's executing view of code
+  // and `written` is its alias there (or begin itself: memory of one view).
+  // Its pages a debugger copied are dropped, and absent ones mapped, before
+  // any of it runs (code_runtime.cc).
   void sync_code(uintptr_t begin, size_t size, uintptr_t written) override;
-
- private:
-  int pagemap();  // this process's /proc/self/pagemap, or -1
-
-  std::mutex mu_;
-  int pagemap_fd_ = -1;
-  unsigned pagemap_forks_ = 0;  // fork generation pagemap_fd_ describes (a child must reopen it)
 };
 
 }  // namespace mk::hosted

@@ -1,8 +1,9 @@
 // Tests of hosted/code_runtime.h's sync_code(): code written through the
 // alias is what runs at the executing view, even over a page a debugger
-// copied (as ptrace does when it writes a breakpoint), and pages are left
-// mapped (or mapped in one request) so that calls into new code do not
-// fault page by page. And its unwinder registration: an .eh_frame is found
+// copied (as ptrace does when it writes a breakpoint), whatever the copy
+// holds and wherever in the range it lies; the bytes sync_code probes are
+// left as written; and pages are left mapped so that calls into new code do
+// not fault page by page. And its unwinder registration: an .eh_frame is found
 // by the unwinder once registered, and no longer once deregistered.
 #include "hosted/code_runtime.h"
 
@@ -56,8 +57,7 @@ bool Resident(uintptr_t at, size_t page) {
 
 class SyncCodeTest : public ::testing::Test {
  protected:
-  // Enough for a range sync_code checks through pagemap rather than by
-  // comparing bytes (over 16 KiB).
+  // A file's text over several pages (sync_code probes each).
   static constexpr size_t kPages = 8;
 
   void SetUp() override {
@@ -140,7 +140,7 @@ TEST_F(SyncCodeTest, LargeRangeDropsOnlyWhatADebuggerCopied) {
   EXPECT_EQ(MinorFaults(), before);
 }
 
-TEST_F(SyncCodeTest, LargeFreshRangeIsMappedInOneGo) {
+TEST_F(SyncCodeTest, LargeFreshRangeIsMappedBeforeItRuns) {
   const size_t size = kPages * page;
   for (size_t i = 0; i < kPages; ++i)
     WriteReturn(map.alias + i * page, static_cast<uint32_t>(i));
@@ -152,7 +152,7 @@ TEST_F(SyncCodeTest, LargeFreshRangeIsMappedInOneGo) {
 }
 
 TEST_F(SyncCodeTest, AForkedChildSeesItsOwnPages) {
-  // pagemap is per process: a child (as the benchmark's and the tests'
+  // Copies are per process: a child (as the benchmark's and the tests'
   // helpers fork) must not judge its pages by its parent's.
   const size_t size = kPages * page;
   for (size_t i = 0; i < kPages; ++i)
@@ -171,6 +171,93 @@ TEST_F(SyncCodeTest, AForkedChildSeesItsOwnPages) {
   int status = 0;
   ASSERT_EQ(waitpid(pid, &status, 0), pid);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+// Whether the executing view at x shows what the alias writes at w now
+// (a byte flipped there, then put back).
+bool Follows(uintptr_t x, uintptr_t w) {
+  auto* a = reinterpret_cast<volatile uint8_t*>(w);
+  const uint8_t v = *a;
+  *a = static_cast<uint8_t>(v ^ 0x5a);
+  __atomic_thread_fence(__ATOMIC_SEQ_CST);
+  bool follows = *reinterpret_cast<const volatile uint8_t*>(x) == (v ^ 0x5a);
+  *a = v;
+  return follows;
+}
+
+TEST_F(SyncCodeTest, ACopyHoldingTheNewBytesIsDroppedToo) {
+  // The copy's bytes are what is written next: comparing bytes could not
+  // tell it from the memfd's page, yet it would miss every later write.
+  WriteReturn(map.alias + page, 1);
+  runtime.sync_code(map.base + page, 6, map.alias + page);
+  DebuggerWrites(map.base + page + 5, 0xc3);  // the byte that is there already
+  ASSERT_FALSE(Follows(map.base + page + 100, map.alias + page + 100));
+  WriteReturn(map.alias + page, 1);
+  runtime.sync_code(map.base + page, 6, map.alias + page);
+  EXPECT_TRUE(Follows(map.base + page + 100, map.alias + page + 100));
+  EXPECT_EQ(Call(map.base + page), 1);
+}
+
+TEST_F(SyncCodeTest, ACopyHoldingTheFlippedByteIsDroppedToo) {
+  // The copy holds, where sync_code probes (the range's first byte), the
+  // byte flipped: it matches the alias once the alias is flipped.
+  WriteReturn(map.alias + page, 1);
+  runtime.sync_code(map.base + page, 6, map.alias + page);
+  DebuggerWrites(map.base + page, static_cast<uint8_t>(~0xb8));
+  ASSERT_FALSE(Follows(map.base + page + 100, map.alias + page + 100));
+  WriteReturn(map.alias + page, 2);
+  runtime.sync_code(map.base + page, 6, map.alias + page);
+  EXPECT_TRUE(Follows(map.base + page + 100, map.alias + page + 100));
+  EXPECT_EQ(Call(map.base + page), 2);
+}
+
+TEST_F(SyncCodeTest, ACopyAnywhereInAnUnalignedRangeIsDropped) {
+  // The range starts and ends inside pages: the first and last are probed
+  // through the range's bytes there.
+  const uintptr_t begin = map.base + 100, end = map.base + kPages * page - 100;
+  const uintptr_t delta = map.alias - map.base;
+  for (size_t i = 0; i < kPages; ++i) {
+    const uintptr_t code = i == 0 ? begin : map.base + i * page;
+    WriteReturn(code + delta, static_cast<uint32_t>(i));
+    runtime.sync_code(begin, end - begin, begin + delta);
+    DebuggerWrites(code + 1, 99);
+    ASSERT_EQ(Call(code), 99) << "page " << i;
+    WriteReturn(code + delta, static_cast<uint32_t>(300 + i));
+    runtime.sync_code(begin, end - begin, begin + delta);
+    EXPECT_EQ(Call(code), static_cast<int>(300 + i)) << "page " << i;
+    for (size_t k = 0; k < kPages; ++k)
+      EXPECT_TRUE(Follows(map.base + k * page + 200, map.alias + k * page + 200))
+          << "page " << k << " after a copy of page " << i;
+  }
+}
+
+TEST_F(SyncCodeTest, ProbedBytesAreLeftAsWritten) {
+  // Every byte of the range (the probes flip some and put them back), with
+  // nothing copied and with a copy dropped.
+  const uintptr_t begin = map.base + 7, size = kPages * page - 20;
+  const uintptr_t written = map.alias + 7;
+  std::vector<uint8_t> bytes(size);
+  for (size_t i = 0; i < size; ++i)
+    bytes[i] = static_cast<uint8_t>(i * 131 + 17);
+  for (bool copied : {false, true}) {
+    memcpy(reinterpret_cast<void*>(written), bytes.data(), size);
+    if (copied) DebuggerWrites(map.base + 3 * page, 0xcc);
+    runtime.sync_code(begin, size, written);
+    EXPECT_EQ(memcmp(reinterpret_cast<const void*>(written), bytes.data(), size), 0) << copied;
+    EXPECT_EQ(memcmp(reinterpret_cast<const void*>(begin), bytes.data(), size), 0) << copied;
+  }
+}
+
+TEST(SyncCode, OneViewIsLeftAlone) {
+  // Memory that is its own alias (written where it runs): nothing to probe.
+  LinuxPageMemory pages;
+  Result<Mapping> m = pages.map(0, UINTPTR_MAX, pages.page_size(), Prot::kReadWrite);
+  ASSERT_TRUE(m.ok()) << m.error().message();
+  memset(reinterpret_cast<void*>(m.value().base), 0x42, 64);
+  HostRuntime runtime;
+  runtime.sync_code(m.value().base, 64, m.value().base);
+  EXPECT_EQ(*reinterpret_cast<const uint8_t*>(m.value().base + 63), 0x42);
+  pages.unmap(m.value());
 }
 
 // libgcc's lookup of the FDE covering a pc (what every unwind starts with);
