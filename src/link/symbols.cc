@@ -101,10 +101,13 @@ Result<void> LinkJob::collect_symbols() {
     const uint32_t nsyms = static_cast<uint32_t>(obj.symbols.size());
     SymRef* const refs = st.syms.data();
     SecPlace* const place = st.place.data();
+    // The names not listed are measured only when the whole table may be
+    // copied (a small file's, as the one-function module's, never is).
+    const bool may_whole = nsyms > kWholeMinListed;
     for (uint32_t i = 1; i < nsyms; ++i) {
       const Symbol& s = syms[i];
       if (!listed(*this, st, o, i, s)) {
-        if (s.name[0] != '\0') other_bytes += mk_strlen(s.name) + 1;
+        if (may_whole && s.name[0] != '\0') other_bytes += mk_strlen(s.name) + 1;
         continue;
       }
       refs[i].listed = true;
@@ -120,7 +123,7 @@ Result<void> LinkJob::collect_symbols() {
     for (const Section& s : obj.sections) {
       SecPlace& p = st.place[s.index];
       if (p.cls < 0 || (s.size == 0 && p.file_section != kNeeded)) {
-        if (shared && s.name[0] != '\0') other_bytes += mk_strlen(s.name) + 1;
+        if (may_whole && shared && s.name[0] != '\0') other_bytes += mk_strlen(s.name) + 1;
         continue;
       }
       p.file_section = static_cast<uint32_t>(sec_count++);
