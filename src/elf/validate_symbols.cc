@@ -230,6 +230,11 @@ Result<void> validate_symbols(Context& c) {
   }
   Vec<Symbol>& syms = c.obj.symbols;
   (void)syms.push(Symbol());  // reserved above
+  // Each symbol is written in place (Vec::room) and the Vec takes them in
+  // after each run (adopt): a push() per symbol reloaded the Vec's size
+  // and capacity after every store. check_symbol() reads and writes
+  // symbols by index, which the room allows.
+  Symbol* const out = syms.room() - 1;  // out[i]: symbol i
 
   // The fast pass: each symbol's fields read in place and every rule of
   // check_symbol() tested without messages, its faults ORed into one word
@@ -281,12 +286,13 @@ Result<void> validate_symbols(Context& c) {
       bad |= static_cast<uint64_t>(real ? !fits : shndx == SHN_UNDEF ? kLocal : shndx != SHN_ABS);
       if (bad != 0) [[unlikely]] {
         mk_memcpy(&e, q, sizeof e);
-        (void)syms.push(Symbol());  // reserved; check_symbol() fills it in
+        out[i] = Symbol();  // check_symbol() fills it in
+        syms.adopt(i + 1);  // symbols 0..i are the Vec's: messages may name them
         MK_TRY(check_symbol(c, static_cast<uint32_t>(i), e, strtab));
         if (in_unloaded_section(c, syms[i])) MK_TRY(note_unloaded(c, i, count));
         continue;
       }
-      Symbol sym;
+      Symbol& sym = out[i];
       sym.name = strings + name;
       sym.value = value;
       sym.size = size;
@@ -294,10 +300,12 @@ Result<void> validate_symbols(Context& c) {
       sym.bind = bind;
       sym.type = type;
       sym.visibility = st_visibility(other);
-      (void)syms.push(sym);  // reserved
-      if (real && !s.alloc()) [[unlikely]]
+      if (real && !s.alloc()) [[unlikely]] {
+        syms.adopt(i + 1);
         MK_TRY(note_unloaded(c, i, count));
+      }
     }
+    syms.adopt(to > syms.size() ? to : syms.size());
     return Ok();
   };
   const uint64_t locals_end = first_global < in_table ? first_global : in_table;

@@ -62,6 +62,21 @@ class Vec {
     return true;
   }
 
+  // The reserved room past the elements, for a loop that writes elements
+  // there itself and then takes them in with adopt(): its stores, through
+  // a local pointer, do not make the compiler reload size_ at every push()
+  // (they may alias it). Only for trivially copyable T.
+  T* room() {
+    static_assert(std::is_trivially_copyable_v<T>, "room() is for plain records");
+    return data_ + size_;
+  }
+  // The first n elements (n <= capacity) are the Vec's: those past the old
+  // size were written through room().
+  void adopt(size_t n) {
+    static_assert(std::is_trivially_copyable_v<T>, "adopt() is for plain records");
+    size_ = n;
+  }
+
   // Grows to n elements, value-initialising the new ones.
   [[nodiscard]] bool resize(size_t n) {
     if (n > cap_ && !reserve(n)) return false;

