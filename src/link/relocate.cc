@@ -621,6 +621,13 @@ Result<void> LinkJob::apply() {
       const uint64_t run = at.run;
       uint8_t* const write = at.write;
       const uint64_t* const fp = fin.data();
+      // An entry's three words, straight into registers (a whole-entry
+      // copy through the stack stalls store forwarding on this hot path).
+      auto read = [](const uint8_t* e, uint64_t* off, uint64_t* info, int64_t* addend) {
+        mk_memcpy(off, e + offsetof(Rela, offset), 8);
+        mk_memcpy(info, e + offsetof(Rela, info), 8);
+        mk_memcpy(addend, e + offsetof(Rela, addend), 8);
+      };
       auto leave = [&](const uint8_t* e, uint64_t off, uint64_t info, int64_t addend) {
         return full(static_cast<uint64_t>(e - first) / sizeof(Rela),
                     Relocation{off, rel_type(info), rel_sym(info), addend},
@@ -634,9 +641,7 @@ Result<void> LinkJob::apply() {
         for (const uint8_t* e = first; e != end; e += sizeof(Rela)) {
           uint64_t off, info;
           int64_t addend;
-          mk_memcpy(&off, e + offsetof(Rela, offset), 8);
-          mk_memcpy(&info, e + offsetof(Rela, info), 8);
-          mk_memcpy(&addend, e + offsetof(Rela, addend), 8);
+          read(e, &off, &info, &addend);
           uint64_t x = fp[rel_sym(info)] + static_cast<uint64_t>(addend);
           if constexpr (kPc) x -= run + off;
           if constexpr (kFast == KindCache::kWord64) {
@@ -670,9 +675,7 @@ Result<void> LinkJob::apply() {
       for (const uint8_t* e = first; e != end; e += sizeof(Rela)) {
         uint64_t off, info;
         int64_t addend;
-        mk_memcpy(&off, e + offsetof(Rela, offset), 8);
-        mk_memcpy(&info, e + offsetof(Rela, info), 8);
-        mk_memcpy(&addend, e + offsetof(Rela, addend), 8);
+        read(e, &off, &info, &addend);
         const size_t k = kinds.index(rel_type(info));
         const KindCache::Fast fast = kinds.fast(k);
         // Worked out before the kind is known to be inline: for any other,

@@ -647,6 +647,29 @@ small:  .quad 1
   ExpectUnchanged(h, s);
 }
 
+// Links obj, whose 32-bit word `field' a relocation of `kind' to `target'
+// fills: when `fits', the word holds value's low half and the next word is
+// untouched; else the link fails with the kind's range error. *field: the
+// field when it was filled, else nullptr.
+void ExpectFieldBoundary(LinkHarness& h, const std::string& obj, const std::string& kind,
+                         const std::string& target, bool fits, uint64_t value,
+                         const uint32_t** field = nullptr) {
+  if (field != nullptr) *field = nullptr;
+  if (!fits) {
+    EXPECT_LINK_ERROR(h.Link({obj}), Errc::kRange,
+                      obj + ": relocation " + kind + " at .data+0x0 to `" + target +
+                          "' out of range (value " + Hex(value) +
+                          "); rebuild the module with -fPIC");
+    return;
+  }
+  LinkerFile* f = h.MustLink({obj});
+  ASSERT_NE(f, nullptr);
+  const uint32_t* at = h.Sym<const uint32_t*>(f, "field");
+  EXPECT_EQ(at[0], static_cast<uint32_t>(value));
+  EXPECT_EQ(at[1], 0x5a5a5a5au) << "the next word is untouched";
+  if (field != nullptr) *field = at;
+}
+
 // apply()'s inline path checks a 32-bit field's range in one compare (the
 // value biased by 2^31 for a signed field): a boundary pair per kind, the
 // last value in range stored, the first out of range refused with the
@@ -685,17 +708,7 @@ field:  .long 0x5a5a5a5a
     ASSERT_FALSE(obj.empty());
     LinkHarness h;
     h.Export("edge", reinterpret_cast<void*>(0x7ffffff0), elf::STT_OBJECT, 4);
-    if (c.fits) {
-      LinkerFile* f = h.MustLink({obj});
-      ASSERT_NE(f, nullptr);
-      const uint32_t* field = h.Sym<const uint32_t*>(f, "field");
-      EXPECT_EQ(field[0], static_cast<uint32_t>(c.value));
-      EXPECT_EQ(field[1], 0x5a5a5a5au) << "the next word is untouched";
-    } else {
-      EXPECT_LINK_ERROR(h.Link({obj}), Errc::kRange,
-                        obj + ": relocation " + c.kind + " at .data+0x0 to `edge' out of range " +
-                            "(value " + Hex(c.value) + "); rebuild the module with -fPIC");
-    }
+    ExpectFieldBoundary(h, obj, c.kind, "edge", c.fits, c.value);
   }
 }
 
@@ -738,20 +751,13 @@ to:     .quad 0
 )");
       ASSERT_FALSE(obj.empty());
       LinkHarness h;
-      if (c.fits) {
-        LinkerFile* f = h.MustLink({obj});
-        ASSERT_NE(f, nullptr);
-        const uint32_t* field = h.Sym<const uint32_t*>(f, "field");
-        EXPECT_EQ(field[0], static_cast<uint32_t>(c.value));
-        EXPECT_EQ(field[1], 0x5a5a5a5au) << "the next word is untouched";
+      const uint32_t* field = nullptr;
+      ExpectFieldBoundary(h, obj, "R_X86_64_PC32", "to", c.fits, c.value, &field);
+      if (field != nullptr) {
         uint64_t word = 0;
         memcpy(&word, field + 2, 8);
         EXPECT_EQ(word, mixed ? reinterpret_cast<uintptr_t>(field) + 0x10 : 0u)
             << "the 64-bit word (mixed section) holds the address of `to'";
-      } else {
-        EXPECT_LINK_ERROR(h.Link({obj}), Errc::kRange,
-                          obj + ": relocation R_X86_64_PC32 at .data+0x0 to `to' out of range " +
-                              "(value " + Hex(c.value) + "); rebuild the module with -fPIC");
       }
     }
   }
