@@ -14,6 +14,8 @@
 namespace bench {
 namespace {
 
+using InitFn = int (*)();
+
 long minor_faults() {
   rusage u{};
   getrusage(RUSAGE_THREAD, &u);
@@ -22,7 +24,7 @@ long minor_faults() {
 
 }  // namespace
 
-bool Runner::loop(const std::string& size, size_t n, int reps, FILE* out) {
+bool Runner::loop(const std::string& size, size_t n, int reps, bool init, FILE* out) {
   const Module& m = mods_[size];
   grow(n);
   std::vector<double> wall, cpu, faults;
@@ -42,6 +44,14 @@ bool Runner::loop(const std::string& size, size_t n, int reps, FILE* out) {
       fprintf(stderr, "modkit_bench: %s: %s\n", m.obj_path.c_str(), err.message.c_str());
       return false;
     }
+    if (init) {
+      auto fn = reinterpret_cast<InitFn>(kernel_.symbol(f, m.exports[0]));
+      if (fn == nullptr) {
+        fprintf(stderr, "modkit_bench: %s: no %s\n", m.obj_path.c_str(), m.exports[0].c_str());
+        return false;
+      }
+      sink_ += static_cast<uintptr_t>(fn());
+    }
     kernel_.unload(f);
     if (rep < 0) continue;
     wall.push_back(t1 - t0);
@@ -53,11 +63,11 @@ bool Runner::loop(const std::string& size, size_t n, int reps, FILE* out) {
   for (double v : faults)
     fault_sum += v;
   fprintf(out,
-          "loop %s at N=%zu, %d loads: wall %s [%s - %s], thread CPU %s, minor faults per load "
+          "loop %s%s at N=%zu, %d loads: wall %s [%s - %s], thread CPU %s, minor faults per load "
           "median %.0f mean %.2f max %.0f\n",
-          size.c_str(), n, reps, format_ns(w.median).c_str(), format_ns(w.min).c_str(),
-          format_ns(w.max).c_str(), format_ns(c.median).c_str(), pf.median,
-          fault_sum / static_cast<double>(std::max<size_t>(1, faults.size())), pf.max);
+          size.c_str(), init ? " (with init)" : "", n, reps, format_ns(w.median).c_str(),
+          format_ns(w.min).c_str(), format_ns(w.max).c_str(), format_ns(c.median).c_str(),
+          pf.median, fault_sum / static_cast<double>(std::max<size_t>(1, faults.size())), pf.max);
   return true;
 }
 

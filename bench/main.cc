@@ -43,7 +43,10 @@ const char kUsage[] =
     "  --loop SIZE        profile: load and unload SIZE with modkit alone, --loop-reps\n"
     "                     times (default 3000) at the first --n (default 1), and print\n"
     "                     the median wall and CPU time and the page faults per load\n"
-    "  --loop-reps K      loads in the --loop mode\n";
+    "  --loop-reps K      loads in the --loop mode\n"
+    "  --loop-init        in the --loop mode, call each module's init before it is\n"
+    "                     unloaded, as the full run does (its loads then start with\n"
+    "                     the module's code, not the loader's, in the caches)\n";
 
 std::vector<std::string> split(const std::string& s) {
   std::vector<std::string> out;
@@ -117,6 +120,7 @@ int main(int argc, char** argv) {
   bool corpus_only = false, plot = true, ns_given = false;
   std::string loop_size;
   int loop_reps = 3000;
+  bool loop_init = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&]() -> std::string {
@@ -155,6 +159,8 @@ int main(int argc, char** argv) {
       loop_size = value();
     } else if (a == "--loop-reps") {
       loop_reps = atoi(value().c_str());
+    } else if (a == "--loop-init") {
+      loop_init = true;
     } else if (a == "--no-plot") {
       plot = false;
     } else {
@@ -186,7 +192,8 @@ int main(int argc, char** argv) {
   describe_machine(stdout, argc, argv);
   runner.describe_corpus(stdout);
   if (corpus_only) return 0;
-  if (!loop_size.empty()) return runner.loop(loop_size, cfg.ns[0], loop_reps, stdout) ? 0 : 1;
+  if (!loop_size.empty())
+    return runner.loop(loop_size, cfg.ns[0], loop_reps, loop_init, stdout) ? 0 : 1;
   std::string load_before = load_average();
   double t0 = bench::now_ns();
   runner.run();

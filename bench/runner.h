@@ -40,7 +40,8 @@ class Runner {
   void run();
   // Loads and unloads `size` reps times with modkit alone, n population
   // members loaded first, and prints the medians (loop.cc).
-  bool loop(const std::string& size, size_t n, int reps, FILE* out);
+  // With init, each loaded module's init runs before it is unloaded.
+  bool loop(const std::string& size, size_t n, int reps, bool init, FILE* out);
 
  private:
   struct Cycle {
